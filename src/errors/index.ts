@@ -25,6 +25,7 @@ export type ErrorCode =
   | "backend_error"
   | "signing_failed"
   | "watermark_failed"
+  | "audit_verification_failed"
   | "config_error"
   | "internal_error";
 
