@@ -14,6 +14,12 @@ const isHash = (h: Uint8Array): boolean => h.length === HASH_SIZE;
 const lsb = (n: number): boolean => n % 2 === 1;
 const half = (n: number): number => Math.floor(n / 2);
 
+/** Exact for all safe integers (Math.log2 rounds: log2(2^51 + 3) === 51). */
+function isPowerOfTwo(n: number): boolean {
+  while (n > 1 && n % 2 === 0) n /= 2;
+  return n === 1;
+}
+
 /**
  * The root hash that an `inclusion proof` for `leaf` at `index` in a tree of `size` leaves
  * leads to, or null when the proof cannot be one (wrong length, bad sizes, bad hash sizes).
@@ -90,7 +96,7 @@ export function verifyConsistency(
   // 1. A non-trivial proof is never empty.
   if (proof.length === 0) return false;
   // 2. If first is an exact power of 2, the old root is the first path element.
-  const path = Number.isInteger(Math.log2(first)) ? [firstRoot, ...proof] : [...proof];
+  const path = isPowerOfTwo(first) ? [firstRoot, ...proof] : [...proof];
   // 3.–4. fn = first − 1, sn = second − 1, shifted right while LSB(fn) is set.
   let fn = first - 1;
   let sn = second - 1;
