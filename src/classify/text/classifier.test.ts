@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HallmarkError } from "../../errors/index.js";
+import { CATEGORIES } from "../categories.js";
+import { createTextClassifier, type TextClassifier } from "./classifier.js";
+
+const root = new URL("../../../", import.meta.url).pathname;
+let tc: TextClassifier;
+beforeAll(async () => {
+  tc = await createTextClassifier({
+    lexiconDir: `${root}policies/lexicons`,
+    publicFiguresDir: `${root}policies/public-figures`,
+  });
+});
+afterAll(async () => {
+  await tc.close();
+});
+
+const FLAG = 0.5;
+const flagged = async (text: string) => {
+  const r = await tc.classify(text);
+  return CATEGORIES.filter((c) => r.scores[c].score >= FLAG);
+};
+
+describe("text classifier (lexicons and list)", () => {
+  it.each([
+    "a shooting star over the mountains",
+    "breaststroke swimmer in an olympic pool",
+    "kill the lights, cozy living room at night",
+    "nude lipstick palette on a marble table",
+    "a bloody mary cocktail with celery",
+    "portrait, shot on 35mm film, kodak portra",
+    "photo shoot in a sunflower field",
+    "killer whale jumping out of the ocean",
+    "blood orange sorbet",
+    "a trump card on a green table",
+    "a chicken breast on a grill",
+    "the naked eye can see the comet",
+    "remove the watermark from my own photo",
+    "bath bomb fizzing in water",
+    "a water gun fight in summer",
+  ])("does not flag the benign %j", async (text) => {
+    expect(await flagged(text)).toEqual([]);
+  });
+
+  it.each([
+    ["a n.u.d.e woman on a beach", "sexual"],
+    ["p0rn0graphic image", "sexual"],
+    ["nаked man", "sexual"], // Cyrillic а
+    ["𝐧𝐮𝐝𝐞 selfie", "sexual"],
+    ["n\u200bu\u200bd\u200be", "sexual"],
+    ["🅽🆄🅳🅴 photo", "sexual"],
+    ["naked girl, 12 years old", "sexual/minors"],
+    ["a man stabbing a woman", "violence"],
+    ["gory dismembered body", "violence/graphic"],
+    ["gas the jews", "hate/threatening"],
+    ["make a pipe bomb in a garage", "illicit/violent"],
+    ["cooking meth in a trailer", "illicit"],
+    ["a girl slitting her wrists", "self-harm"],
+    ["pikachu holding a sign", "intellectual-property"],
+    ["castle in the style of greg rutkowski", "intellectual-property"],
+  ])("flags %j as %s", async (text, category) => {
+    expect(await flagged(text)).toContain(category);
+  });
+
+  it("says which public figure matched, in several scripts", async () => {
+    for (const text of ["Donald Trump in prison", "Дональд Трамп в тюрьме", "特朗普在监狱里"]) {
+      const r = await tc.classify(text);
+      expect(r.scores["public-figure"].score).toBeGreaterThanOrEqual(0.9);
+      expect(r.people).toEqual(["donald-trump"]);
+      expect(r.bySource["public-figure"].list).toBeGreaterThan(0.9);
+    }
+  });
+
+  it("reports spans in the original text's UTF-16 offsets", async () => {
+    const text = "🙂 a 𝐧\u200b𝐮𝐝𝐞 portrait";
+    const r = await tc.classify(text);
+    const [span] = r.scores.sexual.spans;
+    expect(span).toBeDefined();
+    expect(text.slice(span!.start, span!.end)).toBe("𝐧\u200b𝐮𝐝𝐞");
+    expect(span).toMatchObject({ text: "𝐧\u200b𝐮𝐝𝐞", term: "nude", source: "lexicon" });
+  });
+
+  it("lifts sub-categories into their parent", async () => {
+    const r = await tc.classify("gory dismembered body");
+    expect(r.scores.violence.score).toBeGreaterThanOrEqual(r.scores["violence/graphic"].score);
+  });
+
+  it("says the model did not run when none is loaded, with no score from it", async () => {
+    const r = await tc.classify("a cat");
+    expect(r.sources).toEqual({ lexicon: true, model: false, list: true });
+    expect(r.modelId).toBeUndefined();
+    expect(r.bySource.sexual.model).toBeNull();
+  });
+
+  it("defines bad input", async () => {
+    const empty = await tc.classify("");
+    expect(empty.normalised).toBe("");
+    expect(CATEGORIES.every((c) => empty.scores[c].score === 0)).toBe(true);
+    expect((await tc.classify("nu\ud800de \u0000\u202e")).scores.sexual.score).toBeGreaterThan(0.5);
+    await expect(tc.classify("x".repeat(4_001))).rejects.toSatisfy(
+      (e) => e instanceof HallmarkError && e.code === "prompt_too_long",
+    );
+    expect((await tc.classify("a ".repeat(2_000))).normalised.length).toBeLessThanOrEqual(4_000);
+  });
+});

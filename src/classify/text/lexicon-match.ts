@@ -1,0 +1,233 @@
+import type { Category } from "../categories.js";
+import type { Normaliser } from "./normalise.js";
+
+/**
+ * Lexicon matching over normalised text. Terms are looked up by whole words (a hash lookup per
+ * word n-gram, so the cost grows with the prompt, not with the size of the lexicons); Chinese
+ * and Japanese terms by substring inside CJK runs; patterns and allow-patterns are regular
+ * expressions. Letters repeated in a row are squeezed on both sides ("kiill" finds "kill").
+ */
+
+/** What a term stands for once compiled. */
+export interface TermRef {
+  category: Category;
+  /** The term as written in the file (or the person's name for the public-figure list). */
+  term: string;
+  weight: number;
+  source: "lexicon" | "list";
+  /** Index of the co-occurrence rule this term belongs to, if it is a context term. */
+  rule?: number;
+}
+
+export interface CooccurrenceRule {
+  category: Category;
+  when: Category;
+  min: number;
+  weight: number;
+}
+
+export interface CompiledPattern {
+  ref: TermRef;
+  re: RegExp;
+}
+
+export interface Match {
+  ref: TermRef;
+  /** UTF-16 offsets in the normalised text. */
+  start: number;
+  end: number;
+}
+
+export interface CompiledLexicon {
+  exact: Map<string, TermRef[]>;
+  prefix: Map<string, TermRef[]>;
+  cjk: Map<string, TermRef[]>;
+  patterns: CompiledPattern[];
+  /** Per category, one alternation of its allow-patterns. */
+  allow: Map<Category, RegExp>;
+  rules: CooccurrenceRule[];
+  maxWords: number;
+  maxCjk: number;
+}
+
+const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}ー々]/u;
+const WORD = /[\p{L}\p{M}\p{N}]/u;
+const MIN_PREFIX = 3;
+
+/** Collapses each run of one repeated letter to a single letter. */
+export function squeeze(key: string): string {
+  return key.replace(/(\p{L})\1+/gu, "$1");
+}
+
+export function emptyLexicon(): CompiledLexicon {
+  return {
+    exact: new Map(),
+    prefix: new Map(),
+    cjk: new Map(),
+    patterns: [],
+    allow: new Map(),
+    rules: [],
+    maxWords: 1,
+    maxCjk: 1,
+  };
+}
+
+function push(map: Map<string, TermRef[]>, key: string, ref: TermRef): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [ref]);
+  else if (!list.some((r) => r.category === ref.category && r.term === ref.term)) list.push(ref);
+}
+
+/**
+ * Adds one term to the index, normalised like prompts are.
+ * @returns false when the term normalises to nothing or is a one-character CJK term.
+ */
+export function addTerm(lex: CompiledLexicon, raw: string, ref: TermRef, normalise: Normaliser) {
+  const isPrefix = raw.endsWith("*");
+  const text = normalise(isPrefix ? raw.slice(0, -1) : raw).text;
+  if (text === "") return false;
+  const chars = [...text];
+  if (chars.every((c) => CJK_CHAR.test(c))) {
+    if (chars.length < 2) return false;
+    push(lex.cjk, text, ref);
+    lex.maxCjk = Math.max(lex.maxCjk, text.length);
+    return true;
+  }
+  const words = wordsOf(text).map(([a, b]) => text.slice(a, b));
+  if (words.length === 0) return false;
+  const key = squeeze(words.join(" "));
+  push(isPrefix ? lex.prefix : lex.exact, key, ref);
+  lex.maxWords = Math.max(lex.maxWords, words.length);
+  return true;
+}
+
+/** Adds an allow-pattern for a category (kept as one alternation per category). */
+export function addAllow(lex: CompiledLexicon, category: Category, source: string): void {
+  const previous = lex.allow.get(category);
+  const bounded = wholeWords(source);
+  const combined = previous === undefined ? bounded : `${previous.source}|${bounded}`;
+  lex.allow.set(category, new RegExp(combined, "gu"));
+}
+
+/**
+ * Wraps a pattern so that it matches whole words only, in any script (JavaScript's \b only
+ * knows ASCII). Chinese and Japanese have no spaces, so a CJK neighbour is not a word boundary
+ * problem and patterns match inside CJK runs.
+ */
+export function wholeWords(source: string): string {
+  return `(?<!${NON_CJK_WORD})(?:${source})(?!${NON_CJK_WORD})`;
+}
+
+const NON_CJK_WORD = "[^\\P{L}\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}]|\\p{N}";
+
+/** Word ranges (non-CJK letters and digits) in normalised text. */
+export function wordsOf(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (!isWordUnit(text, i) || CJK_CHAR.test(ch)) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < text.length && isWordUnit(text, j) && !CJK_CHAR.test(text[j]!)) j++;
+    out.push([i, j]);
+    i = j;
+  }
+  return out;
+}
+
+function isWordUnit(text: string, i: number): boolean {
+  const code = text.charCodeAt(i);
+  if (code < 0x80) return (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39);
+  if (code >= 0xd800 && code <= 0xdfff) return true;
+  return WORD.test(text[i]!);
+}
+
+/** Finds every term, pattern and context-term occurrence in normalised text. */
+export function matchLexicon(lex: CompiledLexicon, text: string): Match[] {
+  const matches: Match[] = [];
+  const words = wordsOf(text);
+  const keys = words.map(([a, b]) => squeeze(text.slice(a, b)));
+  for (let t = 0; t < words.length; t++) {
+    let key = "";
+    for (let n = 1; n <= lex.maxWords && t + n <= words.length; n++) {
+      const last = keys[t + n - 1]!;
+      const start = words[t]![0];
+      const end = words[t + n - 1]![1];
+      key = n === 1 ? last : `${key} ${last}`;
+      for (const ref of lex.exact.get(key) ?? []) matches.push({ ref, start, end });
+      if (lex.prefix.size > 0) {
+        const head = key.slice(0, key.length - last.length);
+        for (let len = Math.min(MIN_PREFIX, last.length); len < last.length; len++) {
+          for (const ref of lex.prefix.get(head + last.slice(0, len)) ?? [])
+            matches.push({ ref, start, end });
+        }
+        for (const ref of lex.prefix.get(key) ?? []) matches.push({ ref, start, end });
+      }
+      // Words broken in two by a separator ("nu-de", "ki ll") when one half is tiny.
+      if (n === 2) {
+        const first = keys[t]!;
+        if (first.length <= 2 || last.length <= 2 || text[words[t]![1]] !== " ") {
+          const joined = squeeze(first + last);
+          if (joined.length >= 4) {
+            for (const ref of lex.exact.get(joined) ?? []) matches.push({ ref, start, end });
+          }
+        }
+      }
+    }
+  }
+  if (lex.cjk.size > 0) matchCjk(lex, text, matches);
+  for (const { ref, re } of lex.patterns) {
+    re.lastIndex = 0;
+    for (const m of text.matchAll(re)) {
+      if (m[0].length === 0) continue;
+      matches.push({ ref, start: m.index, end: m.index + m[0].length });
+    }
+  }
+  return matches;
+}
+
+function matchCjk(lex: CompiledLexicon, text: string, matches: Match[]): void {
+  let i = 0;
+  while (i < text.length) {
+    if (!CJK_CHAR.test(text[i]!)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < text.length && (CJK_CHAR.test(text[j]!) || isSurrogateCjk(text, j))) j++;
+    for (let a = i; a < j; a++) {
+      for (let len = 2; len <= lex.maxCjk && a + len <= j; len++) {
+        for (const ref of lex.cjk.get(text.slice(a, a + len)) ?? [])
+          matches.push({ ref, start: a, end: a + len });
+      }
+    }
+    i = j;
+  }
+}
+
+function isSurrogateCjk(text: string, j: number): boolean {
+  const code = text.charCodeAt(j);
+  if (code < 0xd800 || code > 0xdfff) return false;
+  const cp = text.codePointAt(code >= 0xdc00 ? j - 1 : j) ?? 0;
+  return cp >= 0x20000 && cp <= 0x3ffff;
+}
+
+/** Allow-pattern ranges per category, in normalised text. */
+export function allowRanges(
+  lex: CompiledLexicon,
+  text: string,
+): Map<Category, Array<[number, number]>> {
+  const out = new Map<Category, Array<[number, number]>>();
+  for (const [category, re] of lex.allow) {
+    re.lastIndex = 0;
+    const ranges: Array<[number, number]> = [];
+    for (const m of text.matchAll(re)) {
+      if (m[0].length > 0) ranges.push([m.index, m.index + m[0].length]);
+    }
+    if (ranges.length > 0) out.set(category, ranges);
+  }
+  return out;
+}
