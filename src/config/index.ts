@@ -1,0 +1,2 @@
+export { type Config, loadConfig } from "./load.js";
+export { parseSize } from "./schema.js";

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./load.js";
+
+describe("loadConfig", () => {
+  it("gives the documented defaults on an empty environment", () => {
+    const c = loadConfig({});
+    expect(c.host).toBe("127.0.0.1");
+    expect(c.port).toBe(8080);
+    expect(c.dataDir.endsWith("/data")).toBe(true);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.limits.maxPromptChars).toBe(4000);
+    expect(c.limits.maxBodyBytes).toBe(20 * 1024 * 1024);
+    expect(c.limits.maxImages).toBe(4);
+    expect(c.limits.defaultSize).toBe("512x512");
+    expect(c.backend.kind).toBe("placeholder");
+  });
+
+  it("reads values and ignores unrelated variables", () => {
+    const c = loadConfig({ HALLMARK_PORT: "9001", PATH: "/bin", HALLMARK_MAX_IMAGES: "2" });
+    expect(c.port).toBe(9001);
+    expect(c.limits.maxImages).toBe(2);
+  });
+
+  it.each([
+    ["HALLMARK_PORT", "eighty"],
+    ["HALLMARK_PORT", "70000"],
+    ["DATABASE_URL", "mysql://x"],
+    ["HALLMARK_MAX_PROMPT_CHARS", "-1"],
+    ["HALLMARK_SIZES", "512by512"],
+    ["HALLMARK_LOG_LEVEL", "loud"],
+  ])("names the variable when %s=%s is invalid", (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it("refuses a size larger than the pixel limit, naming both variables", () => {
+    expect(() =>
+      loadConfig({ HALLMARK_SIZES: "2048x2048", HALLMARK_DEFAULT_SIZE: "2048x2048" }),
+    ).toThrow(/HALLMARK_SIZES.*HALLMARK_MAX_PIXELS/);
+  });
+
+  it("requires the upstream URL for the automatic1111 backend", () => {
+    expect(() => loadConfig({ HALLMARK_BACKEND: "automatic1111" })).toThrow("HALLMARK_A1111_URL");
+  });
+});

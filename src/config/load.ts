@@ -1,0 +1,103 @@
+import path from "node:path";
+import type { z } from "zod";
+import { HallmarkError } from "../errors/index.js";
+import { type Env, envSchema, parseSize } from "./schema.js";
+
+/** Typed, validated configuration. Built once at start; everything else receives it. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  policyFile: string;
+  logLevel: Env["HALLMARK_LOG_LEVEL"];
+  publicUrl: string;
+  limits: {
+    maxPromptChars: number;
+    maxBodyBytes: number;
+    maxImages: number;
+    maxPixels: number;
+    maxInputPixels: number;
+    maxModerationInputs: number;
+    sizes: string[];
+    defaultSize: string;
+    requestTimeoutMs: number;
+  };
+  backend:
+    | { kind: "placeholder"; concurrency: number; queue: number; timeoutMs: number }
+    | { kind: "automatic1111"; url: string; concurrency: number; queue: number; timeoutMs: number };
+  bootstrap: boolean;
+}
+
+/**
+ * Reads and validates the environment. Throws a `HallmarkError` (`config_error`) whose message
+ * names every variable that is wrong, so the process can stop with it.
+ *
+ * @example loadConfig({ HALLMARK_PORT: "9000" }).port // 9000
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in envSchema.shape && v !== undefined && v !== ""),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) throw configError(parsed.error);
+  const e = parsed.data;
+
+  const problems: string[] = [];
+  for (const size of e.HALLMARK_SIZES) {
+    const s = parseSize(size)!;
+    if (s.width * s.height > e.HALLMARK_MAX_PIXELS) {
+      problems.push(
+        `HALLMARK_SIZES: ${size} exceeds HALLMARK_MAX_PIXELS (${e.HALLMARK_MAX_PIXELS})`,
+      );
+    }
+  }
+  if (!e.HALLMARK_SIZES.includes(e.HALLMARK_DEFAULT_SIZE)) {
+    problems.push(`HALLMARK_DEFAULT_SIZE: ${e.HALLMARK_DEFAULT_SIZE} is not in HALLMARK_SIZES`);
+  }
+  if (e.HALLMARK_BACKEND === "automatic1111" && !e.HALLMARK_A1111_URL) {
+    problems.push("HALLMARK_A1111_URL: required when HALLMARK_BACKEND=automatic1111");
+  }
+  if (problems.length > 0) {
+    throw new HallmarkError("config_error", `Invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+
+  const backendCommon = {
+    concurrency: e.HALLMARK_BACKEND_CONCURRENCY,
+    queue: e.HALLMARK_BACKEND_QUEUE,
+    timeoutMs: e.HALLMARK_BACKEND_TIMEOUT_MS,
+  };
+  return {
+    host: e.HALLMARK_HOST,
+    port: e.HALLMARK_PORT,
+    dataDir: path.resolve(e.HALLMARK_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    policyFile: path.resolve(e.HALLMARK_POLICY_FILE),
+    logLevel: e.HALLMARK_LOG_LEVEL,
+    publicUrl: (e.HALLMARK_PUBLIC_URL ?? `http://${e.HALLMARK_HOST}:${e.HALLMARK_PORT}`).replace(
+      /\/$/,
+      "",
+    ),
+    limits: {
+      maxPromptChars: e.HALLMARK_MAX_PROMPT_CHARS,
+      maxBodyBytes: e.HALLMARK_MAX_BODY_BYTES,
+      maxImages: e.HALLMARK_MAX_IMAGES,
+      maxPixels: e.HALLMARK_MAX_PIXELS,
+      maxInputPixels: e.HALLMARK_MAX_INPUT_PIXELS,
+      maxModerationInputs: e.HALLMARK_MAX_MODERATION_INPUTS,
+      sizes: e.HALLMARK_SIZES,
+      defaultSize: e.HALLMARK_DEFAULT_SIZE,
+      requestTimeoutMs: e.HALLMARK_REQUEST_TIMEOUT_MS,
+    },
+    backend:
+      e.HALLMARK_BACKEND === "automatic1111"
+        ? { kind: "automatic1111", url: e.HALLMARK_A1111_URL!, ...backendCommon }
+        : { kind: "placeholder", ...backendCommon },
+    bootstrap: e.HALLMARK_BOOTSTRAP,
+  };
+}
+
+function configError(error: z.ZodError): HallmarkError {
+  const lines = error.issues.map((i) => `${i.path.join(".") || "(environment)"}: ${i.message}`);
+  return new HallmarkError("config_error", `Invalid configuration:\n  ${lines.join("\n  ")}`);
+}

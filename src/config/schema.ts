@@ -1,0 +1,78 @@
+import { z } from "zod";
+
+/** `WxH` with both sides in pixels, e.g. `512x512`. */
+const SIZE_RE = /^(\d{2,5})x(\d{2,5})$/;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const sizeList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(SIZE_RE, "expected a comma-separated list of WxH sizes")).min(1));
+
+const boolFlag = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/**
+ * Every environment variable Hallmark reads, with its default. Keys are the variable names so
+ * that a validation error names the variable the operator has to fix.
+ */
+export const envSchema = z.object({
+  HALLMARK_HOST: z.string().min(1).default("127.0.0.1"),
+  HALLMARK_PORT: port.default(8080),
+  HALLMARK_DATA_DIR: z.string().min(1).default("./data"),
+  /** postgres://… for PostgreSQL; absent means the embedded PGlite database under the data dir. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "expected a postgres:// or postgresql:// URL")
+    .optional(),
+  HALLMARK_POLICY_FILE: z.string().min(1).default("policies/default.yaml"),
+  HALLMARK_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Public base URL used in links (C2PA audit URLs); defaults to http://host:port. */
+  HALLMARK_PUBLIC_URL: z.string().url().optional(),
+
+  HALLMARK_MAX_PROMPT_CHARS: positiveInt.default(4000),
+  HALLMARK_MAX_BODY_BYTES: positiveInt.default(20 * 1024 * 1024),
+  HALLMARK_MAX_IMAGES: positiveInt.max(16).default(4),
+  HALLMARK_MAX_PIXELS: positiveInt.default(1536 * 1536),
+  /** Maximum pixels of an uploaded image (verify, edits) that is decoded at all. */
+  HALLMARK_MAX_INPUT_PIXELS: positiveInt.default(50_000_000),
+  HALLMARK_SIZES: sizeList.default([
+    "256x256",
+    "512x512",
+    "768x768",
+    "1024x1024",
+    "1024x1536",
+    "1536x1024",
+    "1024x1792",
+    "1792x1024",
+  ]),
+  HALLMARK_DEFAULT_SIZE: z.string().regex(SIZE_RE).default("512x512"),
+  /** Maximum entries in one /v1/moderations request. */
+  HALLMARK_MAX_MODERATION_INPUTS: positiveInt.default(64),
+
+  /** `placeholder` (embedded procedural image, no model) or `automatic1111`. */
+  HALLMARK_BACKEND: z.enum(["placeholder", "automatic1111"]).default("placeholder"),
+  HALLMARK_A1111_URL: z.string().url().optional(),
+  HALLMARK_BACKEND_TIMEOUT_MS: positiveInt.default(120_000),
+  HALLMARK_BACKEND_CONCURRENCY: positiveInt.default(4),
+  HALLMARK_BACKEND_QUEUE: z.coerce.number().int().min(0).default(32),
+  HALLMARK_REQUEST_TIMEOUT_MS: positiveInt.default(180_000),
+  /** Write a bootstrap API key on first start with an empty database. */
+  HALLMARK_BOOTSTRAP: boolFlag.default(true),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function parseSize(size: string): { width: number; height: number } | null {
+  const m = SIZE_RE.exec(size);
+  if (!m) return null;
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
