@@ -1,0 +1,164 @@
+import { CODE_RATE_INV, viterbiDecode } from "./conv-code.js";
+import {
+  demodulate,
+  FOLD_SIDE,
+  foldResidual,
+  ORIENTATIONS,
+  orientMatrix,
+  type PilotCorrelator,
+} from "./fold.js";
+import { analysisGeometry } from "./geometry.js";
+import { lumaGrid } from "./luma.js";
+import { CRC_BITS, encodePayloadHex, infoBitsToPayload, PAYLOAD_BITS } from "./payload.js";
+import { markResidual } from "./residual.js";
+import type { AutocorrelationSync, Lattice } from "./sync.js";
+import { CODED_BITS, TILE, type TileLayout } from "./tile.js";
+import type { DetectedMark, DetectResult, RawImage, WatermarkTransform } from "./types.js";
+
+/** Smallest side the detector looks at. */
+export const MIN_DETECT_SIDE = 64;
+/** Lattice hypotheses taken from the autocorrelation. */
+const LATTICES = 3;
+/** Pilot peaks decoded per lattice. */
+const PEAKS_PER_LATTICE = 2;
+/**
+ * Most decodes one detection attempts. Every decode of an unmarked image passes the CRC-24
+ * with probability 2^-24, so the false-positive probability per image is at most
+ * MAX_DECODES · 2^-24 = 4.8e-7 (docs/watermark.md).
+ */
+export const MAX_DECODES = 8;
+/** Pilot correlation (z-score) below which no decode is tried. */
+const MIN_PILOT_Z = 4;
+/** Shifts × orientations searched per lattice, for the confidence figure. */
+const SEARCHED = ORIENTATIONS * FOLD_SIDE * FOLD_SIDE;
+
+export interface DetectContext {
+  layout: TileLayout;
+  sync: AutocorrelationSync;
+  correlator: PilotCorrelator;
+}
+
+interface Peak {
+  z: number;
+  d: number;
+  sx: number;
+  sy: number;
+}
+
+function topPeaks(corr: Float64Array, count: number): Peak[] {
+  const n = FOLD_SIDE * FOLD_SIDE;
+  const peaks: Peak[] = [];
+  for (let k = 0; k < corr.length; k++) {
+    const z = corr[k]!;
+    if (z < MIN_PILOT_Z) continue;
+    const d = Math.floor(k / n);
+    const r = k % n;
+    const sx = r % FOLD_SIDE;
+    const sy = Math.floor(r / FOLD_SIDE);
+    // Keep one peak per neighbourhood (a peak spreads over adjacent half-cell shifts).
+    const near = peaks.findIndex(
+      (p) => p.d === d && cyclicDist(p.sx, sx) <= 2 && cyclicDist(p.sy, sy) <= 2,
+    );
+    if (near >= 0) {
+      if (peaks[near]!.z < z) peaks[near] = { z, d, sx, sy };
+      continue;
+    }
+    peaks.push({ z, d, sx, sy });
+  }
+  peaks.sort((a, b) => b.z - a.z);
+  return peaks.slice(0, count);
+}
+
+function cyclicDist(a: number, b: number): number {
+  const d = Math.abs(a - b) % FOLD_SIDE;
+  return Math.min(d, FOLD_SIDE - d);
+}
+
+/** Upper tail of the standard normal (Abramowitz–Stegun 7.1.26 on erfc). */
+function normalTail(z: number): number {
+  const x = z / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const poly =
+    t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erfc = poly * Math.exp(-x * x);
+  return x >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+function confidenceOf(z: number): number {
+  return Math.max(0, 1 - Math.min(1, SEARCHED * LATTICES * normalTail(z)));
+}
+
+function transformOf(lattice: Lattice, d: number, cellPx: number): WatermarkTransform {
+  // Linear map from mark cell axes to analysis pixels: (V / TILE) · orientation.
+  const [o00, o01, o10, o11] = orientMatrix(d);
+  const v = [
+    lattice.v1[0] / TILE,
+    lattice.v2[0] / TILE,
+    lattice.v1[1] / TILE,
+    lattice.v2[1] / TILE,
+  ];
+  const l00 = v[0]! * o00 + v[1]! * o10;
+  const l10 = v[2]! * o00 + v[3]! * o10;
+  const l01 = v[0]! * o01 + v[1]! * o11;
+  const l11 = v[2]! * o01 + v[3]! * o11;
+  const det = l00 * l11 - l01 * l10;
+  const flipped = det < 0;
+  // Image y points down, so atan2 of the mapped x axis is a clockwise angle, as sharp rotates.
+  let angle = flipped ? Math.atan2(l10, -l00) : Math.atan2(l10, l00);
+  angle = (angle * 180) / Math.PI;
+  if (angle <= -180) angle += 360;
+  const scale = Math.sqrt(Math.abs(det));
+  return {
+    rotationDeg: Math.round(angle * 100) / 100,
+    flipped,
+    scale: Math.round(scale * 1000) / 1000,
+    cellSizePx: Math.round(scale * cellPx * 1000) / 1000,
+  };
+}
+
+/** Blind detection: finds the lattice, folds, locates the tile and decodes. */
+export function detectMark(ctx: DetectContext, image: RawImage): DetectResult {
+  if (Math.min(image.width, image.height) < MIN_DETECT_SIDE)
+    return { detected: false, confidence: 0 };
+  const geo = analysisGeometry(image.width, image.height);
+  const grid = lumaGrid(image, geo, false);
+  const res = markResidual(grid.luma, grid.width, grid.height);
+  const lattices = ctx.sync.find(res, grid.width, grid.height, LATTICES);
+  const found: DetectedMark[] = [];
+  let bestZ = 0;
+  let decodes = 0;
+  for (const lattice of lattices) {
+    const folded = foldResidual(res, grid.width, grid.height, lattice);
+    const corr = ctx.correlator.correlate(folded);
+    const peaks = topPeaks(corr, found.length ? 2 : PEAKS_PER_LATTICE);
+    for (const peak of peaks) {
+      bestZ = Math.max(bestZ, peak.z);
+      if (decodes >= MAX_DECODES) break;
+      decodes++;
+      const soft = demodulate(folded, ctx.layout, peak.d, peak.sx, peak.sy, CODED_BITS);
+      const bits = viterbiDecode(soft, CODED_BITS / CODE_RATE_INV - 6);
+      const payload = infoBitsToPayload(bits.subarray(0, PAYLOAD_BITS + CRC_BITS));
+      if (!payload) continue;
+      const payloadHex = encodePayloadHex(payload);
+      if (found.some((m) => m.payloadHex === payloadHex)) continue;
+      found.push({
+        payload,
+        payloadHex,
+        confidence: 1 - (1 - confidenceOf(peak.z)) * MAX_DECODES * 2 ** -24,
+        transform: transformOf(lattice, peak.d, geo.cell),
+      });
+    }
+    if (found.length) break;
+  }
+  if (!found.length) return { detected: false, confidence: confidenceOf(bestZ) };
+  const [best, ...others] = found;
+  return {
+    detected: true,
+    payload: best!.payload,
+    payloadHex: best!.payloadHex,
+    confidence: best!.confidence,
+    transform: best!.transform,
+    ...(others.length ? { others } : {}),
+  };
+}
