@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../db/index.js";
+import { apiKeys } from "../db/schema.js";
+import { testDatabases } from "../db/test-databases.js";
+import { bootstrapIfEmpty } from "./bootstrap.js";
+import { authenticate, createApiKey, hashKey, listApiKeys, revokeApiKey } from "./keys.js";
+import { createTenant } from "./tenants.js";
+
+describe.each(testDatabases())("tenants and keys on $name", ({ open }) => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await open();
+  });
+  afterAll(() => database.close());
+
+  it("bootstraps once, writing a 0600 key file that authenticates", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "hm-boot-"));
+    const file = await bootstrapIfEmpty(database.db, dir);
+    expect(file).toBe(path.join(dir, "bootstrap-key"));
+    expect(statSync(file!).mode & 0o777).toBe(0o600);
+    const key = readFileSync(file!, "utf8").trim();
+    expect((await authenticate(database.db, key)).tenantName).toBe("default");
+    expect(await bootstrapIfEmpty(database.db, dir)).toBeNull();
+  });
+
+  it("stores only the hash, authenticates, and refuses after revocation", async () => {
+    await createTenant(database.db, "acme");
+    const { key, info } = await createApiKey(database.db, { tenant: "acme", label: "ci" });
+    expect(key.startsWith("hm_")).toBe(true);
+    const rows = await database.db.select().from(apiKeys);
+    const stored = JSON.stringify(rows);
+    expect(stored).not.toContain(key);
+    expect(stored).toContain(hashKey(key));
+
+    expect((await authenticate(database.db, key)).tenantName).toBe("acme");
+    await expect(authenticate(database.db, `${key}x`)).rejects.toMatchObject({
+      code: "invalid_api_key",
+    });
+    expect((await listApiKeys(database.db, { tenant: "acme" })).map((k) => k.prefix)).toEqual([
+      info.prefix,
+    ]);
+
+    expect(await revokeApiKey(database.db, info.prefix)).toBe(true);
+    expect(await revokeApiKey(database.db, info.prefix)).toBe(false);
+    await expect(authenticate(database.db, key)).rejects.toMatchObject({ code: "invalid_api_key" });
+  });
+
+  it("refuses bad and duplicate tenant names, and keys for unknown tenants", async () => {
+    await expect(createTenant(database.db, "Bad Name")).rejects.toMatchObject({
+      code: "invalid_request_error",
+    });
+    await expect(createTenant(database.db, "acme")).rejects.toMatchObject({
+      code: "invalid_request_error",
+    });
+    await expect(createApiKey(database.db, { tenant: "nobody" })).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
+});
