@@ -75,8 +75,10 @@ export interface VerifyLogReport {
   /** Entries [0, verifiedSize) are proven by a verified checkpoint below any bad entry. */
   verifiedSize: number;
   /**
-   * The lowest index that may be bad: exact (`firstBadEntryExact`) for a missing, repeated or
-   * mismatching row; otherwise the first index after the last checkpoint that still matches.
+   * The first bad entry: exactly (`firstBadEntryExact`) a missing, repeated or mismatching row
+   * when one lies before the end of the first failing checkpoint; otherwise the first index
+   * after the last checkpoint that still matches (the change lies between the two).
+   * Entries [verifiedSize, firstBadEntry) are not proven either way.
    */
   firstBadEntry: number | null;
   firstBadEntryExact: boolean;
@@ -118,11 +120,14 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogReport>
   pending.sort((a, b) => a.checkpoint.size - b.checkpoint.size || a.position - b.position);
 
   // Held in an object: closures assign them, which flow analysis does not follow.
-  const bad: { exact: number | null; window: number | null } = { exact: null, window: null };
+  // `window`: [start, end) holds a change, from the first checkpoint whose root hash fails.
+  const bad: { exact: number | null; window: [number, number] | null } = {
+    exact: null,
+    window: null,
+  };
   const markExact = (index: number) => {
     bad.exact = bad.exact === null ? index : Math.min(bad.exact, index);
   };
-  let lastGood = 0; // size of the largest matching checkpoint below the first mismatch
   let firstMismatch: Pending | null = null;
   const matched: Pending[] = [];
 
@@ -133,8 +138,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogReport>
       const p = pending[next++]!;
       if (hashEquals(p.checkpoint.rootHash, root)) {
         matched.push(p);
-        if (firstMismatch === null) lastGood = p.checkpoint.size;
-        else {
+        if (firstMismatch !== null) {
           problems.push({
             kind: "inconsistent_checkpoints",
             checkpoint: p.position,
@@ -154,7 +158,8 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogReport>
         });
         if (firstMismatch === null) {
           firstMismatch = p;
-          bad.window = lastGood;
+          const below = matched.filter((m) => m.checkpoint.size < p.checkpoint.size);
+          bad.window = [below.at(-1)?.checkpoint.size ?? 0, p.checkpoint.size];
         }
         if (matched.length > 0 && matched.at(-1)!.checkpoint.size === p.checkpoint.size) {
           problems.push({
@@ -234,9 +239,15 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogReport>
     markExact(range.size);
   }
 
-  const candidates = [bad.exact, bad.window].filter((v): v is number => v !== null);
-  const firstBadEntry = candidates.length > 0 ? Math.min(...candidates) : null;
-  const limit = firstBadEntry ?? Number.POSITIVE_INFINITY;
+  // An exact finding before the end of the first failing window explains it; otherwise the
+  // change can be anywhere in the window, so its start is the first entry not proven good.
+  const { exact, window } = bad;
+  const firstBadEntryExact = exact !== null && (window === null || exact < window[1]);
+  const firstBadEntry = firstBadEntryExact ? exact : (window?.[0] ?? null);
+  const limit = Math.min(
+    exact ?? Number.POSITIVE_INFINITY,
+    window?.[0] ?? Number.POSITIVE_INFINITY,
+  );
   const verifiedSize = matched.reduce(
     (best, p) => (p.checkpoint.size <= limit ? Math.max(best, p.checkpoint.size) : best),
     0,
@@ -247,7 +258,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogReport>
     rootHash: range.root(),
     verifiedSize,
     firstBadEntry,
-    firstBadEntryExact: firstBadEntry !== null && firstBadEntry === bad.exact,
+    firstBadEntryExact,
     checkpoints: results,
     problems,
   };
