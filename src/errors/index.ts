@@ -23,6 +23,8 @@ export type ErrorCode =
   | "database_unavailable"
   | "backend_unavailable"
   | "backend_error"
+  | "backend_timeout"
+  | "request_cancelled"
   | "signing_failed"
   | "watermark_failed"
   | "audit_verification_failed"

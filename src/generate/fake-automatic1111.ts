@@ -1,0 +1,116 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import sharp from "sharp";
+
+export interface FakeAutomatic1111 {
+  url: string;
+  /** Every txt2img request body received, in order. */
+  requests: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export interface FakeAutomatic1111Options {
+  /** Delay before answering each request, in ms (simulates the GPU). */
+  latencyMs?: number;
+  /** Answer every txt2img with this HTTP status instead (tests of failure handling). */
+  failWith?: number;
+  /** Answer with a body that is valid JSON but not the API's shape. */
+  malformed?: boolean;
+}
+
+/**
+ * A real HTTP peer on loopback that follows AUTOMATIC1111's `POST /sdapi/v1/txt2img` request and
+ * response shapes (images as base64 PNG, `info` as a JSON string). Used by tests and the bench;
+ * it draws flat test cards, not pictures.
+ */
+export async function startFakeAutomatic1111(
+  options: FakeAutomatic1111Options = {},
+): Promise<FakeAutomatic1111> {
+  const requests: Array<Record<string, unknown>> = [];
+  const cache = new Map<string, string>();
+
+  async function card(width: number, height: number, seed: number): Promise<string> {
+    const key = `${width}x${height}:${seed % 8}`;
+    let b64 = cache.get(key);
+    if (!b64) {
+      const png = await sharp({
+        create: {
+          width,
+          height,
+          channels: 3,
+          background: { r: (seed * 37) % 256, g: 120, b: 200 },
+        },
+      })
+        .png()
+        .toBuffer();
+      b64 = png.toString("base64");
+      cache.set(key, b64);
+    }
+    return b64;
+  }
+
+  const server: Server = createServer(async (req, res) => {
+    try {
+      if (req.method === "GET" && req.url === "/sdapi/v1/options") {
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end('{"sd_model_checkpoint":"fake"}');
+        return;
+      }
+      if (req.method !== "POST" || req.url !== "/sdapi/v1/txt2img") {
+        res.writeHead(404).end('{"detail":"Not Found"}');
+        return;
+      }
+      const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+      requests.push(body);
+      if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+      if (options.failWith) {
+        res
+          .writeHead(options.failWith, { "content-type": "application/json" })
+          .end('{"error":"boom"}');
+        return;
+      }
+      if (options.malformed) {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"pictures":[]}');
+        return;
+      }
+      const width = Number(body.width ?? 512);
+      const height = Number(body.height ?? 512);
+      const n = Number(body.batch_size ?? 1);
+      const seed = Number(body.seed ?? -1);
+      const seeds = Array.from({ length: n }, (_, i) => seed + i);
+      const images = await Promise.all(seeds.map((s) => card(width, height, s)));
+      const info = {
+        seed,
+        all_seeds: seeds,
+        sd_model_name: "fake-sd15",
+        sd_model_hash: "0000fake",
+      };
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ images, parameters: body, info: JSON.stringify(info) }));
+    } catch {
+      res.writeHead(500).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
