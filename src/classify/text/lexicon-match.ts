@@ -74,8 +74,14 @@ export function emptyLexicon(): CompiledLexicon {
 
 function push(map: Map<string, TermRef[]>, key: string, ref: TermRef): void {
   const list = map.get(key);
-  if (list === undefined) map.set(key, [ref]);
-  else if (!list.some((r) => r.category === ref.category && r.term === ref.term)) list.push(ref);
+  if (list === undefined) {
+    map.set(key, [ref]);
+    return;
+  }
+  // Two spellings of one term ("ハリー・ポッター", "ハリーポッター") are one term: keep the stronger.
+  const same = list.findIndex((r) => r.category === ref.category && r.rule === ref.rule);
+  if (same === -1) list.push(ref);
+  else if (list[same]!.weight < ref.weight) list[same] = ref;
 }
 
 /**

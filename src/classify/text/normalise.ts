@@ -52,7 +52,7 @@ const INVISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{Cs}\p{Co}\p{
 const SPACE = /^[\s\p{Z}\u0085]$/u;
 const MARK = /^\p{M}$/u;
 const STRIP_MARKS_AFTER = /[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Common}]/u;
-const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}ー々]/u;
 const LETTER = /\p{L}/u;
 const LATIN = /\p{Script=Latin}/u;
 const WORD_CHAR = /[\p{L}\p{M}\p{N}@$!|+€]/u;
@@ -74,7 +74,7 @@ const LEET: Record<string, string> = {
 /** Digits followed by these are measurements or counts, not leetspeak ("35mm", "4k", "1girl"). */
 const MEASURE =
   /^\d+(mm|cm|m|km|k|p|px|d|x|s|fps|mp|th|st|nd|rd|in|ft|yo|girls?|boys?|others?|kg|g|h|min)?$/;
-const SEPARATORS_JOINABLE = /^[\s.\-_*~·•/\\,:;'"`^=+]+$/u;
+const SEPARATORS_JOINABLE = /^[\s.\-_*~·•・/\\,:;'"`^=+]+$/u;
 
 /**
  * Builds a normaliser over the given tables (the confusables fold and the emoji words).
