@@ -152,6 +152,7 @@ export async function createC2pa(options: C2paOptions): Promise<C2pa> {
   };
   const settings = engineSettings({
     anchorsPem: anchors.pem,
+    tsaAnchorsPem: tsaAnchors.map((c) => c.pem).join(""),
     verifyAfterSign: options.verifyAfterSign ?? false,
   });
   const log = options.log ?? (() => {});

@@ -2,6 +2,7 @@
  * Reading and validating: what c2pa-rs reports about the active manifest, reduced to what the
  * verify endpoint answers (C2PA §15, "Validation"; the codes are c2pa-rs's, verbatim).
  */
+import { HallmarkError } from "../../errors/index.js";
 import type { ParsedCert } from "./certificates.js";
 import type { Credentials } from "./credentials.js";
 import { WasmReader } from "./engine.js";
@@ -30,6 +31,8 @@ const AI_SOURCE_TYPES = new Set([
 
 /** Engine errors that mean "there is no manifest here", as opposed to a broken one. */
 const NO_MANIFEST = /JumbfNotFound|ProvenanceMissing|NotFound\b/;
+/** Engine errors about the image container itself (truncated, malformed): a 4xx. */
+const BAD_ASSET = /InvalidAsset|UnsupportedType|UnexpectedEof\b(?!\))/;
 
 function obj(value: unknown): Json | null {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : null;
@@ -151,7 +154,14 @@ async function open(
     reader = await WasmReader.fromBytes(mediaType, bytes, settings);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return NO_MANIFEST.test(message) ? null : { error: message };
+    if (NO_MANIFEST.test(message)) return null;
+    if (BAD_ASSET.test(message) && !/Jumbf/.test(message)) {
+      throw new HallmarkError("invalid_image", `the image is malformed: ${message}`, {
+        param: "image",
+        cause: error,
+      });
+    }
+    return { error: message };
   }
   try {
     const store = obj(reader.manifestStore()) ?? {};
@@ -168,9 +178,10 @@ async function open(
 }
 
 export function createReader(deps: ReaderDeps) {
-  const settings = engineSettings({ anchorsPem: deps.anchors.pem });
-  const tsaPem = deps.tsaAnchors.map((c) => c.pem).join("");
-  const tsaSettings = tsaPem ? engineSettings({ anchorsPem: tsaPem }) : null;
+  const settings = engineSettings({
+    anchorsPem: deps.anchors.pem,
+    tsaAnchorsPem: deps.tsaAnchors.map((c) => c.pem).join(""),
+  });
   const ownCert = deps.credentials?.chain[0] ?? null;
 
   async function read(bytes: Uint8Array, mediaType?: string): Promise<ReadResult> {
@@ -181,7 +192,7 @@ export function createReader(deps: ReaderDeps) {
     result.present = true;
     if ("error" in opened) {
       result.validationState = "Invalid";
-      result.failures = [{ code: "manifest.unreadable", explanation: opened.error }];
+      result.failures = [{ code: "hallmark.manifest.unreadable", explanation: opened.error }];
       return result;
     }
     const { store, cr } = opened;
@@ -197,7 +208,9 @@ export function createReader(deps: ReaderDeps) {
     if (!vr) {
       result.failures = entries(store.validation_status);
       if (!result.failures.length && result.validationState === "Invalid") {
-        result.failures = [{ code: "manifest.unreadable", explanation: "no validation results" }];
+        result.failures = [
+          { code: "hallmark.manifest.unreadable", explanation: "no validation results" },
+        ];
       }
     }
     result.activeManifest = label;
@@ -233,17 +246,7 @@ export function createReader(deps: ReaderDeps) {
       trusted: false,
       codes: tsCodes,
     };
-    if (result.timeStamp.present && tsaSettings) {
-      // TSA anchors are kept apart from signer anchors: a second pass with only the TSA
-      // anchors says whether the time-stamp's signer is trusted.
-      const second = await open(sniffed.mediaType, bytes, tsaSettings);
-      if (second && !("error" in second)) {
-        const v = obj(obj(second.store.validation_results)?.activeManifest);
-        const codes = [...entries(v?.success), ...entries(v?.informational)].map((e) => e.code);
-        result.timeStamp.trusted = codes.includes("timeStamp.trusted");
-        result.timeStamp.codes = codes.filter((c) => c.startsWith("timeStamp."));
-      }
-    }
+    result.timeStamp.trusted = tsCodes.includes("timeStamp.trusted");
 
     const actionsData = assertion(manifest, LABEL.actions) ?? assertion(manifest, "c2pa.actions");
     result.actions = arr(actionsData?.actions).flatMap((a): ReadAction[] => {

@@ -6,6 +6,8 @@
 export interface EngineSettingsInput {
   /** Signer trust anchors, PEM bundle; empty for none. */
   anchorsPem: string;
+  /** Time-stamp authority anchors, PEM bundle, a separate trust list (C2PA 2.x §14.4.2). */
+  tsaAnchorsPem?: string;
   /** Check certificate trust (off only for the raw-engine baseline in the bench). */
   verifyTrust?: boolean;
   /** Re-verify each signed output inside the engine (costs about one read). */
@@ -28,6 +30,14 @@ export function engineSettings(input: EngineSettingsInput): string {
       thumbnail: { enabled: false },
     },
   };
-  if (input.anchorsPem.trim()) settings.trust = { user_anchors: input.anchorsPem };
+  // c2pa-rs 0.91+ `trust.anchors`: one list per kind, so a TSA root never anchors a claim
+  // signer and a signer root never anchors a time-stamp.
+  const anchors: Array<{ trust_anchors: string; trust_kind: "manifest" | "tsa" }> = [];
+  if (input.anchorsPem.trim())
+    anchors.push({ trust_anchors: input.anchorsPem, trust_kind: "manifest" });
+  if (input.tsaAnchorsPem?.trim()) {
+    anchors.push({ trust_anchors: input.tsaAnchorsPem, trust_kind: "tsa" });
+  }
+  if (anchors.length) settings.trust = { anchors };
   return JSON.stringify(settings);
 }
