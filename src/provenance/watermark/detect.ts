@@ -8,7 +8,7 @@ import {
   type PilotCorrelator,
 } from "./fold.js";
 import { analysisGeometry } from "./geometry.js";
-import { lumaGrid } from "./luma.js";
+import { downsampleLuma } from "./luma.js";
 import { CRC_BITS, encodePayloadHex, infoBitsToPayload, PAYLOAD_BITS } from "./payload.js";
 import { markResidual } from "./residual.js";
 import type { AutocorrelationSync, Lattice } from "./sync.js";
@@ -122,14 +122,15 @@ export function detectMark(ctx: DetectContext, image: RawImage): DetectResult {
   if (Math.min(image.width, image.height) < MIN_DETECT_SIDE)
     return { detected: false, confidence: 0 };
   const geo = analysisGeometry(image.width, image.height);
-  const grid = lumaGrid(image, geo, false);
-  const res = markResidual(grid.luma, grid.width, grid.height);
-  const lattices = ctx.sync.find(res, grid.width, grid.height, LATTICES);
+  const gw = geo.gridWidth;
+  const gh = geo.gridHeight;
+  const res = markResidual(downsampleLuma(image, geo.cell, gw, gh), gw, gh);
+  const lattices = ctx.sync.find(res, gw, gh, LATTICES);
   const found: DetectedMark[] = [];
   let bestZ = 0;
   let decodes = 0;
   for (const lattice of lattices) {
-    const folded = foldResidual(res, grid.width, grid.height, lattice);
+    const folded = foldResidual(res, gw, gh, lattice);
     const corr = ctx.correlator.correlate(folded);
     const peaks = topPeaks(corr, found.length ? 2 : PEAKS_PER_LATTICE);
     for (const peak of peaks) {

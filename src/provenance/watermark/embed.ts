@@ -1,7 +1,6 @@
 import { convEncode } from "./conv-code.js";
 import { analysisGeometry } from "./geometry.js";
 import { keyedStream, type WatermarkKey } from "./key.js";
-import { lumaGrid } from "./luma.js";
 import { amplitudes, maskWeights } from "./mask.js";
 import { encodePayloadHex, payloadToInfoBits } from "./payload.js";
 import { renderMark } from "./render.js";
@@ -48,9 +47,8 @@ export function embedMark(
     };
   }
   const geo = analysisGeometry(width, height);
-  const grid = lumaGrid(image, geo, true);
   const targetMse = (255 * 255) / 10 ** (options.targetPsnr / 10);
-  const amps = amplitudes(maskWeights(grid), targetMse, options.maxAmplitude);
+  const amps = amplitudes(maskWeights(image, geo), targetMse, options.maxAmplitude);
   if (!amps) {
     return { applied: true, image: copyImage(image), psnr: Number.POSITIVE_INFINITY };
   }
@@ -58,9 +56,9 @@ export function embedMark(
   const origin = keyedStream(key, `origin\0${encodePayloadHex(payload)}`, 2);
   const ox = origin[0]! % TILE;
   const oy = origin[1]! % TILE;
-  const gw = grid.width;
-  const delta = new Float32Array(gw * grid.height);
-  for (let j = 0; j < grid.height; j++) {
+  const gw = geo.gridWidth;
+  const delta = new Float32Array(gw * geo.gridHeight);
+  for (let j = 0; j < geo.gridHeight; j++) {
     const row = ((j + oy) % TILE) * TILE;
     for (let i = 0; i < gw; i++)
       delta[j * gw + i] = amps[j * gw + i]! * pattern[row + ((i + ox) % TILE)]!;
@@ -76,5 +74,5 @@ export function embedMark(
 }
 
 function copyImage(image: RawImage): RawImage {
-  return { ...image, data: Uint8Array.from(image.data) };
+  return { ...image, data: new Uint8Array(image.data) };
 }

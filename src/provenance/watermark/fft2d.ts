@@ -26,17 +26,59 @@ export class Fft2d {
     this.colOut = new Float64Array(2 * height);
   }
 
-  /** Forward transform of a real image (row-major `width×height`) into `out` (complex). */
-  forwardReal(input: Float64Array, out: Float64Array): void {
-    const { width: w, height: h, rowOut } = this;
-    const real = new Float64Array(w);
+  /**
+   * Spectrum of a real image for kx = 0..width/2 only (the rest follows by Hermitian
+   * symmetry): complex, row-major with `width/2 + 1` entries per row.
+   */
+  halfSpectrum(input: Float64Array, out: Float64Array): void {
+    const { width: w, height: h, rowOut, colIn, colOut } = this;
+    const half = w / 2 + 1;
     for (let y = 0; y < h; y++) {
-      real.set(input.subarray(y * w, y * w + w));
-      this.rowFft.realTransform(rowOut, real);
-      this.rowFft.completeSpectrum(rowOut);
-      out.set(rowOut, y * 2 * w);
+      this.rowFft.realTransform(rowOut, input.subarray(y * w, y * w + w));
+      out.set(rowOut.subarray(0, 2 * half), y * 2 * half);
     }
-    this.columns(out, false);
+    for (let x = 0; x < half; x++) {
+      for (let y = 0; y < h; y++) {
+        colIn[2 * y] = out[2 * (y * half + x)]!;
+        colIn[2 * y + 1] = out[2 * (y * half + x) + 1]!;
+      }
+      this.colFft.transform(colOut, colIn);
+      for (let y = 0; y < h; y++) {
+        out[2 * (y * half + x)] = colOut[2 * y]!;
+        out[2 * (y * half + x) + 1] = colOut[2 * y + 1]!;
+      }
+    }
+  }
+
+  /**
+   * Cyclic autocorrelation of a real image computed from its spectral magnitude |F| rather
+   * than its power |F|² (a whitening: the mark's many weak spectral lines count as much as
+   * the image's few strong ones). |F| is real and even, so its transform is real and even
+   * too and two half-spectrum passes suffice. Returns width×height values, lag (0,0) first.
+   */
+  magnitudeAutocorrelation(input: Float64Array): Float64Array {
+    const { width: w, height: h } = this;
+    const half = w / 2 + 1;
+    const spec = new Float64Array(2 * half * h);
+    this.halfSpectrum(input, spec);
+    const mag = new Float64Array(w * h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < half; x++) {
+        const re = spec[2 * (y * half + x)]!;
+        const im = spec[2 * (y * half + x) + 1]!;
+        mag[y * w + x] = Math.sqrt(re * re + im * im);
+      }
+    }
+    mag[0] = 0;
+    mirrorHalf(mag, w, h);
+    this.halfSpectrum(mag, spec);
+    const ac = new Float64Array(w * h);
+    const n = w * h;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < half; x++) ac[y * w + x] = spec[2 * (y * half + x)]! / n;
+    }
+    mirrorHalf(ac, w, h);
+    return ac;
   }
 
   /** In-place forward complex transform. */
@@ -75,6 +117,14 @@ export class Fft2d {
         data[2 * (y * w + x) + 1] = colOut[2 * y + 1]!;
       }
     }
+  }
+}
+
+/** Fills columns x > width/2 of an even array from v(x, y) = v(width - x, height - y). */
+function mirrorHalf(v: Float64Array, w: number, h: number): void {
+  for (let y = 0; y < h; y++) {
+    const my = ((h - y) % h) * w;
+    for (let x = w / 2 + 1; x < w; x++) v[y * w + x] = v[my + w - x]!;
   }
 }
 

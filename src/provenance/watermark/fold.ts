@@ -67,18 +67,25 @@ export class PilotCorrelator {
     const n = SIDE * SIDE;
     const out = new Float64Array(ORIENTATIONS * n);
     const prod = new Float64Array(2 * n);
-    for (let d = 0; d < ORIENTATIONS; d++) {
-      const t = this.templates[d]!;
+    // Both correlations are real, so two share one inverse FFT: S·T̄₁ + i·S·T̄₂.
+    for (let d = 0; d < ORIENTATIONS; d += 2) {
+      const t1 = this.templates[d]!;
+      const t2 = this.templates[d + 1]!;
       for (let k = 0; k < 2 * n; k += 2) {
         const a = spec[k]!;
         const b = spec[k + 1]!;
-        const c = t[k]!;
-        const e = t[k + 1]!;
-        prod[k] = a * c - b * e;
-        prod[k + 1] = a * e + b * c;
+        const re1 = a * t1[k]! - b * t1[k + 1]!;
+        const im1 = a * t1[k + 1]! + b * t1[k]!;
+        const re2 = a * t2[k]! - b * t2[k + 1]!;
+        const im2 = a * t2[k + 1]! + b * t2[k]!;
+        prod[k] = re1 - im2;
+        prod[k + 1] = im1 + re2;
       }
       this.fft.inverse(prod);
-      for (let k = 0; k < n; k++) out[d * n + k] = prod[2 * k]!;
+      for (let k = 0; k < n; k++) {
+        out[d * n + k] = prod[2 * k]!;
+        out[(d + 1) * n + k] = prod[2 * k + 1]!;
+      }
     }
     let s = 0;
     let s2 = 0;

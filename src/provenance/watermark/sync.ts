@@ -21,6 +21,7 @@ const MIN_PERIOD = 18;
 /** Longest period searched (a tile at ~2.4 px per cell: a crop to 1/6 of the area, enlarged). */
 const MAX_PERIOD = 78;
 const MAX_WINDOW = 256;
+const CANDIDATE_PEAKS = 24;
 const SHELL: ReadonlyArray<readonly [number, number]> = [
   [1, 0],
   [0, 1],
@@ -33,6 +34,67 @@ const SHELL: ReadonlyArray<readonly [number, number]> = [
   [2, -1],
   [1, -2],
 ];
+
+/** Autocorrelation as z-scores, indexed by lag with (0, 0) at the centre. */
+class LagMap {
+  readonly w: number;
+  readonly h: number;
+  readonly maxLag: number;
+  private readonly z: Float64Array;
+
+  constructor(ac: Float64Array, w: number, h: number) {
+    this.w = w;
+    this.h = h;
+    this.maxLag = Math.min(w, h) / 2 - 1;
+    const centred = new Float64Array(w * h);
+    for (let y = 0; y < h; y++) {
+      const cy = ((y + h / 2) % h) * w;
+      for (let x = 0; x < w; x++) centred[cy + ((x + w / 2) % w)] = ac[y * w + x]!;
+    }
+    // Statistics over the lags where lattice peaks can lie, excluding the central blob.
+    const r = Math.min(2 * MAX_PERIOD, this.maxLag);
+    let s = 0;
+    let s2 = 0;
+    let n = 0;
+    for (let dy = -r; dy <= r; dy++) {
+      const o = (dy + h / 2) * w + w / 2;
+      for (let dx = -r; dx <= r; dx++) {
+        const d2 = dx * dx + dy * dy;
+        if (d2 < MIN_PERIOD * MIN_PERIOD || d2 > r * r) continue;
+        const v = centred[o + dx]!;
+        s += v;
+        s2 += v * v;
+        n++;
+      }
+    }
+    const mean = s / n;
+    const std = Math.sqrt(Math.max(1e-30, s2 / n - mean * mean));
+    for (let i = 0; i < centred.length; i++) centred[i] = (centred[i]! - mean) / std;
+    this.z = centred;
+  }
+
+  /** z at the integer lag nearest to (x, y); very negative outside the map. */
+  at(x: number, y: number): number {
+    const xi = Math.round(x);
+    const yi = Math.round(y);
+    if (xi < -this.maxLag || xi > this.maxLag || yi < -this.maxLag || yi > this.maxLag) return -10;
+    return this.z[(yi + this.h / 2) * this.w + xi + this.w / 2]!;
+  }
+
+  /** Best z within ±1 lag of (x, y), and where. */
+  near(x: number, y: number): { x: number; y: number; z: number } {
+    const x0 = Math.round(x);
+    const y0 = Math.round(y);
+    let best = { x: x0, y: y0, z: this.at(x0, y0) };
+    for (let ey = -1; ey <= 1; ey++) {
+      for (let ex = -1; ex <= 1; ex++) {
+        const v = this.at(x0 + ex, y0 + ey);
+        if (v > best.z) best = { x: x0 + ex, y: y0 + ey, z: v };
+      }
+    }
+    return best;
+  }
+}
 
 export class AutocorrelationSync {
   private readonly ffts = new Map<string, Fft2d>();
@@ -47,105 +109,76 @@ export class AutocorrelationSync {
     return f;
   }
 
-  /** Candidate lattices, best first (at most `limit`). */
+  /** Candidate lattices, best first (at most `limit`), from a central window of the residual. */
   find(res: Float32Array, w: number, h: number, limit: number): Lattice[] {
-    const fw = Math.min(MAX_WINDOW, nextPow2(w));
-    const fh = Math.min(MAX_WINDOW, nextPow2(h));
-    const ac = autocorrelation(res, w, h, this.fft(fw, fh));
-    const stats = annulusStats(ac, fw, fh);
-    const z = (x: number, y: number): number => (acAt(ac, fw, fh, x, y) - stats.mean) / stats.std;
-    const maxR = Math.min(MAX_PERIOD, Math.floor(Math.min(fw, fh) / 2) - 2);
-    const peaks = localMaxima(ac, fw, fh, MIN_PERIOD, maxR, 24);
+    const fw = Math.max(64, Math.min(MAX_WINDOW, nextPow2(w)));
+    const fh = Math.max(64, Math.min(MAX_WINDOW, nextPow2(h)));
+    const x0 = Math.max(0, (w - fw) >> 1);
+    const y0 = Math.max(0, (h - fh) >> 1);
+    const win = new Float64Array(fw * fh);
+    for (let y = 0; y < Math.min(fh, h); y++) {
+      for (let x = 0; x < Math.min(fw, w); x++) win[y * fw + x] = res[(y + y0) * w + x + x0]!;
+    }
+    const lags = new LagMap(this.fft(fw, fh).magnitudeAutocorrelation(win), fw, fh);
     const lattices: Lattice[] = [];
-    for (const [px, py] of peaks) {
+    for (const [px, py] of localMaxima(lags, Math.min(MAX_PERIOD, lags.maxLag - 1))) {
       const v1 = canonical(px, py);
       if (lattices.some((l) => Math.hypot(l.v1[0] - v1[0], l.v1[1] - v1[1]) < 2.5)) continue;
       const v2: [number, number] = [-v1[1], v1[0]];
-      lattices.push({ v1, v2, score: latticeScore(z, fw, fh, v1, v2) });
+      lattices.push({ v1, v2, score: latticeScore(lags, v1, v2) });
     }
     lattices.sort((a, b) => b.score - a.score);
-    return lattices.slice(0, limit).map((l) => refine(z, fw, fh, l));
-  }
-}
-
-function autocorrelation(res: Float32Array, w: number, h: number, fft: Fft2d): Float64Array {
-  const fw = fft.width;
-  const fh = fft.height;
-  const x0 = Math.max(0, (w - fw) >> 1);
-  const y0 = Math.max(0, (h - fh) >> 1);
-  const win = new Float64Array(fw * fh);
-  for (let y = 0; y < Math.min(fh, h); y++) {
-    for (let x = 0; x < Math.min(fw, w); x++) win[y * fw + x] = res[(y + y0) * w + x + x0]!;
-  }
-  const spec = new Float64Array(2 * fw * fh);
-  fft.forwardReal(win, spec);
-  for (let k = 0; k < fw * fh; k++) {
-    const re = spec[2 * k]!;
-    const im = spec[2 * k + 1]!;
-    // Magnitude, not power: flattens the spectrum so the mark's many weak lines count.
-    spec[2 * k] = Math.sqrt(re * re + im * im);
-    spec[2 * k + 1] = 0;
-  }
-  spec[0] = 0;
-  fft.inverse(spec);
-  const ac = new Float64Array(fw * fh);
-  for (let k = 0; k < fw * fh; k++) ac[k] = spec[2 * k]!;
-  return ac;
-}
-
-function acAt(ac: Float64Array, fw: number, fh: number, x: number, y: number): number {
-  const xi = ((Math.round(x) % fw) + fw) % fw;
-  const yi = ((Math.round(y) % fh) + fh) % fh;
-  return ac[yi * fw + xi]!;
-}
-
-function annulusStats(ac: Float64Array, fw: number, fh: number): { mean: number; std: number } {
-  let s = 0;
-  let s2 = 0;
-  let n = 0;
-  const maxR = Math.min(MAX_PERIOD * 2, Math.min(fw, fh) / 2);
-  for (let dy = -maxR; dy <= maxR; dy++) {
-    for (let dx = -maxR; dx <= maxR; dx++) {
-      const r = Math.hypot(dx, dy);
-      if (r < MIN_PERIOD || r > maxR) continue;
-      const v = acAt(ac, fw, fh, dx, dy);
-      s += v;
-      s2 += v * v;
-      n++;
+    // A lattice whose basis vectors are points of a better one is the same grid seen
+    // through a coarser basis (e.g. the diagonals): trying it again would only cost time.
+    const kept: Lattice[] = [];
+    for (const l of lattices) {
+      if (kept.some((k) => onLattice(k, l.v1) && onLattice(k, l.v2))) continue;
+      kept.push(l);
+      if (kept.length === limit) break;
     }
+    return kept.map((l) => refine(lags, l));
   }
-  const mean = s / n;
-  return { mean, std: Math.sqrt(Math.max(1e-30, s2 / n - mean * mean)) };
 }
 
-function localMaxima(
-  ac: Float64Array,
-  fw: number,
-  fh: number,
-  minR: number,
-  maxR: number,
-  count: number,
-): Array<[number, number]> {
+/** Whether p is within 1.5 lags of a point of the lattice. */
+function onLattice(l: Lattice, p: [number, number]): boolean {
+  const [a, c] = l.v1;
+  const [b, d] = l.v2;
+  const det = a * d - b * c;
+  const u = Math.round((d * p[0] - b * p[1]) / det);
+  const v = Math.round((-c * p[0] + a * p[1]) / det);
+  return Math.hypot(u * a + v * b - p[0], u * c + v * d - p[1]) < 1.5;
+}
+
+function localMaxima(lags: LagMap, maxR: number): Array<[number, number]> {
   const found: Array<[number, number, number]> = [];
+  let floor = Number.NEGATIVE_INFINITY;
   for (let dy = 0; dy <= maxR; dy++) {
     for (let dx = -maxR; dx <= maxR; dx++) {
-      const r = Math.hypot(dx, dy);
-      if (r < minR || r > maxR || (dy === 0 && dx < 0)) continue;
-      const v = acAt(ac, fw, fh, dx, dy);
+      const d2 = dx * dx + dy * dy;
+      if (d2 < MIN_PERIOD * MIN_PERIOD || d2 > maxR * maxR || (dy === 0 && dx < 0)) continue;
+      const v = lags.at(dx, dy);
+      if (v <= floor) continue;
       let isMax = true;
       for (let ey = -1; ey <= 1 && isMax; ey++) {
         for (let ex = -1; ex <= 1; ex++) {
-          if ((ex || ey) && acAt(ac, fw, fh, dx + ex, dy + ey) > v) {
+          if ((ex || ey) && lags.at(dx + ex, dy + ey) > v) {
             isMax = false;
             break;
           }
         }
       }
-      if (isMax) found.push([v, dx, dy]);
+      if (!isMax) continue;
+      found.push([v, dx, dy]);
+      if (found.length > 4 * CANDIDATE_PEAKS) {
+        found.sort((a, b) => b[0] - a[0]);
+        found.length = CANDIDATE_PEAKS;
+        floor = found[CANDIDATE_PEAKS - 1]![0];
+      }
     }
   }
   found.sort((a, b) => b[0] - a[0]);
-  return found.slice(0, count).map(([, x, y]) => [x, y]);
+  return found.slice(0, CANDIDATE_PEAKS).map(([, x, y]) => [x, y]);
 }
 
 /** The lattice vector turned by quarter turns into the sector -45°..45°. */
@@ -157,36 +190,25 @@ function canonical(x: number, y: number): [number, number] {
   return [x, y];
 }
 
-type ZFn = (x: number, y: number) => number;
-
-/** Best z within ±1 pixel of a lattice point (tolerates a slightly wrong basis). */
-function zNear(z: ZFn, x: number, y: number): number {
-  let best = Number.NEGATIVE_INFINITY;
-  for (let ey = -1; ey <= 1; ey++)
-    for (let ex = -1; ex <= 1; ex++) best = Math.max(best, z(x + ex, y + ey));
-  return best;
-}
-
-function latticeScore(z: ZFn, fw: number, fh: number, v1: number[], v2: number[]): number {
-  const limit = Math.min(fw, fh) / 2 - 2;
+function latticeScore(lags: LagMap, v1: number[], v2: number[]): number {
   let sum = 0;
   let n = 0;
   for (const [a, b] of SHELL) {
     const x = a * v1[0]! + b * v2[0]!;
     const y = a * v1[1]! + b * v2[1]!;
-    if (Math.hypot(x, y) > limit) continue;
-    sum += zNear(z, x, y);
+    if (Math.abs(x) > lags.maxLag - 1 || Math.abs(y) > lags.maxLag - 1) continue;
+    sum += lags.near(x, y).z;
     n++;
   }
   return n ? sum / Math.sqrt(n) : 0;
 }
 
 /** Least-squares fit of the basis to the sub-pixel positions of many lattice peaks. */
-function refine(z: ZFn, fw: number, fh: number, lattice: Lattice): Lattice {
+function refine(lags: LagMap, lattice: Lattice): Lattice {
   let { v1, v2 } = lattice;
-  const limit = Math.min(fw, fh) / 2 - 2;
+  const limit = lags.maxLag - 2;
   for (let iter = 0; iter < 2; iter++) {
-    // Normal equations for x and y components separately: [Saa Sab; Sab Sbb] [v1c; v2c] = [Sa q; Sb q].
+    // x and y components separately: [Saa Sab; Sab Sbb]·[v1c; v2c] = [Σ a·q; Σ b·q].
     let saa = 0;
     let sab = 0;
     let sbb = 0;
@@ -199,9 +221,9 @@ function refine(z: ZFn, fw: number, fh: number, lattice: Lattice): Lattice {
         if (a === 0 && b <= 0) continue;
         const px = a * v1[0] + b * v2[0];
         const py = a * v1[1] + b * v2[1];
-        if (Math.hypot(px, py) > limit) continue;
-        const peak = subPixelPeak(z, px, py);
-        if (!peak || peak.z <= 1) continue;
+        if (Math.abs(px) > limit || Math.abs(py) > limit) continue;
+        const peak = subPixelPeak(lags, px, py);
+        if (peak.z <= 1) continue;
         const wgt = peak.z - 1;
         saa += wgt * a * a;
         sab += wgt * a * b;
@@ -220,27 +242,16 @@ function refine(z: ZFn, fw: number, fh: number, lattice: Lattice): Lattice {
   return { v1, v2, score: lattice.score };
 }
 
-function subPixelPeak(z: ZFn, x: number, y: number): { x: number; y: number; z: number } | null {
-  let bx = Math.round(x);
-  let by = Math.round(y);
-  let best = z(bx, by);
-  for (let ey = -1; ey <= 1; ey++) {
-    for (let ex = -1; ex <= 1; ex++) {
-      const v = z(Math.round(x) + ex, Math.round(y) + ey);
-      if (v > best) {
-        best = v;
-        bx = Math.round(x) + ex;
-        by = Math.round(y) + ey;
-      }
-    }
-  }
-  const l = z(bx - 1, by);
-  const r = z(bx + 1, by);
-  const u = z(bx, by - 1);
-  const d = z(bx, by + 1);
-  const dxDen = l - 2 * best + r;
-  const dyDen = u - 2 * best + d;
+/** The peak near (x, y) located to a fraction of a lag by parabolic interpolation. */
+function subPixelPeak(lags: LagMap, x: number, y: number): { x: number; y: number; z: number } {
+  const p = lags.near(x, y);
+  const l = lags.at(p.x - 1, p.y);
+  const r = lags.at(p.x + 1, p.y);
+  const u = lags.at(p.x, p.y - 1);
+  const d = lags.at(p.x, p.y + 1);
+  const dxDen = l - 2 * p.z + r;
+  const dyDen = u - 2 * p.z + d;
   const ox = dxDen < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (l - r)) / dxDen)) : 0;
   const oy = dyDen < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (u - d)) / dyDen)) : 0;
-  return { x: bx + ox, y: by + oy, z: best };
+  return { x: p.x + ox, y: p.y + oy, z: p.z };
 }
