@@ -1,2 +1,3 @@
 export { type Config, loadConfig } from "./load.js";
+export { PACKAGE_ROOT } from "./paths.js";
 export { parseSize } from "./schema.js";

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { z } from "zod";
 import { HallmarkError } from "../errors/index.js";
+import { PACKAGE_ROOT } from "./paths.js";
 import { type Env, envSchema, parseSize } from "./schema.js";
 
 /** Typed, validated configuration. Built once at start; everything else receives it. */
@@ -10,6 +11,9 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   policyFile: string;
+  lexiconDir: string;
+  publicFiguresDir: string;
+  modelsDir: string;
   logLevel: Env["HALLMARK_LOG_LEVEL"];
   publicUrl: string;
   limits: {
@@ -72,7 +76,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: e.HALLMARK_PORT,
     dataDir: path.resolve(e.HALLMARK_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
-    policyFile: path.resolve(e.HALLMARK_POLICY_FILE),
+    policyFile: path.resolve(
+      e.HALLMARK_POLICY_FILE ?? path.join(PACKAGE_ROOT, "policies/default.yaml"),
+    ),
+    lexiconDir: path.resolve(
+      e.HALLMARK_LEXICON_DIR ?? path.join(PACKAGE_ROOT, "policies/lexicons"),
+    ),
+    publicFiguresDir: path.join(PACKAGE_ROOT, "policies/public-figures"),
+    modelsDir: path.resolve(e.HALLMARK_MODELS_DIR ?? path.join(PACKAGE_ROOT, "models")),
     logLevel: e.HALLMARK_LOG_LEVEL,
     publicUrl: (e.HALLMARK_PUBLIC_URL ?? `http://${e.HALLMARK_HOST}:${e.HALLMARK_PORT}`).replace(
       /\/$/,

@@ -33,7 +33,12 @@ export const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "expected a postgres:// or postgresql:// URL")
     .optional(),
-  HALLMARK_POLICY_FILE: z.string().min(1).default("policies/default.yaml"),
+  /** The policy file; absent means the packaged policies/default.yaml. */
+  HALLMARK_POLICY_FILE: z.string().min(1).optional(),
+  /** Folder of lexicons (per language and category); absent means the packaged policies/lexicons. */
+  HALLMARK_LEXICON_DIR: z.string().min(1).optional(),
+  /** Folder of ONNX models with their cards; absent means the packaged models/. */
+  HALLMARK_MODELS_DIR: z.string().min(1).optional(),
   HALLMARK_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Public base URL used in links (C2PA audit URLs); defaults to http://host:port. */
   HALLMARK_PUBLIC_URL: z.string().url().optional(),

@@ -1,0 +1,11 @@
+export { type PromptRetention, promptAudit, sha256Hex } from "./prompt-audit.js";
+export {
+  findGeneration,
+  findImagesBySha256,
+  type GenerationRecord,
+  type GenerationRow,
+  type ImageRecord,
+  type ImageRow,
+  recordGeneration,
+  type StageRecord,
+} from "./record.js";

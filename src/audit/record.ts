@@ -1,0 +1,133 @@
+import { eq } from "drizzle-orm";
+import { type Db, withDatabase } from "../db/index.js";
+import { generations, images } from "../db/schema.js";
+import { type PromptRetention, promptAudit } from "./prompt-audit.js";
+
+/** One stage of the pipeline as it ran: recorded in the audit row and in Server-Timing. */
+export interface StageRecord {
+  name: string;
+  status: "applied" | "absent" | "skipped" | "failed";
+  ms: number;
+  /** Why a stage was absent, skipped or failed. */
+  note?: string;
+}
+
+export interface ImageRecord {
+  index: number;
+  sha256: string;
+  mediaType: string;
+  width: number;
+  height: number;
+  bytes: number;
+  seed: number | null;
+  marks: unknown[];
+  watermarkMarkId?: string | null;
+  c2paManifest?: Buffer | null;
+  c2paLabel?: string | null;
+}
+
+export interface GenerationRecord {
+  id: string;
+  tenantId: string;
+  apiKeyId: string | null;
+  endUser: string | null;
+  kind: "generate" | "edit";
+  status: "completed" | "refused" | "failed";
+  retention: PromptRetention;
+  prompt: string;
+  negativePrompt?: string;
+  params: Record<string, unknown>;
+  model: string;
+  backend: string;
+  action: string;
+  decision: unknown;
+  stages: StageRecord[];
+  errorCode?: string | null;
+  images: ImageRecord[];
+}
+
+/**
+ * Writes a request's generation row and its image rows in one transaction. The pipeline awaits
+ * this before any image byte is sent; an unreachable database becomes `database_unavailable`.
+ */
+export async function recordGeneration(db: Db, record: GenerationRecord): Promise<void> {
+  const prompt = promptAudit(record.prompt, record.retention);
+  const negative = promptAudit(record.negativePrompt, record.retention);
+  await withDatabase(() =>
+    db.transaction(async (tx) => {
+      await tx.insert(generations).values({
+        id: record.id,
+        tenantId: record.tenantId,
+        apiKeyId: record.apiKeyId,
+        endUser: record.endUser,
+        kind: record.kind,
+        status: record.status,
+        promptRetention: record.retention,
+        prompt: prompt.text,
+        promptSha256: prompt.sha256!,
+        negativePrompt: negative.text,
+        negativePromptSha256: negative.sha256,
+        params: record.params,
+        model: record.model,
+        backend: record.backend,
+        action: record.action,
+        decision: record.decision,
+        stages: record.stages,
+        errorCode: record.errorCode ?? null,
+      });
+      if (record.images.length > 0) {
+        await tx.insert(images).values(
+          record.images.map((image) => ({
+            generationId: record.id,
+            index: image.index,
+            sha256: image.sha256,
+            mediaType: image.mediaType,
+            width: image.width,
+            height: image.height,
+            bytes: image.bytes,
+            seed: image.seed === null ? null : String(image.seed),
+            marks: image.marks,
+            watermarkMarkId: image.watermarkMarkId ?? null,
+            c2paManifest: image.c2paManifest ?? null,
+            c2paLabel: image.c2paLabel ?? null,
+          })),
+        );
+      }
+    }),
+  );
+}
+
+export type GenerationRow = typeof generations.$inferSelect;
+export type ImageRow = typeof images.$inferSelect;
+
+/** A generation and its images, or null. Tenant scoping is the caller's job (see pipeline). */
+export async function findGeneration(
+  db: Db,
+  id: string,
+): Promise<{ generation: GenerationRow; images: ImageRow[] } | null> {
+  return withDatabase(async () => {
+    const [generation] = await db.select().from(generations).where(eq(generations.id, id));
+    if (!generation) return null;
+    const rows = await db
+      .select()
+      .from(images)
+      .where(eq(images.generationId, id))
+      .orderBy(images.index);
+    return { generation, images: rows };
+  });
+}
+
+/** Images with this exact SHA-256, with their generation. */
+export async function findImagesBySha256(
+  db: Db,
+  sha256: string,
+): Promise<Array<{ image: ImageRow; generation: GenerationRow }>> {
+  return withDatabase(async () => {
+    const rows = await db
+      .select({ image: images, generation: generations })
+      .from(images)
+      .innerJoin(generations, eq(images.generationId, generations.id))
+      .where(eq(images.sha256, sha256));
+    return rows;
+  });
+}

@@ -1,0 +1,141 @@
+import { serve } from "@hono/node-server";
+import { Command } from "commander";
+import { loadConfig } from "../config/index.js";
+import { HallmarkError } from "../errors/index.js";
+import { createLogger } from "../log/index.js";
+import { createRuntime, openConfiguredDatabase, VERSION } from "../runtime/index.js";
+import {
+  createApiKey,
+  createTenant,
+  listApiKeys,
+  listTenants,
+  revokeApiKey,
+} from "../tenants/index.js";
+
+/**
+ * `hallmark`: serve, migrate, tenant and key management. Configuration comes from the
+ * environment (see README); a bad value stops the command with a message naming the variable.
+ */
+function config() {
+  return loadConfig(process.env);
+}
+
+async function withDb<T>(
+  fn: (db: Awaited<ReturnType<typeof openConfiguredDatabase>>) => Promise<T>,
+): Promise<T> {
+  const database = await openConfiguredDatabase(config());
+  try {
+    await database.migrate();
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+const program = new Command("hallmark")
+  .version(VERSION)
+  .description("Provenance and content-policy gateway");
+
+program
+  .command("serve")
+  .description("start the gateway")
+  .action(async () => {
+    const cfg = config();
+    const logger = createLogger(cfg.logLevel);
+    const runtime = await createRuntime(cfg, { logger });
+    if (runtime.bootstrapKeyFile) {
+      logger.info("empty database: wrote a bootstrap API key for tenant 'default'", {
+        file: runtime.bootstrapKeyFile,
+      });
+    }
+    const server = serve(
+      { fetch: runtime.app.fetch, hostname: cfg.host, port: cfg.port },
+      (info) => {
+        logger.info("listening", { url: `http://${info.address}:${info.port}` });
+      },
+    );
+    server.on("error", async (error) => {
+      logger.error("cannot listen", { error: String(error) });
+      await runtime.close();
+      process.exit(1);
+    });
+    const stop = async (signal: string) => {
+      logger.info("stopping", { signal });
+      server.close();
+      await runtime.close();
+      process.exit(0);
+    };
+    process.once("SIGINT", () => void stop("SIGINT"));
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+  });
+
+program
+  .command("migrate")
+  .description("apply pending database migrations")
+  .action(() => withDb(async (d) => console.log(`migrated ${d.kind} database at ${d.location}`)));
+
+const tenant = program.command("tenant").description("manage tenants");
+tenant
+  .command("create <name>")
+  .description("create a tenant")
+  .action((name: string) =>
+    withDb(async ({ db }) => {
+      const t = await createTenant(db, name);
+      console.log(`created tenant ${t.name} (${t.id})`);
+    }),
+  );
+tenant
+  .command("list")
+  .description("list tenants")
+  .action(() =>
+    withDb(async ({ db }) => {
+      for (const t of await listTenants(db))
+        console.log(`${t.name}\t${t.id}\t${t.createdAt.toISOString()}`);
+    }),
+  );
+
+const key = program.command("key").description("manage API keys (only their hashes are stored)");
+key
+  .command("create")
+  .description("create a key; the key is printed once, as the last line")
+  .requiredOption("--tenant <name>", "tenant the key belongs to")
+  .option("--label <label>", "a note to tell keys apart")
+  .action((opts: { tenant: string; label?: string }) =>
+    withDb(async ({ db }) => {
+      const { key: secret, info } = await createApiKey(db, opts);
+      console.log(
+        `created key ${info.id} (${info.prefix}…) for tenant ${info.tenant}; it is shown only now:`,
+      );
+      console.log(secret);
+    }),
+  );
+key
+  .command("list")
+  .option("--tenant <name>", "only this tenant's keys")
+  .description("list keys (prefix, never the key)")
+  .action((opts: { tenant?: string }) =>
+    withDb(async ({ db }) => {
+      for (const k of await listApiKeys(db, opts)) {
+        const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : "active";
+        console.log(`${k.id}\t${k.prefix}…\t${k.tenant}\t${k.label ?? ""}\t${state}`);
+      }
+    }),
+  );
+key
+  .command("revoke <idOrPrefix>")
+  .description("revoke a key by id or shown prefix")
+  .action((idOrPrefix: string) =>
+    withDb(async ({ db }) => {
+      if (!(await revokeApiKey(db, idOrPrefix))) {
+        throw new HallmarkError("not_found", `No active key ${idOrPrefix}.`);
+      }
+      console.log(`revoked ${idOrPrefix}`);
+    }),
+  );
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message =
+    error instanceof HallmarkError ? error.message : String((error as Error)?.stack ?? error);
+  console.error(`hallmark: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { TextClassifier } from "../classify/text/index.js";
+import type { Config } from "../config/index.js";
+import type { Db } from "../db/index.js";
+import { HallmarkError } from "../errors/index.js";
+import type { Logger } from "../log/index.js";
+import type { PipelineDeps } from "../pipeline/index.js";
+import type { Policy } from "../policy/index.js";
+import type { AppEnv } from "./context.js";
+import { errorResponse } from "./errors.js";
+import { bearerAuth } from "./middleware/auth.js";
+import { requestId } from "./middleware/request-id.js";
+import { requireMediaType } from "./middleware/require-media-type.js";
+import { registerGenerationsGet } from "./routes/generations-get.js";
+import { type ReadinessCheck, registerHealth } from "./routes/health.js";
+import { registerImagesGenerations } from "./routes/images-generations.js";
+import { registerModerations } from "./routes/moderations.js";
+import { registerProvenanceVerify } from "./routes/provenance-verify.js";
+import { validationHook } from "./validation.js";
+
+export interface AppDeps {
+  db: Db;
+  pipeline: PipelineDeps;
+  text: TextClassifier;
+  policy: Policy;
+  logger: Logger;
+  limits: Config["limits"];
+  readiness: ReadinessCheck[];
+  version: string;
+}
+
+/**
+ * The Hono app: middleware (request id, body limit, auth), the routes, and the one mapping of
+ * errors to HTTP. Everything it uses is passed in.
+ *
+ * @example serve({ fetch: createApp(deps).fetch, port: 8080 })
+ */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", requestId(deps.logger));
+  app.onError((error, c) => errorResponse(c, error));
+  app.notFound((c) =>
+    errorResponse(c, new HallmarkError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
+  );
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.limits.maxBodyBytes,
+      onError: () => {
+        throw new HallmarkError(
+          "payload_too_large",
+          `The request body exceeds the limit of ${deps.limits.maxBodyBytes} bytes.`,
+        );
+      },
+    }),
+  );
+
+  const auth = bearerAuth(deps.db);
+  app.use("/v1/images/*", auth);
+  app.use("/v1/moderations", auth);
+  app.use("/v1/generations/*", auth);
+  app.use("/v1/images/generations", requireMediaType(["application/json"]));
+  app.use("/v1/moderations", requireMediaType(["application/json"]));
+
+  registerHealth(app, deps.readiness);
+  registerImagesGenerations(app, { pipeline: deps.pipeline, limits: deps.limits, db: deps.db });
+  registerModerations(app, {
+    text: deps.text,
+    policy: deps.policy,
+    maxChars: deps.limits.maxPromptChars,
+    maxInputs: deps.limits.maxModerationInputs,
+  });
+  registerProvenanceVerify(app, { db: deps.db, maxInputPixels: deps.limits.maxInputPixels });
+  registerGenerationsGet(app, { db: deps.db });
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Hallmark",
+      version: deps.version,
+      description: "Provenance and content-policy gateway",
+    },
+  });
+  return app;
+}

@@ -1,0 +1,11 @@
+import type { Logger } from "../log/index.js";
+import type { Principal } from "../tenants/index.js";
+
+/** Hono's environment for Hallmark: what middleware puts on the context. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    principal: Principal;
+  };
+}

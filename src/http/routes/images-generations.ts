@@ -1,0 +1,170 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { parseSize } from "../../config/index.js";
+import type { Db } from "../../db/index.js";
+import { HallmarkError } from "../../errors/index.js";
+import { generateImages, type PipelineDeps, serverTiming } from "../../pipeline/index.js";
+import type { AppEnv } from "../context.js";
+import { errorResponses } from "../openapi.js";
+
+export interface GenerationLimits {
+  maxPromptChars: number;
+  maxImages: number;
+  sizes: string[];
+  defaultSize: string;
+}
+
+/**
+ * The request body, as OpenAI's `POST /v1/images/generations` shapes it
+ * (https://platform.openai.com/docs/api-reference/images/create), plus Hallmark's `seed` and
+ * `negative_prompt`. OpenAI fields that do not change what is made (quality, style, background,
+ * moderation) are accepted and ignored; any other field is an error.
+ */
+export function generationRequestSchema(limits: GenerationLimits) {
+  return z
+    .object({
+      prompt: z
+        .string()
+        .min(1)
+        .max(limits.maxPromptChars)
+        .openapi({ example: "a lighthouse at dusk" }),
+      negative_prompt: z.string().max(limits.maxPromptChars).optional(),
+      n: z.number().int().min(1).max(limits.maxImages).optional().openapi({ example: 1 }),
+      size: z.string().optional().openapi({ example: limits.defaultSize }),
+      response_format: z.literal("b64_json").optional(),
+      output_format: z.enum(["png", "jpeg", "webp"]).optional(),
+      output_compression: z.number().int().min(0).max(100).optional(),
+      model: z.string().min(1).max(200).optional(),
+      seed: z.number().int().min(0).max(4294967295).optional(),
+      user: z.string().max(256).optional(),
+      quality: z.string().max(32).optional(),
+      style: z.string().max(32).optional(),
+      background: z.string().max(32).optional(),
+      moderation: z.string().max(32).optional(),
+    })
+    .strict()
+    .openapi("ImageGenerationRequest");
+}
+
+const StageSchema = z.object({
+  name: z.string(),
+  status: z.enum(["applied", "absent", "skipped", "failed"]),
+  ms: z.number(),
+  note: z.string().optional(),
+});
+
+export const GenerationResponseSchema = z
+  .object({
+    created: z.number().int(),
+    data: z.array(z.object({ b64_json: z.string() })),
+    hallmark: z.object({
+      generation_id: z.string().uuid(),
+      decision: z.object({
+        action: z.enum(["allow", "review", "block"]),
+        categories: z.array(z.string()),
+        policy: z.object({ id: z.string(), hash: z.string() }),
+      }),
+      model: z.object({ id: z.string(), version: z.string() }),
+      backend: z.string(),
+      placeholder: z.boolean().openapi({
+        description:
+          "True when the embedded procedural placeholder drew the image (not a generative model).",
+      }),
+      images: z.array(
+        z.object({
+          sha256: z.string(),
+          media_type: z.string(),
+          width: z.number(),
+          height: z.number(),
+          seed: z.number(),
+          marks: z.array(z.unknown()),
+        }),
+      ),
+      stages: z.array(StageSchema),
+    }),
+  })
+  .openapi("ImageGenerationResponse");
+
+export function registerImagesGenerations(
+  app: OpenAPIHono<AppEnv>,
+  deps: { pipeline: PipelineDeps; limits: GenerationLimits; db: Db },
+): void {
+  const route = createRoute({
+    method: "post",
+    path: "/v1/images/generations",
+    summary: "Generate images, screened, marked and audited",
+    security: [{ bearerAuth: [] }],
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: generationRequestSchema(deps.limits) } },
+      },
+    },
+    responses: {
+      200: {
+        description: "The images",
+        content: { "application/json": { schema: GenerationResponseSchema } },
+      },
+      ...errorResponses,
+    },
+  });
+
+  app.openapi(route, async (c) => {
+    const body = c.req.valid("json");
+    const size = body.size ?? deps.limits.defaultSize;
+    const dims = deps.limits.sizes.includes(size) ? parseSize(size) : null;
+    if (!dims) {
+      throw new HallmarkError(
+        "invalid_size",
+        `Unsupported size '${size}'; supported sizes are ${deps.limits.sizes.join(", ")}.`,
+        { param: "size" },
+      );
+    }
+    const result = await generateImages(
+      deps.pipeline,
+      {
+        principal: c.get("principal"),
+        prompt: body.prompt,
+        negativePrompt: body.negative_prompt,
+        n: body.n ?? 1,
+        width: dims.width,
+        height: dims.height,
+        seed: body.seed,
+        outputFormat: body.output_format ?? "png",
+        quality:
+          body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
+        model: body.model,
+        endUser: body.user,
+      },
+      c.req.raw.signal,
+    );
+    c.header("Server-Timing", serverTiming(result.stages));
+    c.header("x-hallmark-generation-id", result.id);
+    return c.json(
+      {
+        created: result.created,
+        data: result.images.map((i) => ({ b64_json: i.bytes.toString("base64") })),
+        hallmark: {
+          generation_id: result.id,
+          decision: {
+            action: result.decision.action,
+            categories: result.decision.fired,
+            policy: result.decision.policy,
+          },
+          model: result.model,
+          backend: result.backend,
+          placeholder: result.placeholder,
+          images: result.images.map((i) => ({
+            sha256: i.sha256,
+            media_type: i.mediaType,
+            width: i.width,
+            height: i.height,
+            seed: i.seed,
+            marks: i.marks,
+          })),
+          stages: result.stages,
+        },
+      },
+      200,
+    );
+  });
+}

@@ -1,0 +1,93 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Db } from "../../db/index.js";
+import { HallmarkError } from "../../errors/index.js";
+import { verifyImage } from "../../pipeline/index.js";
+import type { AppEnv } from "../context.js";
+import { requireMediaType } from "../middleware/require-media-type.js";
+import { errorResponses } from "../openapi.js";
+
+export const VerifyResponseSchema = z
+  .object({
+    sha256: z.string(),
+    media_type: z.string(),
+    width: z.number(),
+    height: z.number(),
+    produced_here: z.boolean(),
+    generations: z.array(
+      z.object({
+        generation_id: z.string(),
+        created_at: z.string(),
+        model: z.string(),
+        image_index: z.number(),
+      }),
+    ),
+    checks: z.array(
+      z.object({
+        name: z.string(),
+        status: z.enum(["applied", "absent"]),
+        note: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("VerifyResponse");
+
+/**
+ * `POST /v1/provenance/verify`: anyone may ask what an image carries. The body is the raw image
+ * (any image/* or application/octet-stream) or multipart/form-data with the image in `file`.
+ */
+export function registerProvenanceVerify(
+  app: OpenAPIHono<AppEnv>,
+  deps: { db: Db; maxInputPixels: number },
+): void {
+  const path = "/v1/provenance/verify";
+  app.use(path, requireMediaType(["image/", "application/octet-stream", "multipart/form-data"]));
+  const route = createRoute({
+    method: "post",
+    path,
+    summary: "What an image carries: was it made here, by which generation",
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+          "multipart/form-data": {
+            schema: z.object({ file: z.string().openapi({ format: "binary" }) }),
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: "Verdict",
+        content: { "application/json": { schema: VerifyResponseSchema } },
+      },
+      ...errorResponses,
+    },
+  });
+  app.openapi(route, async (c) => {
+    const type = c.req.header("content-type") ?? "";
+    let bytes: Uint8Array;
+    if (type.startsWith("multipart/form-data")) {
+      let form: FormData;
+      try {
+        form = await c.req.raw.formData();
+      } catch {
+        throw new HallmarkError("invalid_request_error", "The multipart body cannot be parsed.");
+      }
+      const file = form.get("file");
+      if (!(file instanceof Blob)) {
+        throw new HallmarkError(
+          "invalid_request_error",
+          "Send the image in the multipart field 'file'.",
+          {
+            param: "file",
+          },
+        );
+      }
+      bytes = new Uint8Array(await file.arrayBuffer());
+    } else {
+      bytes = new Uint8Array(await c.req.arrayBuffer());
+    }
+    return c.json(await verifyImage(deps, bytes), 200);
+  });
+}

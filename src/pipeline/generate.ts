@@ -1,0 +1,250 @@
+import { randomInt, randomUUID } from "node:crypto";
+import sharp from "sharp";
+import { type ImageRecord, recordGeneration, sha256Hex } from "../audit/index.js";
+import { HallmarkError } from "../errors/index.js";
+import type { GeneratedImage, GenerateOutput } from "../generate/index.js";
+import { type Decision, decide, publicSummary } from "../policy/index.js";
+import type { Principal } from "../tenants/index.js";
+import type { PipelineDeps } from "./deps.js";
+import { auditView, screenPrompt } from "./screen-prompt.js";
+import { StageTimer } from "./stages.js";
+
+export type OutputFormat = "png" | "jpeg" | "webp";
+
+/** A validated request to generate (the HTTP layer has parsed and bounded it). */
+export interface GenerationRequest {
+  principal: Principal;
+  prompt: string;
+  negativePrompt?: string;
+  n: number;
+  width: number;
+  height: number;
+  seed?: number;
+  outputFormat: OutputFormat;
+  /** 0-100 for jpeg/webp (OpenAI's output_compression maps onto it). */
+  quality?: number;
+  model?: string;
+  endUser?: string;
+}
+
+export interface OutputImage {
+  bytes: Buffer;
+  mediaType: string;
+  sha256: string;
+  width: number;
+  height: number;
+  seed: number;
+  marks: unknown[];
+}
+
+export interface GenerationResult {
+  id: string;
+  created: number;
+  images: OutputImage[];
+  decision: Decision;
+  stages: PipelineStages;
+  model: { id: string; version: string };
+  backend: string;
+  placeholder: boolean;
+}
+
+export type PipelineStages = StageTimer["records"];
+
+const MEDIA_TYPES: Record<OutputFormat, string> = {
+  png: "image/png",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+};
+
+/**
+ * The generation use case, stage by stage: screen the prompt, generate, screen the output,
+ * watermark, sign, record. The audit rows are committed before this returns, so no image leaves
+ * without them. A refusal is recorded and then thrown as `content_policy_violation`.
+ */
+export async function generateImages(
+  deps: PipelineDeps,
+  request: GenerationRequest,
+  signal: AbortSignal,
+): Promise<GenerationResult> {
+  const id = randomUUID();
+  const created = Math.floor(Date.now() / 1000);
+  const timer = new StageTimer();
+  const seed = request.seed ?? randomInt(0, 2 ** 31 - 1);
+  const retention = deps.policy.prompts.retention;
+  const base = {
+    id,
+    tenantId: request.principal.tenantId,
+    apiKeyId: request.principal.apiKeyId,
+    endUser: request.endUser ?? null,
+    kind: "generate" as const,
+    retention,
+    prompt: request.prompt,
+    negativePrompt: request.negativePrompt,
+    params: {
+      n: request.n,
+      size: `${request.width}x${request.height}`,
+      seed,
+      output_format: request.outputFormat,
+      model: request.model ?? null,
+    },
+  };
+
+  // 1. Screen the prompt.
+  const screen = await timer.run("screen_prompt", () =>
+    screenPrompt(deps.text, request.prompt, request.negativePrompt),
+  );
+  const decision = decide(deps.policy, [{ screen: "prompt", scores: screen.prompt.scores }]);
+  const decisionRecord = {
+    ...decision,
+    prompt: auditView(screen.prompt),
+    negativePrompt: auditView(screen.negativePrompt),
+  };
+  timer.note("screen_input", "skipped", "no input image");
+
+  if (decision.action !== "allow") {
+    timer.records.push({ name: "record", status: "applied", ms: 0 });
+    await recordGeneration(deps.db, {
+      ...base,
+      status: "refused",
+      model: request.model ?? deps.generator.defaultModel,
+      backend: deps.generator.name,
+      action: decision.action,
+      decision: decisionRecord,
+      stages: timer.records,
+      errorCode: "content_policy_violation",
+      images: [],
+    });
+    const summary = publicSummary(decision);
+    throw new HallmarkError(
+      "content_policy_violation",
+      decision.action === "review"
+        ? "The prompt was held for review under the content policy; no image was generated."
+        : "The prompt was refused under the content policy; no image was generated.",
+      { param: "prompt", details: { generation_id: id, ...summary } },
+    );
+  }
+
+  // 3. Generate, within the backend's concurrency limit and timeout.
+  let output: GenerateOutput;
+  try {
+    output = await timer.run("generate", () => {
+      const bounded = AbortSignal.any([signal, AbortSignal.timeout(deps.limits.backendTimeoutMs)]);
+      return deps.limiter
+        .run(bounded, () =>
+          deps.generator.generate(
+            {
+              prompt: request.prompt,
+              negativePrompt: request.negativePrompt,
+              width: request.width,
+              height: request.height,
+              n: request.n,
+              seed,
+              model: request.model,
+            },
+            bounded,
+          ),
+        )
+        .catch((error: unknown) => {
+          if (signal.aborted) throw new HallmarkError("request_cancelled", "The client went away.");
+          if (bounded.aborted) {
+            throw new HallmarkError(
+              "backend_timeout",
+              "The generation backend did not answer in time.",
+            );
+          }
+          throw error;
+        });
+    });
+  } catch (error) {
+    // A failure is part of the prompt audit too (best effort: the error itself is what the caller gets).
+    await recordGeneration(deps.db, {
+      ...base,
+      status: "failed",
+      model: request.model ?? deps.generator.defaultModel,
+      backend: deps.generator.name,
+      action: decision.action,
+      decision: decisionRecord,
+      stages: timer.records,
+      errorCode: (error as { code?: string }).code ?? "internal_error",
+      images: [],
+    }).catch(() => {});
+    throw error;
+  }
+
+  // 4-6. Output screening, watermark and C2PA plug in here as their capabilities land.
+  timer.note("screen_output", "absent", "image classifiers are not built yet");
+  timer.note("watermark", "absent", "the invisible watermark is not wired yet");
+  timer.note("c2pa", "absent", "C2PA signing is not wired yet");
+
+  const images = await Promise.all(
+    output.images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
+  );
+
+  // 7. Record, before any byte is returned.
+  const recordStarted = performance.now();
+  const imageRecords: ImageRecord[] = images.map((image, index) => ({
+    index,
+    sha256: image.sha256,
+    mediaType: image.mediaType,
+    width: image.width,
+    height: image.height,
+    bytes: image.bytes.length,
+    seed: image.seed,
+    marks: image.marks,
+  }));
+  const stagesForRow = [...timer.records];
+  await recordGeneration(deps.db, {
+    ...base,
+    status: "completed",
+    model: output.model.id,
+    backend: output.backend,
+    action: decision.action,
+    decision: { ...decisionRecord, generator: { ...output.model, parameters: output.parameters } },
+    stages: stagesForRow,
+    images: imageRecords,
+  });
+  timer.records.push({
+    name: "record",
+    status: "applied",
+    ms: Math.round((performance.now() - recordStarted) * 100) / 100,
+  });
+
+  return {
+    id,
+    created,
+    images,
+    decision,
+    stages: timer.records,
+    model: output.model,
+    backend: output.backend,
+    placeholder: output.placeholder,
+  };
+}
+
+/** Converts to the requested format; passes the bytes through when they already are. */
+async function encodeOutput(
+  image: GeneratedImage,
+  format: OutputFormat,
+  quality: number | undefined,
+): Promise<OutputImage> {
+  const mediaType = MEDIA_TYPES[format];
+  let bytes = image.bytes;
+  if (image.mediaType !== mediaType || quality !== undefined) {
+    const s = sharp(image.bytes);
+    bytes =
+      format === "png"
+        ? await s.png().toBuffer()
+        : format === "jpeg"
+          ? await s.jpeg({ quality: quality ?? 90, mozjpeg: false }).toBuffer()
+          : await s.webp({ quality: quality ?? 90 }).toBuffer();
+  }
+  return {
+    bytes,
+    mediaType,
+    sha256: sha256Hex(bytes),
+    width: image.width,
+    height: image.height,
+    seed: image.seed,
+    marks: [],
+  };
+}

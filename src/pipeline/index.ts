@@ -1,0 +1,12 @@
+export type { PipelineDeps } from "./deps.js";
+export {
+  type GenerationRequest,
+  type GenerationResult,
+  generateImages,
+  type OutputFormat,
+  type OutputImage,
+} from "./generate.js";
+export { getGeneration } from "./get-generation.js";
+export { type ModerationResult, moderateTexts } from "./moderate.js";
+export { STAGE_NAMES, StageTimer, serverTiming } from "./stages.js";
+export { type VerifyResult, verifyImage } from "./verify.js";

@@ -1,0 +1,128 @@
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
+import { type Config, PACKAGE_ROOT } from "../config/index.js";
+import { type Database, openDatabase } from "../db/index.js";
+import {
+  createAutomatic1111Generator,
+  createLimiter,
+  createPlaceholderGenerator,
+  type Generator,
+} from "../generate/index.js";
+import { type AppDeps, createApp } from "../http/index.js";
+import type { Logger } from "../log/index.js";
+import type { PipelineDeps } from "../pipeline/index.js";
+import { loadPolicyFile } from "../policy/index.js";
+import { bootstrapIfEmpty } from "../tenants/index.js";
+
+export interface Runtime {
+  app: ReturnType<typeof createApp>;
+  database: Database;
+  text: TextClassifier;
+  /** The bootstrap key file written on this start, if any (never the key itself). */
+  bootstrapKeyFile: string | null;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  /** An already open database (tests); otherwise opened from the config. */
+  database?: Database;
+}
+
+export const VERSION: string = JSON.parse(
+  readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8"),
+).version;
+
+/** Opens the configured database: PostgreSQL when DATABASE_URL is set, else PGlite in the data dir. */
+export function openConfiguredDatabase(config: Config): Promise<Database> {
+  return config.databaseUrl
+    ? openDatabase({ url: config.databaseUrl })
+    : openDatabase({ dataDir: path.join(config.dataDir, "pglite") });
+}
+
+/**
+ * The composition root: builds every capability from the configuration, in dependency order,
+ * and hands them to the HTTP app. Nothing else constructs long-lived services.
+ */
+export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
+  const { logger } = options;
+  mkdirSync(config.dataDir, { recursive: true });
+  const database = options.database ?? (await openConfiguredDatabase(config));
+  await database.migrate();
+  const bootstrapKeyFile = config.bootstrap
+    ? await bootstrapIfEmpty(database.db, config.dataDir)
+    : null;
+
+  const policy = await loadPolicyFile(config.policyFile);
+  const modelPath = path.join(config.modelsDir, "text-classifier/model.onnx");
+  const text = await createTextClassifier({
+    lexiconDir: config.lexiconDir,
+    publicFiguresDir: config.publicFiguresDir,
+    modelPath: existsSync(modelPath) ? modelPath : undefined,
+    maxChars: config.limits.maxPromptChars,
+  });
+  const generator = createGenerator(config);
+  const pipeline: PipelineDeps = {
+    db: database.db,
+    policy,
+    text,
+    generator,
+    limiter: createLimiter({
+      concurrency: config.backend.concurrency,
+      queue: config.backend.queue,
+    }),
+    limits: {
+      maxPromptChars: config.limits.maxPromptChars,
+      backendTimeoutMs: config.backend.timeoutMs,
+    },
+  };
+  const deps: AppDeps = {
+    db: database.db,
+    pipeline,
+    text,
+    policy,
+    logger,
+    limits: config.limits,
+    version: VERSION,
+    readiness: [
+      { name: "database", check: () => database.ping() },
+      {
+        name: "text_model",
+        check: async () => {
+          if (existsSync(modelPath) && !text.modelId) throw new Error("text model not loaded");
+        },
+      },
+    ],
+  };
+  logger.info("runtime ready", {
+    database: database.kind,
+    location: database.location,
+    policy: policy.id,
+    policy_hash: policy.hash,
+    backend: generator.name,
+    text_model: text.modelId ?? null,
+  });
+  return {
+    app: createApp(deps),
+    database,
+    text,
+    bootstrapKeyFile,
+    close: async () => {
+      await text.close();
+      if (!options.database) await database.close();
+    },
+  };
+}
+
+function createGenerator(config: Config): Generator {
+  switch (config.backend.kind) {
+    case "automatic1111":
+      return createAutomatic1111Generator({
+        url: config.backend.url,
+        maxPixels: config.limits.maxPixels,
+      });
+    case "placeholder":
+      return createPlaceholderGenerator();
+  }
+}

@@ -1,0 +1,7 @@
+export {
+  createRuntime,
+  openConfiguredDatabase,
+  type Runtime,
+  type RuntimeOptions,
+  VERSION,
+} from "./create-runtime.js";
