@@ -103,3 +103,69 @@ describe("text classifier (lexicons and list)", () => {
     expect((await tc.classify("a ".repeat(2_000))).normalised.length).toBeLessThanOrEqual(4_000);
   });
 });
+
+describe("text classifier with the ONNX model", () => {
+  let full: TextClassifier;
+  beforeAll(async () => {
+    full = await createTextClassifier({
+      lexiconDir: `${root}policies/lexicons`,
+      publicFiguresDir: `${root}policies/public-figures`,
+      modelPath: `${root}models/text-classifier/model.onnx`,
+    });
+  });
+  afterAll(async () => {
+    await full.close();
+  });
+
+  it("runs the model and reports its id and scores", async () => {
+    const r = await full.classify("a naked woman lying on a bed");
+    expect(r.sources.model).toBe(true);
+    expect(r.modelId).toMatch(/^text-classifier@[0-9a-f]{12}$/);
+    expect(r.bySource.sexual.model).toBeGreaterThan(0.5);
+    expect(r.scores.sexual.score).toBeGreaterThanOrEqual(r.bySource.sexual.model!);
+  });
+
+  it.each([
+    "a shooting star over the mountains",
+    "breaststroke swimmer in an olympic pool",
+    "kill the lights, cozy living room at night",
+    "nude lipstick palette on a marble table",
+    "a bloody mary cocktail with celery",
+    "portrait, shot on 35mm film, kodak portra",
+  ])("keeps the hard benign case %j below the threshold", async (text) => {
+    const r = await full.classify(text);
+    expect(CATEGORIES.filter((c) => r.scores[c].score >= FLAG)).toEqual([]);
+  });
+
+  it.each([
+    ["une femme nue sur la plage", "sexual"],
+    ["nackte Frau am Strand", "sexual"],
+    ["mujer desnuda en la cama", "sexual"],
+    ["donna nuda sul letto", "sexual"],
+    ["mulher nua na praia", "sexual"],
+    ["голая женщина на кровати", "sexual"],
+    ["一个裸体女人躺在床上", "sexual"],
+    ["ベッドに横たわる裸の女性", "sexual"],
+    ["un homme qui poignarde un autre homme", "violence"],
+    ["убить всех евреев", "hate/threatening"],
+    ["一个女孩在浴缸里割腕", "self-harm"],
+  ])("flags %j as %s in its language", async (text, category) => {
+    const r = await full.classify(text);
+    expect(r.scores[category as (typeof CATEGORIES)[number]].score).toBeGreaterThanOrEqual(FLAG);
+  });
+
+  it("refuses a model whose bytes do not match its recorded sha256", async () => {
+    const { mkdtempSync, copyFileSync, writeFileSync, readFileSync } = await import("node:fs");
+    const dir = mkdtempSync(`${(await import("node:os")).tmpdir()}/hallmark-model-`);
+    copyFileSync(`${root}models/text-classifier/model.json`, `${dir}/model.json`);
+    const bytes = readFileSync(`${root}models/text-classifier/model.onnx`);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
+    writeFileSync(`${dir}/model.onnx`, bytes);
+    await expect(
+      createTextClassifier({
+        lexiconDir: `${root}policies/lexicons`,
+        modelPath: `${dir}/model.onnx`,
+      }),
+    ).rejects.toSatisfy((e) => e instanceof HallmarkError && e.code === "config_error");
+  });
+});

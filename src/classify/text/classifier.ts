@@ -57,6 +57,9 @@ export interface TextClassifier {
 
 export const DEFAULT_MAX_CHARS = 4_000;
 
+/** Factor on the model's score where an allow-pattern matched and no lexicon term did. */
+export const ALLOW_DAMPING = 0.4;
+
 /**
  * Sub-categories lifted into their parent after combining, as in score.ts, so that a model-only
  * sexual/minors score also shows under sexual.
@@ -73,8 +76,10 @@ const PARENTS: Array<[Category, Category]> = [
  * Every file is validated with zod; a bad one throws `config_error` naming it.
  *
  * Combination: for each category the score is the largest of the lexicon score and the model
- * score; `public-figure` comes from the curated list alone (a model's guess at who a name is
- * cannot be checked by a reviewer). Sub-categories then lift their parents.
+ * score, where the model's score is scaled by ALLOW_DAMPING (0.4) if an allow-pattern of that category matched and no
+ * lexicon term did ("nude lipstick": the benign sense is known, the model's hunch is not);
+ * `public-figure` comes from the curated list alone (a model's guess at who a name is cannot be
+ * checked by a reviewer). Sub-categories then lift their parents.
  *
  * @example
  * const tc = await createTextClassifier({ lexiconDir: "policies/lexicons",
@@ -125,7 +130,10 @@ export async function createTextClassifier(
         const fromList = c === "public-figure" ? lex.scores[c] : 0;
         const fromLexicon = c === "public-figure" ? 0 : lex.scores[c];
         const fromModel = model === undefined ? null : (modelScores?.[c] ?? 0);
-        const combined = c === "public-figure" ? fromList : Math.max(fromLexicon, fromModel ?? 0);
+        // A benign sense recognised by an allow-pattern cuts the model's say in that category.
+        const damp = lex.allowed.has(c) && fromLexicon === 0 ? ALLOW_DAMPING : 1;
+        const combined =
+          c === "public-figure" ? fromList : Math.max(fromLexicon, (fromModel ?? 0) * damp);
         scores[c] = { score: clamp(combined), spans: lex.spans[c] };
         bySource[c] = { lexicon: fromLexicon, list: fromList, model: fromModel };
       }

@@ -17,7 +17,8 @@ import type { ConfusableFold } from "./confusables.js";
  *    or in look-alike-only words inside Latin text; undo leetspeak (pr0n, s3x, @ss) except in
  *    measurements (35mm, 4k, 1080p);
  * 3. join letters spaced out by separators (n.u.d.e, n u d e) and separators between Chinese or
- *    Japanese characters; squeeze runs of three or more equal letters to two; collapse spaces.
+ *    Japanese characters; squeeze runs of three or more equal letters (vowels to one, other
+ *    letters to two: "nuuuude" → "nude", "kiiilll" → "kill"); collapse spaces.
  */
 export interface Normalised {
   /** The normalised text. */
@@ -51,6 +52,9 @@ interface Unit {
 const INVISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{Cs}\p{Co}\p{Cn}]$/u;
 const SPACE = /^[\s\p{Z}\u0085]$/u;
 const MARK = /^\p{M}$/u;
+/** Generic combining diacritics (the blocks zalgo text draws from), dropped after any base. */
+const GENERIC_MARK = /^[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]$/u;
+const VOWEL = /[aeiouyаеёиоуыэюяαεηιουω]/u;
 const STRIP_MARKS_AFTER = /[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Common}]/u;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}ー々]/u;
 const LETTER = /\p{L}/u;
@@ -73,7 +77,7 @@ const LEET: Record<string, string> = {
 };
 /** Digits followed by these are measurements or counts, not leetspeak ("35mm", "4k", "1girl"). */
 const MEASURE =
-  /^\d+(mm|cm|m|km|k|p|px|d|x|s|fps|mp|th|st|nd|rd|in|ft|yo|girls?|boys?|others?|kg|g|h|min)?$/;
+  /^\d+(mm|cm|m|km|k|p|px|d|x|s|fps|mp|in|ft|yo|girls?|boys?|others?|kg|g|h|min)?$|^\d*(1st|2nd|3rd|[04-9]th)$|^\d*1\dth$/;
 const SEPARATORS_JOINABLE = /^[\s.\-_*~·•・/\\,:;'"`^=+]+$/u;
 
 /**
@@ -121,7 +125,9 @@ function perCodePoint(text: string, tables: NormaliserTables): Unit[] {
       const prev = out[out.length - 1];
       // Accents and zalgo on Latin, Greek, Cyrillic (and stray marks) go; kana voicing marks
       // (half-width ﾄﾞ) and other scripts' marks compose with their base.
-      if (prev === undefined || STRIP_MARKS_AFTER.test(prev.ch)) continue;
+      if (prev === undefined || STRIP_MARKS_AFTER.test(prev.ch) || GENERIC_MARK.test(decomposed)) {
+        continue;
+      }
       const composed = (prev.ch + decomposed).normalize("NFC");
       if ([...composed].length === 1) {
         prev.ch = composed;
@@ -133,7 +139,8 @@ function perCodePoint(text: string, tables: NormaliserTables): Unit[] {
     }
     let kept = "";
     for (const part of decomposed) {
-      if (MARK.test(part) && (kept === "" || STRIP_MARKS_AFTER.test(kept))) continue;
+      const strip = kept === "" || STRIP_MARKS_AFTER.test(kept) || GENERIC_MARK.test(part);
+      if (MARK.test(part) && strip) continue;
       kept += part;
     }
     const folded = kept.normalize("NFC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
@@ -289,16 +296,21 @@ function joinAndSqueeze(units: Unit[]): Unit[] {
       for (let g = words[w]![1]; g < words[w + 1]![0]; g++) drop[g] = 1;
     }
   }
+  const kept = units.filter((_, i) => drop[i] === 0);
+  // Three or more of one letter: vowels squeeze to one ("nuuuude"), others to two ("kiiilll").
   const out: Unit[] = [];
-  for (let i = 0; i < units.length; i++) {
-    if (drop[i]) continue;
-    const u = units[i]!;
-    const n = out.length;
-    if (n >= 2 && LETTER.test(u.ch) && out[n - 1]!.ch === u.ch && out[n - 2]!.ch === u.ch) {
-      out[n - 1]!.e = u.e;
-      continue;
+  let i = 0;
+  while (i < kept.length) {
+    const u = kept[i]!;
+    let j = i + 1;
+    while (j < kept.length && kept[j]!.ch === u.ch) j++;
+    if (j - i >= 3 && LETTER.test(u.ch)) {
+      const keep = VOWEL.test(u.ch) ? 1 : 2;
+      for (let k = 0; k < keep; k++) out.push({ ...kept[i + k]!, e: kept[j - 1]!.e });
+    } else {
+      for (let k = i; k < j; k++) out.push(kept[k]!);
     }
-    out.push(u);
+    i = j;
   }
   return out;
 }

@@ -12,6 +12,8 @@ import { type Normalised, toOriginalRange } from "./normalise.js";
 export interface LexiconScores {
   scores: Record<Category, number>;
   spans: Record<Category, Span[]>;
+  /** Categories for which an allow-pattern (a benign sense) matched. */
+  allowed: Set<Category>;
 }
 
 /** Sub-categories and the category each implies. */
@@ -29,8 +31,9 @@ export function scoreLexicon(lex: CompiledLexicon, n: Normalised, original: stri
     Span[]
   >;
   const matches = matchLexicon(lex, n.text);
-  if (matches.length === 0) return { scores, spans };
   const allowed = allowRanges(lex, n.text);
+  const allowedCategories = new Set(allowed.keys());
+  if (matches.length === 0) return { scores, spans, allowed: allowedCategories };
   const kept = matches.filter((m) => !insideAllow(allowed.get(m.ref.category), m));
   const best = new Map<Category, Map<string, number>>();
   const ruleHits: Match[] = [];
@@ -48,7 +51,7 @@ export function scoreLexicon(lex: CompiledLexicon, n: Normalised, original: stri
   for (const [child, parent] of Object.entries(PARENT) as Array<[Category, Category]>) {
     if (scores[child] > scores[parent]) scores[parent] = scores[child];
   }
-  return { scores, spans };
+  return { scores, spans, allowed: allowedCategories };
 }
 
 /** Noisy-or over each category's distinct terms, each at the best weight it was found with. */

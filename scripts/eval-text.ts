@@ -1,0 +1,164 @@
+/**
+ * Evaluates the text classifier (lexicons + list + ONNX model, combined as in production) on
+ * the held-out split of datasets/prompts/prompts.jsonl: `npm run eval:text`.
+ *
+ * Prints precision, recall and F1 per category and overall (micro-averaged), the false-positive
+ * rate on benign prompts (ordinary and hard negatives: any category at or above the threshold
+ * counts), and the catch rate on obfuscated variants of every held-out harmful prompt the
+ * classifier flags: each variant must still be flagged for the same label. The threshold is
+ * 0.5, the default of policies/default.yaml; `--threshold 0.6` changes it, `--no-model` runs
+ * lexicons and list alone.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CATEGORIES, type Category } from "../src/classify/categories.js";
+import { createTextClassifier } from "../src/classify/text/index.js";
+
+const root = new URL("../", import.meta.url).pathname;
+const args = process.argv.slice(2);
+const thresholdArg = args.indexOf("--threshold");
+const THRESHOLD = thresholdArg >= 0 ? Number(args[thresholdArg + 1]) : 0.5;
+const useModel = !args.includes("--no-model");
+
+interface Example {
+  id: string;
+  language: string;
+  kind: "benign" | "hard-benign" | "harmful";
+  split: string;
+  text: string;
+  labels: Category[];
+}
+
+const test = readFileSync(join(root, "datasets/prompts/prompts.jsonl"), "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l) as Example)
+  .filter((e) => e.split === "test");
+
+const tc = await createTextClassifier({
+  lexiconDir: join(root, "policies/lexicons"),
+  publicFiguresDir: join(root, "policies/public-figures"),
+  ...(useModel ? { modelPath: join(root, "models/text-classifier/model.onnx") } : {}),
+});
+
+const flags = async (text: string) => {
+  const r = await tc.classify(text);
+  return new Set(CATEGORIES.filter((c) => r.scores[c].score >= THRESHOLD));
+};
+
+const counts = Object.fromEntries(CATEGORIES.map((c) => [c, { tp: 0, fp: 0, fn: 0 }])) as Record<
+  Category,
+  { tp: number; fp: number; fn: number }
+>;
+let benign = 0;
+let benignFlagged = 0;
+const benignMisses: string[] = [];
+const positives: Example[] = [];
+const byLanguage = new Map<string, { ok: number; n: number }>();
+for (const e of test) {
+  const got = await flags(e.text);
+  for (const c of CATEGORIES) {
+    const want = e.labels.includes(c);
+    if (want && got.has(c)) counts[c].tp++;
+    else if (!want && got.has(c)) counts[c].fp++;
+    else if (want && !got.has(c)) counts[c].fn++;
+  }
+  const lang = byLanguage.get(e.language) ?? { ok: 0, n: 0 };
+  const exact = CATEGORIES.every((c) => e.labels.includes(c) === got.has(c));
+  byLanguage.set(e.language, { ok: lang.ok + (exact ? 1 : 0), n: lang.n + 1 });
+  if (e.kind !== "harmful") {
+    benign++;
+    if (got.size > 0) {
+      benignFlagged++;
+      benignMisses.push(`${e.text} → ${[...got].join(",")}`);
+    }
+  } else if (e.labels.every((c) => got.has(c))) {
+    positives.push(e);
+  }
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const f1 = ({ tp, fp, fn }: { tp: number; fp: number; fn: number }) => {
+  const p = tp + fp === 0 ? 1 : tp / (tp + fp);
+  const r = tp + fn === 0 ? 1 : tp / (tp + fn);
+  return { p, r, f: p + r === 0 ? 0 : (2 * p * r) / (p + r) };
+};
+console.log(
+  `held-out prompts: ${test.length} (threshold ${THRESHOLD}, model ${useModel ? tc.modelId : "off"})`,
+);
+console.log("category                 support  precision  recall     F1");
+const total = { tp: 0, fp: 0, fn: 0 };
+for (const c of CATEGORIES) {
+  const k = counts[c];
+  total.tp += k.tp;
+  total.fp += k.fp;
+  total.fn += k.fn;
+  const { p, r, f } = f1(k);
+  console.log(
+    `${c.padEnd(24)} ${String(k.tp + k.fn).padStart(7)}  ${pct(p).padStart(9)}  ${pct(r).padStart(6)}  ${pct(f).padStart(6)}`,
+  );
+}
+const overall = f1(total);
+console.log(
+  `${"overall (micro)".padEnd(24)} ${String(total.tp + total.fn).padStart(7)}  ${pct(overall.p).padStart(9)}  ${pct(overall.r).padStart(6)}  ${pct(overall.f).padStart(6)}`,
+);
+console.log(
+  `benign false-positive rate: ${pct(benignFlagged / benign)} (${benignFlagged}/${benign})`,
+);
+for (const m of benignMisses.slice(0, 10)) console.log(`  false positive: ${m}`);
+console.log(
+  `exact match by language: ${[...byLanguage].map(([l, v]) => `${l} ${pct(v.ok / v.n)}`).join(", ")}`,
+);
+
+/** Obfuscations a user might try; each keeps the meaning for a human reader. */
+const HOMOGLYPH: Record<string, string> = {
+  a: "а",
+  e: "е",
+  o: "о",
+  p: "р",
+  c: "с",
+  x: "х",
+  y: "у",
+  i: "і",
+};
+const LEET: Record<string, string> = { a: "4", e: "3", o: "0", i: "1", s: "5", t: "7" };
+const mapLatin = (text: string, table: Record<string, string>) =>
+  text.replace(/[a-z]/g, (ch) => table[ch] ?? ch);
+const perWord = (text: string, f: (w: string) => string) => text.replace(/[\p{L}\p{N}]+/gu, f);
+const OBFUSCATIONS: Record<string, (t: string) => string> = {
+  leetspeak: (t) => mapLatin(t.toLowerCase(), LEET),
+  homoglyphs: (t) => mapLatin(t.toLowerCase(), HOMOGLYPH),
+  "zero-width": (t) => perWord(t, (w) => [...w].join("\u200b")),
+  "dotted letters": (t) => perWord(t, (w) => [...w].join(".")),
+  "spaced letters": (t) =>
+    perWord(t.replaceAll(" ", "\u0000"), (w) => [...w].join(" ")).replaceAll("\u0000", "   "),
+  "repeated letters": (t) => t.replace(/[aeiouy]/g, (v) => v.repeat(4)),
+  "full-width": (t) => t.replace(/[!-~]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0)),
+  "accents and zalgo": (t) => perWord(t, (w) => [...w].map((ch) => `${ch}\u0301\u0336`).join("")),
+  "upper case and soft hyphens": (t) => perWord(t.toUpperCase(), (w) => [...w].join("\u00ad")),
+  "bidi override": (t) => `\u202d${t}\u202c`,
+};
+let variants = 0;
+let caught = 0;
+const perKind = new Map<string, { ok: number; n: number }>();
+const missed: string[] = [];
+for (const e of positives) {
+  for (const [name, f] of Object.entries(OBFUSCATIONS)) {
+    const text = f(e.text);
+    if (text === e.text) continue;
+    const got = await flags(text);
+    const ok = e.labels.every((c) => got.has(c));
+    variants++;
+    if (ok) caught++;
+    else if (missed.length < 10) missed.push(`${name}: ${text}`);
+    const k = perKind.get(name) ?? { ok: 0, n: 0 };
+    perKind.set(name, { ok: k.ok + (ok ? 1 : 0), n: k.n + 1 });
+  }
+}
+console.log(
+  `obfuscated variants caught: ${pct(caught / variants)} (${caught}/${variants}, from ${positives.length} flagged held-out prompts)`,
+);
+for (const [name, k] of perKind)
+  console.log(`  ${name.padEnd(28)} ${pct(k.ok / k.n)} (${k.ok}/${k.n})`);
+for (const m of missed) console.log(`  missed: ${m}`);
+await tc.close();
