@@ -4,12 +4,11 @@
  * digitalSignature, an accepted extendedKeyUsage, not a CA), the chain's order and signatures,
  * and that the private key belongs to the certificate.
  */
-import "reflect-metadata";
 import { createHash, type KeyObject, X509Certificate as NodeX509 } from "node:crypto";
-import * as x509 from "@peculiar/x509";
 import { HallmarkError } from "../../errors/index.js";
 import { spkiOf } from "./key-signer.js";
 import type { AnchorInfo } from "./types.js";
+import * as x509 from "./x509.js";
 
 /** EKUs c2pa-rs accepts for a claim signer (valid_eku_oids.cfg, less TSA and OCSP signing). */
 export const SIGNER_EKUS: Record<string, string> = {

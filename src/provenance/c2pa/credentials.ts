@@ -171,7 +171,7 @@ async function loadDevelopment(dataDir: string, now: Date): Promise<Credentials>
     Object.entries(DEV_FILES).map(([k, v]) => [k, join(dir, v)]),
   ) as Record<keyof typeof DEV_FILES, string>;
   const present = await Promise.all(Object.values(paths).map(exists));
-  if (!present.every(Boolean)) await writeDevCredentials(dataDir);
+  if (!present.every(Boolean)) await writeDevCredentials(dataDir, undefined, now);
   const caPem = await readText(paths.caCert, "development CA certificate");
   const [ca] = parsePemCertificates(caPem, "development CA certificate");
   if (!ca) refuse("development credentials", [`${paths.caCert} holds no certificate`]);
@@ -197,7 +197,7 @@ async function loadDevelopment(dataDir: string, now: Date): Promise<Credentials>
       await readText(paths.caKey, "development CA key"),
       "development CA key",
     );
-    await writeDevCredentials(dataDir, { key: caKey, cert: ca.peculiar });
+    await writeDevCredentials(dataDir, { key: caKey, cert: ca.peculiar }, now);
     return load();
   }
 }

@@ -4,7 +4,6 @@
  * `hallmark certs dev`). Subjects say "development" so that nobody mistakes them for
  * production credentials. The same issuing code builds test chains (expired, wrong usage, …).
  */
-import "reflect-metadata";
 import {
   createPublicKey,
   generateKeyPairSync,
@@ -14,8 +13,8 @@ import {
 } from "node:crypto";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import * as x509 from "@peculiar/x509";
 import type { SigningAlg } from "./types.js";
+import * as x509 from "./x509.js";
 
 const wc = webcrypto as unknown as Crypto;
 
@@ -74,6 +73,8 @@ function serial(): string {
 
 export interface CaOptions {
   subject?: string;
+  /** Clock for the default validity (tests, reissue at a given time). */
+  now?: Date;
   notBefore?: Date;
   notAfter?: Date;
   key?: KeyObject;
@@ -84,7 +85,7 @@ export async function createCa(options: CaOptions = {}): Promise<IssuedKey> {
   const key = options.key ?? generateKey("ES256");
   const publicKey = spki(key);
   const signing = await webSigningKey(key);
-  const now = Date.now();
+  const now = (options.now ?? new Date()).getTime();
   const cert = await x509.X509CertificateGenerator.create(
     {
       serialNumber: serial(),
@@ -111,6 +112,8 @@ export async function createCa(options: CaOptions = {}): Promise<IssuedKey> {
 
 export interface SignerOptions {
   alg?: SigningAlg;
+  /** Clock for the default validity. */
+  now?: Date;
   subject?: string;
   notBefore?: Date;
   notAfter?: Date;
@@ -126,7 +129,7 @@ export async function issueSigner(ca: IssuedKey, options: SignerOptions = {}): P
   const key = options.key ?? generateKey(options.alg ?? "ES256");
   const publicKey = spki(key);
   const signing = await webSigningKey(ca.key);
-  const now = Date.now();
+  const now = (options.now ?? new Date()).getTime();
   const cert = await x509.X509CertificateGenerator.create(
     {
       serialNumber: serial(),
@@ -170,11 +173,12 @@ async function writePrivate(path: string, text: string): Promise<void> {
 export async function writeDevCredentials(
   dataDir: string,
   ca?: IssuedKey,
+  now?: Date,
 ): Promise<{ dir: string; ca: IssuedKey; signer: IssuedKey }> {
   const dir = join(dataDir, "certs");
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const issuer = ca ?? (await createCa());
-  const signer = await issueSigner(issuer);
+  const issuer = ca ?? (await createCa({ now }));
+  const signer = await issueSigner(issuer, { now });
   if (!ca) {
     await writePrivate(join(dir, DEV_FILES.caKey), keyPem(issuer.key));
     await writeFile(join(dir, DEV_FILES.caCert), certPem(issuer.cert));

@@ -7,10 +7,14 @@
  */
 import "reflect-metadata";
 import { createHash, type KeyObject, randomBytes, webcrypto } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
+import sharp from "sharp";
 import { createCa, generateKey, type IssuedKey, issueSigner } from "./dev-ca.js";
 
 const wc = webcrypto as unknown as Crypto;
@@ -283,4 +287,27 @@ export async function startRemoteSigner(
     },
     close: closer(server),
   };
+}
+
+/** A fresh, empty data folder under the OS temp folder. */
+export async function tempDataDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "hallmark-c2pa-"));
+}
+
+/** A noise image of the given format and size, made by sharp. */
+export async function noiseImage(
+  format: "png" | "jpeg" | "webp",
+  size = 96,
+): Promise<{ bytes: Uint8Array; mediaType: "image/png" | "image/jpeg" | "image/webp" }> {
+  const bytes = await sharp({
+    create: {
+      width: size,
+      height: size,
+      channels: 3,
+      noise: { type: "gaussian", mean: 128, sigma: 40 },
+    },
+  })
+    [format]()
+    .toBuffer();
+  return { bytes: new Uint8Array(bytes), mediaType: `image/${format}` };
 }
