@@ -69,6 +69,12 @@ export function normaliseError(error: unknown): HallmarkError {
     if (error.status === 400 && /JSON/i.test(error.message)) {
       return new HallmarkError("invalid_json", "The request body is not valid JSON.");
     }
+    if (error.status === 415) {
+      return new HallmarkError(
+        "unsupported_media_type",
+        "Unsupported Content-Type for this route.",
+      );
+    }
     if (error.status === 413)
       return new HallmarkError("payload_too_large", "The request body is too large.");
     if (error.status === 400) return new HallmarkError("invalid_request_error", error.message);

@@ -6,6 +6,19 @@ import type { AppEnv } from "../context.js";
 import { requireMediaType } from "../middleware/require-media-type.js";
 import { errorResponses } from "../openapi.js";
 
+const IMAGE_TYPES = [
+  "image/png",
+  "image/jpeg",
+  "image/webp",
+  "image/gif",
+  "image/tiff",
+  "image/avif",
+  "image/heif",
+  "application/octet-stream",
+];
+
+const BINARY = { type: "string" as const, format: "binary" };
+
 export const VerifyResponseSchema = z
   .object({
     sha256: z.string(),
@@ -48,10 +61,12 @@ export function registerProvenanceVerify(
     request: {
       body: {
         required: true,
+        // Plain OpenAPI schemas, not zod: the bytes are checked by verifyImage and the media
+        // type by requireMediaType above, so the route needs no body validator.
         content: {
-          "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+          ...Object.fromEntries(IMAGE_TYPES.map((t) => [t, { schema: BINARY }])),
           "multipart/form-data": {
-            schema: z.object({ file: z.string().openapi({ format: "binary" }) }),
+            schema: { type: "object" as const, properties: { file: BINARY }, required: ["file"] },
           },
         },
       },

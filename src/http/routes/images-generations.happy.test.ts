@@ -1,0 +1,142 @@
+import { eq } from "drizzle-orm";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generations, images } from "../../db/schema.js";
+import { testDatabases } from "../../db/test-databases.js";
+import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
+
+describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (testDb) => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(testDb);
+  });
+  afterAll(() => gw.close());
+
+  it("returns the images with the OpenAI shape, commits the audit rows, and says which stages ran", async () => {
+    const res = await gw.request("/v1/images/generations", {
+      json: { prompt: "a lighthouse at dusk", n: 2, size: "256x256", seed: 7, user: "end-user-1" },
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.data).toHaveLength(2);
+    const bytes = Buffer.from(body.data[0].b64_json, "base64");
+    const meta = await sharp(bytes).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 256, 256]);
+    expect(body.hallmark.placeholder).toBe(true);
+    expect(body.hallmark.decision.action).toBe("allow");
+    const stages = Object.fromEntries(
+      body.hallmark.stages.map((s: { name: string; status: string }) => [s.name, s.status]),
+    );
+    expect(stages).toMatchObject({
+      screen_prompt: "applied",
+      generate: "applied",
+      record: "applied",
+    });
+    expect(stages.screen_output).toBe("absent");
+    expect(res.headers.get("server-timing")).toMatch(/screen_prompt;dur=[\d.]+/);
+
+    const id = body.hallmark.generation_id;
+    const [row] = await gw.database.db.select().from(generations).where(eq(generations.id, id));
+    expect(row).toMatchObject({
+      status: "completed",
+      endUser: "end-user-1",
+      prompt: "a lighthouse at dusk",
+      action: "allow",
+    });
+    const imageRows = await gw.database.db.select().from(images).where(eq(images.generationId, id));
+    expect(imageRows.map((r) => r.sha256).sort()).toEqual(
+      body.hallmark.images.map((i: { sha256: string }) => i.sha256).sort(),
+    );
+    expect(imageRows[0]!.seed).toBe("7");
+  });
+
+  it("encodes jpeg and webp outputs as asked", async () => {
+    for (const format of ["jpeg", "webp"] as const) {
+      const res = await gw.request("/v1/images/generations", {
+        json: {
+          prompt: "a red barn",
+          output_format: format,
+          output_compression: 70,
+          size: "256x256",
+        },
+      });
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      const meta = await sharp(Buffer.from(body.data[0].b64_json, "base64")).metadata();
+      expect(meta.format).toBe(format);
+      expect(body.hallmark.images[0].media_type).toBe(`image/${format}`);
+    }
+  });
+
+  it("is deterministic for a fixed seed and prompt (placeholder backend)", async () => {
+    const ask = () =>
+      gw.request("/v1/images/generations", { json: { prompt: "same", seed: 99, size: "256x256" } });
+    const a = await (await ask()).json();
+    const b = await (await ask()).json();
+    expect(a.data[0].b64_json).toBe(b.data[0].b64_json);
+    expect(a.hallmark.generation_id).not.toBe(b.hallmark.generation_id);
+  });
+
+  it("GET /v1/generations/{id} gives the owner its record", async () => {
+    const made = await (
+      await gw.request("/v1/images/generations", {
+        json: { prompt: "a quiet pond", size: "256x256" },
+      })
+    ).json();
+    const res = await gw.request(`/v1/generations/${made.hallmark.generation_id}`);
+    expect(res.status).toBe(200);
+    const record = await res.json();
+    expect(record).toMatchObject({
+      id: made.hallmark.generation_id,
+      status: "completed",
+      prompt: "a quiet pond",
+    });
+    expect(record.images[0].sha256).toBe(made.hallmark.images[0].sha256);
+  });
+
+  it("POST /v1/provenance/verify recognises an image made here, raw or multipart, and not others", async () => {
+    const made = await (
+      await gw.request("/v1/images/generations", {
+        json: { prompt: "a mountain hut", size: "256x256" },
+      })
+    ).json();
+    const bytes = Buffer.from(made.data[0].b64_json, "base64");
+    const raw = await gw.request("/v1/provenance/verify", {
+      key: null,
+      method: "POST",
+      headers: { "content-type": "image/png" },
+      body: bytes,
+    });
+    expect(raw.status).toBe(200);
+    const verdict = await raw.json();
+    expect(verdict.produced_here).toBe(true);
+    expect(verdict.generations[0].generation_id).toBe(made.hallmark.generation_id);
+
+    const form = new FormData();
+    form.set("file", new Blob([bytes], { type: "image/png" }), "x.png");
+    const multipart = await gw.request("/v1/provenance/verify", {
+      key: null,
+      method: "POST",
+      body: form,
+    });
+    expect((await multipart.json()).produced_here).toBe(true);
+
+    const reencoded = await sharp(bytes).jpeg().toBuffer();
+    const other = await gw.request("/v1/provenance/verify", {
+      key: null,
+      method: "POST",
+      headers: { "content-type": "image/jpeg" },
+      body: reencoded,
+    });
+    expect(await other.json()).toMatchObject({ produced_here: false, generations: [] });
+  });
+
+  it("answers health and readiness", async () => {
+    expect((await gw.request("/healthz", { key: null })).status).toBe(200);
+    const ready = await gw.request("/readyz", { key: null });
+    expect(ready.status).toBe(200);
+    expect(
+      (await ready.json()).checks.find((c: { name: string }) => c.name === "database").ok,
+    ).toBe(true);
+  });
+});
