@@ -43,7 +43,7 @@ export interface C2paOptions {
   log?: C2paLog;
   /** Largest image accepted for signing or reading, bytes (default 64 MiB). */
   maxBytes?: number;
-  /** Largest declared width × height accepted for signing (default 100 000 000). */
+  /** Largest declared width × height accepted for signing (default 50 000 000). */
   maxPixels?: number;
   /** Bytes reserved for the COSE signature; computed from the chain when absent. */
   reserveSize?: number;
@@ -65,7 +65,7 @@ export interface C2pa {
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
-const DEFAULT_MAX_PIXELS = 100_000_000;
+const DEFAULT_MAX_PIXELS = 50_000_000;
 /** Room for an RFC 3161 token with its TSA certificate chain. */
 const TSA_RESERVE = 6144;
 

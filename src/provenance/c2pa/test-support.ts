@@ -304,6 +304,7 @@ export async function noiseImage(
       width: size,
       height: size,
       channels: 3,
+      background: "#000000",
       noise: { type: "gaussian", mean: 128, sigma: 40 },
     },
   })
