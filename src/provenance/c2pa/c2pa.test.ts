@@ -1,13 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { crc32, deflateSync, inflateSync } from "node:zlib";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HallmarkError } from "../../errors/index.js";
 import { type C2pa, createC2pa } from "./c2pa.js";
 import { type Credentials, loadCredentials } from "./credentials.js";
 import { certPem, createCa, issueSigner } from "./dev-ca.js";
-import { noiseImage, tempDataDir } from "./test-support.js";
+import { changeOnePngPixel, noiseImage, tempDataDir } from "./test-support.js";
 import { type ManifestSpec, TRAINED_ALGORITHMIC_MEDIA } from "./types.js";
 
 const spec: ManifestSpec = {
@@ -37,42 +36,6 @@ beforeAll(async () => {
   credentials = await loadCredentials({ dataDir });
   c2pa = await createC2pa({ credentials });
 });
-
-/** Rewrite a PNG's pixels (one IDAT) while every other chunk, caBX included, stays byte-equal. */
-function changeOnePngPixel(png: Uint8Array): Uint8Array {
-  const buf = Buffer.from(png);
-  const chunks: Array<{ type: string; data: Buffer }> = [];
-  for (let p = 8; p < buf.length; ) {
-    const len = buf.readUInt32BE(p);
-    chunks.push({
-      type: buf.toString("latin1", p + 4, p + 8),
-      data: buf.subarray(p + 8, p + 8 + len),
-    });
-    p += 12 + len;
-  }
-  const raw = inflateSync(
-    Buffer.concat(chunks.filter((c) => c.type === "IDAT").map((c) => c.data)),
-  );
-  // Row 0 starts with its filter byte; byte 1 is the red channel of pixel (0,0).
-  raw[1] = (raw[1]! + 1) & 0xff;
-  const idat = deflateSync(raw);
-  const out: Buffer[] = [buf.subarray(0, 8)];
-  let wroteIdat = false;
-  for (const c of chunks) {
-    if (c.type === "IDAT") {
-      if (wroteIdat) continue;
-      wroteIdat = true;
-    }
-    const data = c.type === "IDAT" ? idat : c.data;
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(c.type, 4, "latin1");
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-    out.push(head, data, crc);
-  }
-  return new Uint8Array(Buffer.concat(out));
-}
 
 describe("sign and read back", () => {
   for (const format of ["png", "jpeg", "webp"] as const) {

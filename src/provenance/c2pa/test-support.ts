@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32, deflateSync, inflateSync } from "node:zlib";
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import sharp from "sharp";
@@ -51,14 +52,20 @@ function ab(bytes: Uint8Array): ArrayBuffer {
 
 export type TsaMode = "ok" | "http-error" | "rejection" | "wrong-imprint" | "hang";
 
-/** A TSA: a CA, a time-stamping certificate (EKU timeStamping, critical) and its key. */
-export async function createTsaIdentity(): Promise<{ ca: IssuedKey; tsa: IssuedKey }> {
-  const ca = await createCa({ subject: "CN=Hallmark Test TSA Root, O=Hallmark tests" });
+/** A TSA: a CA, a time-stamping certificate (EKU timeStamping) and its key. */
+export async function createTsaIdentity(
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): Promise<{ ca: IssuedKey; tsa: IssuedKey }> {
+  const ca = await createCa({
+    subject: "CN=Hallmark Test TSA Root, O=Hallmark tests",
+    ...validity,
+  });
   const key = generateKey("ES256");
   const tsa = await issueSigner(ca, {
     key,
     subject: "CN=Hallmark Test TSA, O=Hallmark tests",
     ekus: ["1.3.6.1.5.5.7.3.8"],
+    ...validity,
   });
   return { ca, tsa };
 }
@@ -311,4 +318,40 @@ export async function noiseImage(
     [format]()
     .toBuffer();
   return { bytes: new Uint8Array(bytes), mediaType: `image/${format}` };
+}
+
+/** Rewrite a PNG's pixels (one IDAT) while every other chunk, caBX included, stays byte-equal. */
+export function changeOnePngPixel(png: Uint8Array): Uint8Array {
+  const buf = Buffer.from(png);
+  const chunks: Array<{ type: string; data: Buffer }> = [];
+  for (let p = 8; p < buf.length; ) {
+    const len = buf.readUInt32BE(p);
+    chunks.push({
+      type: buf.toString("latin1", p + 4, p + 8),
+      data: buf.subarray(p + 8, p + 8 + len),
+    });
+    p += 12 + len;
+  }
+  const raw = inflateSync(
+    Buffer.concat(chunks.filter((c) => c.type === "IDAT").map((c) => c.data)),
+  );
+  // Row 0 starts with its filter byte; byte 1 is the red channel of pixel (0,0).
+  raw[1] = (raw[1]! + 1) & 0xff;
+  const idat = deflateSync(raw);
+  const out: Buffer[] = [buf.subarray(0, 8)];
+  let wroteIdat = false;
+  for (const c of chunks) {
+    if (c.type === "IDAT") {
+      if (wroteIdat) continue;
+      wroteIdat = true;
+    }
+    const data = c.type === "IDAT" ? idat : c.data;
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(c.type, 4, "latin1");
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+    out.push(head, data, crc);
+  }
+  return new Uint8Array(Buffer.concat(out));
 }
