@@ -1,12 +1,5 @@
 import { CODE_RATE_INV, viterbiDecode } from "./conv-code.js";
-import {
-  demodulate,
-  FOLD_SIDE,
-  foldResidual,
-  ORIENTATIONS,
-  orientMatrix,
-  type PilotCorrelator,
-} from "./fold.js";
+import { demodulate, FOLD_SIDE, foldResidual, orientMatrix, type PilotCorrelator } from "./fold.js";
 import { analysisGeometry } from "./geometry.js";
 import { downsampleLuma } from "./luma.js";
 import { CRC_BITS, encodePayloadHex, infoBitsToPayload, PAYLOAD_BITS } from "./payload.js";
@@ -29,8 +22,6 @@ const PEAKS_PER_LATTICE = 2;
 export const MAX_DECODES = 8;
 /** Pilot correlation (z-score) below which no decode is tried. */
 const MIN_PILOT_Z = 4;
-/** Shifts × orientations searched per lattice, for the confidence figure. */
-const SEARCHED = ORIENTATIONS * FOLD_SIDE * FOLD_SIDE;
 
 export interface DetectContext {
   layout: TileLayout;
@@ -74,20 +65,17 @@ function cyclicDist(a: number, b: number): number {
   return Math.min(d, FOLD_SIDE - d);
 }
 
-/** Upper tail of the standard normal (Abramowitz–Stegun 7.1.26 on erfc). */
-function normalTail(z: number): number {
-  const x = z / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const poly =
-    t *
-    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erfc = poly * Math.exp(-x * x);
-  return x >= 0 ? erfc / 2 : 1 - erfc / 2;
+/**
+ * Confidence of an undetected candidate: a logistic in the pilot z-score, 0.5 at z = 6.
+ * Unmarked images peak at z ≈ 4–5 (the maximum of ~10⁵ correlated near-normal values), so
+ * they score under about 0.1; a mark that synchronised but failed its CRC scores higher.
+ */
+function syncConfidence(z: number): number {
+  return 1 / (1 + Math.exp(-2 * (z - 6)));
 }
 
-function confidenceOf(z: number): number {
-  return Math.max(0, 1 - Math.min(1, SEARCHED * LATTICES * normalTail(z)));
-}
+/** A decoded mark passed the CRC: its chance of being false is at most MAX_DECODES·2^-24. */
+const DECODED_CONFIDENCE = 1 - MAX_DECODES * 2 ** -24;
 
 function transformOf(lattice: Lattice, d: number, cellPx: number): WatermarkTransform {
   // Linear map from mark cell axes to analysis pixels: (V / TILE) · orientation.
@@ -119,8 +107,20 @@ function transformOf(lattice: Lattice, d: number, cellPx: number): WatermarkTran
 
 /** Blind detection: finds the lattice, folds, locates the tile and decodes. */
 export function detectMark(ctx: DetectContext, image: RawImage): DetectResult {
-  if (Math.min(image.width, image.height) < MIN_DETECT_SIDE)
-    return { detected: false, confidence: 0 };
+  return detectMarkDetailed(ctx, image).result;
+}
+
+/**
+ * Detection plus, for evaluation, the information bits decoded from the strongest pilot
+ * peak whether or not their CRC held (bit accuracy of failed decodes).
+ */
+export function detectMarkDetailed(
+  ctx: DetectContext,
+  image: RawImage,
+): { result: DetectResult; strongestBits: Uint8Array | null } {
+  if (Math.min(image.width, image.height) < MIN_DETECT_SIDE) {
+    return { result: { detected: false, confidence: 0 }, strongestBits: null };
+  }
   const geo = analysisGeometry(image.width, image.height);
   const gw = geo.gridWidth;
   const gh = geo.gridHeight;
@@ -128,17 +128,21 @@ export function detectMark(ctx: DetectContext, image: RawImage): DetectResult {
   const lattices = ctx.sync.find(res, gw, gh, LATTICES);
   const found: DetectedMark[] = [];
   let bestZ = 0;
+  let strongestBits: Uint8Array | null = null;
   let decodes = 0;
   for (const lattice of lattices) {
     const folded = foldResidual(res, gw, gh, lattice);
     const corr = ctx.correlator.correlate(folded);
     const peaks = topPeaks(corr, found.length ? 2 : PEAKS_PER_LATTICE);
     for (const peak of peaks) {
-      bestZ = Math.max(bestZ, peak.z);
       if (decodes >= MAX_DECODES) break;
       decodes++;
       const soft = demodulate(folded, ctx.layout, peak.d, peak.sx, peak.sy, CODED_BITS);
       const bits = viterbiDecode(soft, CODED_BITS / CODE_RATE_INV - 6);
+      if (peak.z >= bestZ) {
+        bestZ = peak.z;
+        strongestBits = bits;
+      }
       const payload = infoBitsToPayload(bits.subarray(0, PAYLOAD_BITS + CRC_BITS));
       if (!payload) continue;
       const payloadHex = encodePayloadHex(payload);
@@ -146,15 +150,17 @@ export function detectMark(ctx: DetectContext, image: RawImage): DetectResult {
       found.push({
         payload,
         payloadHex,
-        confidence: 1 - (1 - confidenceOf(peak.z)) * MAX_DECODES * 2 ** -24,
+        confidence: DECODED_CONFIDENCE,
         transform: transformOf(lattice, peak.d, geo.cell),
       });
     }
     if (found.length) break;
   }
-  if (!found.length) return { detected: false, confidence: confidenceOf(bestZ) };
+  if (!found.length) {
+    return { result: { detected: false, confidence: syncConfidence(bestZ) }, strongestBits };
+  }
   const [best, ...others] = found;
-  return {
+  const result: DetectResult = {
     detected: true,
     payload: best!.payload,
     payloadHex: best!.payloadHex,
@@ -162,4 +168,5 @@ export function detectMark(ctx: DetectContext, image: RawImage): DetectResult {
     transform: best!.transform,
     ...(others.length ? { others } : {}),
   };
+  return { result, strongestBits };
 }

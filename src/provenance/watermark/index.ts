@@ -8,6 +8,15 @@
 export { MAX_DECODES } from "./detect.js";
 export { MIN_EMBED_SIDE } from "./embed.js";
 export {
+  DEFAULT_MAX_PIXELS,
+  type DecodedImage,
+  type DecodeOptions,
+  decodeImage,
+  type EncodeFormat,
+  encodeImage,
+  formatForPath,
+} from "./image-io.js";
+export {
   generateWatermarkKey,
   loadWatermarkKey,
   parseWatermarkKey,

@@ -16,8 +16,8 @@ export interface Lattice {
   score: number;
 }
 
-/** Shortest period searched, in analysis pixels (a tile of 32 cells at ~0.6 px per cell). */
-const MIN_PERIOD = 18;
+/** Shortest period searched, in analysis pixels (a tile of 32 cells at ~0.7 px per cell). */
+const MIN_PERIOD = 22;
 /** Longest period searched (a tile at ~2.4 px per cell: a crop to 1/6 of the area, enlarged). */
 const MAX_PERIOD = 78;
 const MAX_WINDOW = 256;
@@ -51,8 +51,20 @@ class LagMap {
       const cy = ((y + h / 2) % h) * w;
       for (let x = 0; x < w; x++) centred[cy + ((x + w / 2) % w)] = ac[y * w + x]!;
     }
-    // Statistics over the lags where lattice peaks can lie, excluding the central blob.
+    // Subtract the mean over each ring of radius r (the image's own, roughly isotropic,
+    // correlation decay), then standardise over the lags where lattice peaks can lie.
     const r = Math.min(2 * MAX_PERIOD, this.maxLag);
+    const ringSum = new Float64Array(r + 2);
+    const ringCount = new Float64Array(r + 2);
+    for (let dy = -r; dy <= r; dy++) {
+      const o = (dy + h / 2) * w + w / 2;
+      for (let dx = -r; dx <= r; dx++) {
+        const ring = Math.round(Math.sqrt(dx * dx + dy * dy));
+        if (ring > r) continue;
+        ringSum[ring]! += centred[o + dx]!;
+        ringCount[ring]! += 1;
+      }
+    }
     let s = 0;
     let s2 = 0;
     let n = 0;
@@ -60,8 +72,11 @@ class LagMap {
       const o = (dy + h / 2) * w + w / 2;
       for (let dx = -r; dx <= r; dx++) {
         const d2 = dx * dx + dy * dy;
-        if (d2 < MIN_PERIOD * MIN_PERIOD || d2 > r * r) continue;
-        const v = centred[o + dx]!;
+        const ring = Math.round(Math.sqrt(d2));
+        if (ring > r) continue;
+        const v = centred[o + dx]! - ringSum[ring]! / ringCount[ring]!;
+        centred[o + dx] = v;
+        if (d2 < MIN_PERIOD * MIN_PERIOD) continue;
         s += v;
         s2 += v * v;
         n++;

@@ -38,7 +38,7 @@ export type EmbedResult =
 
 /** The geometric transform the detector found between the embedded mark and this image. */
 export interface WatermarkTransform {
-  /** Counter-clockwise rotation of the image content in degrees, in (-180, 180]. */
+  /** Rotation of the image content in degrees, clockwise positive as sharp's `rotate`. */
   rotationDeg: number;
   /** True when the image is mirrored (a flip, possibly combined with a rotation). */
   flipped: boolean;
@@ -55,7 +55,7 @@ export interface WatermarkTransform {
 export interface DetectedMark {
   payload: WatermarkPayload;
   payloadHex: string;
-  /** 0..1: 1 minus the chance that a synchronisation peak this strong arises by chance. */
+  /** 0..1: for a decoded mark, 1 − the false-positive bound (≈ 0.9999995). */
   confidence: number;
   transform: WatermarkTransform;
 }
@@ -65,7 +65,11 @@ export interface DetectResult {
   /** The strongest mark found (present when `detected`). */
   payload?: WatermarkPayload;
   payloadHex?: string;
-  /** 0..1; for an image with no mark this is the strength of the best (failed) candidate. */
+  /**
+   * 0..1. A decoded mark: 1 − its false-positive bound (≈ 0.9999995). Nothing decoded: the
+   * synchronisation strength of the best candidate (under ~0.1 for unmarked images; higher
+   * means a mark is probably there but too damaged to read).
+   */
   confidence: number;
   transform?: WatermarkTransform;
   /**
