@@ -11,6 +11,7 @@ export {
   type PortableCredentials,
 } from "./credentials.js";
 export { DEV_FILES, writeDevCredentials } from "./dev-ca.js";
+export { type C2paPool, createC2paPool } from "./pool.js";
 export type { RemoteSignerConfig } from "./remote-signer.js";
 export type { TsaConfig } from "./tsa.js";
 export * from "./types.js";
