@@ -20,6 +20,8 @@ export interface LoadLogKeyOptions {
   keyFile?: string;
   /** The log's origin: the key's name. A new key is made with it; an existing one must match. */
   origin: string;
+  /** Create the key when it does not exist (default true; false for read-only uses). */
+  create?: boolean;
 }
 
 /** The checkpoint key: a signer (secret stays inside), its verifier and the public vkey. */
@@ -59,7 +61,8 @@ export async function loadLogKey(options: LoadLogKeyOptions): Promise<LogKey> {
   try {
     skey = (await readFile(file, "utf8")).trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT" || options.keyFile !== undefined) {
+    const absent = (error as NodeJS.ErrnoException).code === "ENOENT";
+    if (!absent || options.keyFile !== undefined || options.create === false) {
       throw new HallmarkError("config_error", `cannot read the audit log key ${file}`, {
         param: "keyFile",
         cause: error,

@@ -27,6 +27,15 @@ export interface VerifyHttpOptions {
   fetch?: typeof globalThis.fetch;
 }
 
+/** A served proof's hashes, or null when they are not base64 of 32-byte hashes. */
+function decodeProof(response: { hashes?: unknown }): Uint8Array[] | null {
+  try {
+    return Array.isArray(response.hashes) ? decodeHashes(response.hashes as string[]) : null;
+  } catch {
+    return null;
+  }
+}
+
 function unavailable(message: string, cause?: unknown): HallmarkError {
   return new HallmarkError("backend_unavailable", message, { cause });
 }
@@ -118,7 +127,7 @@ export async function verifyOverHttp(options: VerifyHttpOptions): Promise<AuditV
         !verifyConsistency(
           old.size,
           latest.size,
-          decodeHashes(proof.hashes),
+          decodeProof(proof) ?? [],
           old.rootHash,
           latest.rootHash,
         )
@@ -136,13 +145,7 @@ export async function verifyOverHttp(options: VerifyHttpOptions): Promise<AuditV
     );
     const data = fromBase64(page.entries[0]?.data ?? "") ?? new Uint8Array();
     if (
-      !verifyInclusion(
-        leafHash(data),
-        last,
-        latest.size,
-        decodeHashes(proof.hashes),
-        latest.rootHash,
-      )
+      !verifyInclusion(leafHash(data), last, latest.size, decodeProof(proof) ?? [], latest.rootHash)
     ) {
       extra.push({
         kind: "proof_failed",
