@@ -15,13 +15,16 @@ export interface EmbedOptions {
   targetPsnr: number;
   /** No cell is changed by more than this many grey levels. */
   maxAmplitude: number;
+  /** Estimated mean SSIM loss allowed (SSIM on luma, Wang et al. 2004). */
+  ssimLoss: number;
   /** The PSNR the result must reach; the mark is weakened to meet it. */
   minPsnr: number;
 }
 
 export const DEFAULT_EMBED_OPTIONS: EmbedOptions = {
-  targetPsnr: 41.5,
+  targetPsnr: 41.2,
   maxAmplitude: 10,
+  ssimLoss: 0.016,
   minPsnr: 40.3,
 };
 
@@ -48,7 +51,8 @@ export function embedMark(
   }
   const geo = analysisGeometry(width, height);
   const targetMse = (255 * 255) / 10 ** (options.targetPsnr / 10);
-  const amps = amplitudes(maskWeights(image, geo), targetMse, options.maxAmplitude);
+  const masking = maskWeights(image, geo);
+  const amps = amplitudes(masking, targetMse, options.ssimLoss, options.maxAmplitude);
   if (!amps) {
     return { applied: true, image: copyImage(image), psnr: Number.POSITIVE_INFINITY };
   }

@@ -11,35 +11,74 @@ import type { RawImage } from "./types.js";
  * small images), in the same single pass over the image.
  */
 const FLAT_TEXTURE = 1.5;
+/** Share of a textured cell's weight that its flat neighbours may carry (edge masking). */
+const EDGE_SPREAD = 0.5;
+/** SSIM's stabilising constant C2 = (0.03·255)² (Wang et al. 2004). */
+const SSIM_C2 = (0.03 * 255) ** 2;
 /** Bilinear rendering keeps (2/3)² of a cell's squared amplitude on average. */
 export const RENDER_ENERGY = 4 / 9;
 
-/** Relative masking weight per cell (0 in flat cells). */
-export function maskWeights(image: RawImage, geo: AnalysisGeometry): Float32Array {
+export interface Masking {
+  /** Relative masking weight per cell (0 in flat cells). */
+  weights: Float32Array;
+  /**
+   * SSIM cost per unit squared amplitude: rendered noise of variance σn² costs about
+   * σn² / (2σ² + C2) of SSIM where the local variance is σ² (Wang et al. 2004, eq. 13).
+   */
+  ssimCost: Float32Array;
+}
+
+/** Masking weights and the SSIM cost of each cell. */
+export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   const { gridWidth: gw, gridHeight: gh, cell } = geo;
   const fineCell = cell >= 2 ? cell / 2 : 1;
   const fw = Math.max(1, Math.ceil(image.width / fineCell - 1e-9));
   const fh = Math.max(1, Math.ceil(image.height / fineCell - 1e-9));
-  const fine = downsampleLuma(image, fineCell, fw, fh);
+  const fine = downsampleLuma(image, fineCell, fw, fh, 2);
   const sum = new Float32Array(gw * gh);
   const count = new Float32Array(gw * gh);
+  const mean = new Float64Array(gw * gh);
+  const meanSq = new Float64Array(gw * gh);
   const ratio = fineCell / cell;
   const cellOfX = new Int32Array(fw);
   for (let x = 0; x < fw; x++) cellOfX[x] = Math.min(gw - 1, Math.floor((x + 0.5) * ratio));
+  // Forward differences |F(x+1) - F(x)| + |F(y+1) - F(y)| per fine cell: the local contrast
+  // at the fine scale, including across the cell's border.
   for (let y = 0; y < fh; y++) {
     const row = Math.min(gh - 1, Math.floor((y + 0.5) * ratio)) * gw;
     const o = y * fw;
-    for (let x = 0; x < fw; x++) {
+    const below = y < fh - 1 ? fw : 0;
+    for (let x = 0; x < fw - 1; x++) {
       const v = fine[o + x]!;
-      // Mean absolute difference to the four neighbours: local contrast at the fine scale.
-      const l = x > 0 ? fine[o + x - 1]! : v;
-      const r = x < fw - 1 ? fine[o + x + 1]! : v;
-      const u = y > 0 ? fine[o + x - fw]! : v;
-      const d = y < fh - 1 ? fine[o + x + fw]! : v;
-      const t = (Math.abs(v - l) + Math.abs(v - r) + Math.abs(v - u) + Math.abs(v - d)) * 0.5;
       const c = row + cellOfX[x]!;
-      sum[c]! += t;
+      sum[c]! += Math.abs(fine[o + x + 1]! - v) + Math.abs(fine[o + x + below]! - v);
       count[c]! += 1;
+      mean[c]! += v;
+      meanSq[c]! += v * v;
+    }
+    const v = fine[o + fw - 1]!;
+    const c = row + cellOfX[fw - 1]!;
+    sum[c]! += Math.abs(fine[o + fw - 1 + below]! - v);
+    count[c]! += 1;
+    mean[c]! += v;
+    meanSq[c]! += v * v;
+  }
+  const ssimCost = new Float32Array(gw * gh);
+  // Local variance over 3×3 cells (about SSIM's 11-pixel window for 4-pixel cells).
+  for (let j = 0; j < gh; j++) {
+    for (let i = 0; i < gw; i++) {
+      let s1 = 0;
+      let s2 = 0;
+      let n = 0;
+      for (let y = Math.max(0, j - 1); y <= Math.min(gh - 1, j + 1); y++) {
+        for (let x = Math.max(0, i - 1); x <= Math.min(gw - 1, i + 1); x++) {
+          s1 += mean[y * gw + x]!;
+          s2 += meanSq[y * gw + x]!;
+          n += count[y * gw + x]!;
+        }
+      }
+      const variance = n > 0 ? Math.max(0, s2 / n - (s1 / n) ** 2) : 0;
+      ssimCost[j * gw + i] = RENDER_ENERGY / (2 * variance + SSIM_C2);
     }
   }
   const out = new Float32Array(gw * gh);
@@ -48,36 +87,71 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Float32Arra
     // texture^0.75: masking grows a little slower than contrast.
     out[i] = texture > 0 ? Math.sqrt(texture * Math.sqrt(texture)) : 0;
   }
-  return out;
+  // Edge masking: the eye also misses small changes right beside a strong edge, so a flat
+  // cell touching a textured one may carry half its neighbour's weight. Flat illustrations,
+  // whose only texture is their outlines, get most of their mark this way; flat areas more
+  // than one cell from any texture stay untouched.
+  const spread = new Float32Array(gw * gh);
+  for (let j = 0; j < gh; j++) {
+    for (let i = 0; i < gw; i++) {
+      let best = out[j * gw + i]!;
+      for (let y = Math.max(0, j - 1); y <= Math.min(gh - 1, j + 1); y++) {
+        for (let x = Math.max(0, i - 1); x <= Math.min(gw - 1, i + 1); x++) {
+          best = Math.max(best, EDGE_SPREAD * out[y * gw + x]!);
+        }
+      }
+      spread[j * gw + i] = best;
+    }
+  }
+  return { weights: spread, ssimCost };
 }
 
 /**
- * Scales masking weights into cell amplitudes (grey levels) whose rendered mean squared
- * change is `targetMse`, no cell above `maxAmplitude`. Returns null when the image has no
+ * Scales masking weights into cell amplitudes (grey levels), the largest scale k for which
+ * the rendered mean squared change stays within `targetMse` and the estimated SSIM loss
+ * within `ssimBudget`, no cell above `maxAmplitude`. Returns null when the image has no
  * texture to hide a mark in.
  */
 export function amplitudes(
-  weights: Float32Array,
+  masking: Masking,
   targetMse: number,
+  ssimBudget: number,
   maxAmplitude: number,
 ): Float32Array | null {
+  const { weights, ssimCost } = masking;
   const n = weights.length;
   let sumSq = 0;
   for (let i = 0; i < n; i++) sumSq += weights[i]! * weights[i]!;
   if (sumSq === 0) return null;
-  let k = Math.sqrt((targetMse * n) / (RENDER_ENERGY * sumSq));
-  // Capped cells give up energy; raise k until the budget is met (monotone, converges fast).
-  for (let iter = 0; iter < 6; iter++) {
-    let energy = 0;
-    for (let i = 0; i < n; i++) {
-      const a = Math.min(maxAmplitude, k * weights[i]!);
-      energy += a * a;
-    }
-    const ratio = (targetMse * n) / (RENDER_ENERGY * energy);
-    if (ratio < 1.02) break;
-    k *= Math.sqrt(ratio);
-  }
+  // Both budgets grow monotonically with k: solve each by Newton steps, keep the smaller.
+  const mseCost = new Float32Array(n).fill(RENDER_ENERGY);
+  const k = Math.min(
+    solveScale(weights, mseCost, targetMse * n, maxAmplitude),
+    solveScale(weights, ssimCost, ssimBudget * n, maxAmplitude),
+  );
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.min(maxAmplitude, k * weights[i]!);
   return out;
+}
+
+/** The k with Σ cost·min(cap, k·w)² = target (or the largest k when the caps stop it). */
+function solveScale(w: Float32Array, cost: Float32Array, target: number, cap: number): number {
+  let weighted = 0;
+  for (let i = 0; i < w.length; i++) weighted += cost[i]! * w[i]! * w[i]!;
+  let k = Math.sqrt(target / weighted);
+  for (let iter = 0; iter < 6; iter++) {
+    let total = 0;
+    let free = 0;
+    for (let i = 0; i < w.length; i++) {
+      const a = k * w[i]!;
+      if (a >= cap) total += cost[i]! * cap * cap;
+      else {
+        total += cost[i]! * a * a;
+        free += cost[i]! * w[i]! * w[i]!;
+      }
+    }
+    if (total >= target * 0.98 || free === 0) break;
+    k += (target - total) / (2 * k * free);
+  }
+  return k;
 }

@@ -52,9 +52,8 @@ export function renderMark(
     for (let x = 0; x < width; x++, p += channels) {
       const i = xi[x]!;
       const a = row[i]!;
-      // Round half away from zero without Math.round's call overhead.
-      const d = a + xt[x]! * (row[i + 1]! - a);
-      let di = d >= 0 ? (d + 0.5) | 0 : -((0.5 - d) | 0);
+      // floor(d + 0.5) by truncation of a shifted positive value: no Math.round call.
+      let di = ((a + xt[x]! * (row[i + 1]! - a) + 256.5) | 0) - 256;
       if (di === 0) continue;
       if (colour) {
         const r = out[p]!;
