@@ -65,21 +65,12 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   }
   const ssimCost = new Float32Array(gw * gh);
   // Local variance over 3×3 cells (about SSIM's 11-pixel window for 4-pixel cells).
-  for (let j = 0; j < gh; j++) {
-    for (let i = 0; i < gw; i++) {
-      let s1 = 0;
-      let s2 = 0;
-      let n = 0;
-      for (let y = Math.max(0, j - 1); y <= Math.min(gh - 1, j + 1); y++) {
-        for (let x = Math.max(0, i - 1); x <= Math.min(gw - 1, i + 1); x++) {
-          s1 += mean[y * gw + x]!;
-          s2 += meanSq[y * gw + x]!;
-          n += count[y * gw + x]!;
-        }
-      }
-      const variance = n > 0 ? Math.max(0, s2 / n - (s1 / n) ** 2) : 0;
-      ssimCost[j * gw + i] = RENDER_ENERGY / (2 * variance + SSIM_C2);
-    }
+  const s1 = box3(mean, gw, gh, add);
+  const s2 = box3(meanSq, gw, gh, add);
+  const n = box3(Float64Array.from(count), gw, gh, add);
+  for (let i = 0; i < gw * gh; i++) {
+    const variance = n[i]! > 0 ? Math.max(0, s2[i]! / n[i]! - (s1[i]! / n[i]!) ** 2) : 0;
+    ssimCost[i] = RENDER_ENERGY / (2 * variance + SSIM_C2);
   }
   const out = new Float32Array(gw * gh);
   for (let i = 0; i < out.length; i++) {
@@ -91,19 +82,42 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   // cell touching a textured one may carry half its neighbour's weight. Flat illustrations,
   // whose only texture is their outlines, get most of their mark this way; flat areas more
   // than one cell from any texture stay untouched.
+  const neighbours = box3(Float64Array.from(out), gw, gh, Math.max);
   const spread = new Float32Array(gw * gh);
-  for (let j = 0; j < gh; j++) {
-    for (let i = 0; i < gw; i++) {
-      let best = out[j * gw + i]!;
-      for (let y = Math.max(0, j - 1); y <= Math.min(gh - 1, j + 1); y++) {
-        for (let x = Math.max(0, i - 1); x <= Math.min(gw - 1, i + 1); x++) {
-          best = Math.max(best, EDGE_SPREAD * out[y * gw + x]!);
-        }
-      }
-      spread[j * gw + i] = best;
+  for (let i = 0; i < gw * gh; i++) spread[i] = Math.max(out[i]!, EDGE_SPREAD * neighbours[i]!);
+  return { weights: spread, ssimCost };
+}
+
+const add = (a: number, b: number) => a + b;
+
+/** A 3×3 neighbourhood reduction (sum or max), separable, edge-clamped. */
+function box3(
+  v: Float64Array,
+  w: number,
+  h: number,
+  op: (a: number, b: number) => number,
+): Float64Array {
+  const tmp = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      let r = v[o + x]!;
+      if (x > 0) r = op(r, v[o + x - 1]!);
+      if (x < w - 1) r = op(r, v[o + x + 1]!);
+      tmp[o + x] = r;
     }
   }
-  return { weights: spread, ssimCost };
+  const out = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = y * w + x;
+      let r = tmp[o]!;
+      if (y > 0) r = op(r, tmp[o - w]!);
+      if (y < h - 1) r = op(r, tmp[o + w]!);
+      out[o] = r;
+    }
+  }
+  return out;
 }
 
 /**

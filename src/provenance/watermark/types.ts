@@ -84,4 +84,4 @@ export interface DetectResult {
  * C2PA keeps a registry of soft-binding algorithm names; until this one is registered it is
  * vendor-namespaced under the project's reverse domain, as the specification allows.
  */
-export const WATERMARK_ALG = "org.hallmark.watermark.1";
+export const WATERMARK_ALG = "org.hallmark.watermark.v1";
