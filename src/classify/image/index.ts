@@ -1,0 +1,23 @@
+/**
+ * Image screening before and after generation: the nudity model (ONNX, from nsfwjs), PDQ
+ * fingerprints and operator hash lists, with defined behaviour for bad input.
+ * See docs/image-screening.md.
+ */
+export {
+  createImageClassifier,
+  DEFAULT_HASH_THRESHOLD,
+  type Face,
+  type ImageClassifier,
+  type ImageClassifierOptions,
+  type ImageResult,
+  MIN_MATCH_QUALITY,
+  NSFW_MODEL_FILE,
+} from "./classifier.js";
+export {
+  DEFAULT_MAX_PIXELS,
+  type DecodedImage,
+  decodeForScreening,
+  type ImageInput,
+  type RawImageInput,
+} from "./decode.js";
+export { NSFW_CLASSES, type NsfwClass, type NsfwProbabilities, sexualScore } from "./nsfw.js";
