@@ -11,6 +11,7 @@ import {
   listTenants,
   revokeApiKey,
 } from "../tenants/index.js";
+import { registerCertsCommands } from "./certs.js";
 
 /**
  * `hallmark`: serve, migrate, tenant and key management. Configuration comes from the
@@ -132,6 +133,27 @@ key
       console.log(`revoked ${idOrPrefix}`);
     }),
   );
+
+/** Commands of other capabilities read the same configuration; a bad value stops them too. */
+function lazyConfig() {
+  try {
+    return config();
+  } catch (error) {
+    console.error(`hallmark: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+const cfg = lazyConfig();
+registerCertsCommands(program, {
+  dataDir: cfg.dataDir,
+  certFile: cfg.c2pa.certFile,
+  keyFile: cfg.c2pa.keyFile,
+  chainFile: cfg.c2pa.chainFile,
+  remote: cfg.c2pa.remote,
+  trustAnchorsFile: cfg.c2pa.trustAnchorsFile,
+  trustListFile: cfg.c2pa.trustListFile,
+  tsa: cfg.c2pa.tsa,
+});
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message =

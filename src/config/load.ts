@@ -30,6 +30,16 @@ export interface Config {
   backend:
     | { kind: "placeholder"; concurrency: number; queue: number; timeoutMs: number }
     | { kind: "automatic1111"; url: string; concurrency: number; queue: number; timeoutMs: number };
+  c2pa: {
+    certFile?: string;
+    keyFile?: string;
+    chainFile?: string;
+    remote?: { url: string; token?: string; keyId?: string };
+    trustAnchorsFile?: string;
+    trustListFile?: string;
+    tsa?: { url: string; required: boolean; trustAnchorsFile?: string };
+    workers: number;
+  };
   bootstrap: boolean;
 }
 
@@ -58,6 +68,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (!e.HALLMARK_SIZES.includes(e.HALLMARK_DEFAULT_SIZE)) {
     problems.push(`HALLMARK_DEFAULT_SIZE: ${e.HALLMARK_DEFAULT_SIZE} is not in HALLMARK_SIZES`);
+  }
+  if (e.HALLMARK_C2PA_KEY_FILE && !e.HALLMARK_C2PA_CERT_FILE) {
+    problems.push("HALLMARK_C2PA_KEY_FILE: set HALLMARK_C2PA_CERT_FILE with it");
+  }
+  if (e.HALLMARK_C2PA_REMOTE_URL && !e.HALLMARK_C2PA_CERT_FILE) {
+    problems.push(
+      "HALLMARK_C2PA_REMOTE_URL: set HALLMARK_C2PA_CERT_FILE to the signer's certificate chain",
+    );
   }
   if (e.HALLMARK_BACKEND === "automatic1111" && !e.HALLMARK_A1111_URL) {
     problems.push("HALLMARK_A1111_URL: required when HALLMARK_BACKEND=automatic1111");
@@ -104,8 +122,34 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       e.HALLMARK_BACKEND === "automatic1111"
         ? { kind: "automatic1111", url: e.HALLMARK_A1111_URL!, ...backendCommon }
         : { kind: "placeholder", ...backendCommon },
+    c2pa: {
+      certFile: resolved(e.HALLMARK_C2PA_CERT_FILE),
+      keyFile: resolved(e.HALLMARK_C2PA_KEY_FILE),
+      chainFile: resolved(e.HALLMARK_C2PA_CHAIN_FILE),
+      remote: e.HALLMARK_C2PA_REMOTE_URL
+        ? {
+            url: e.HALLMARK_C2PA_REMOTE_URL,
+            token: e.HALLMARK_C2PA_REMOTE_TOKEN,
+            keyId: e.HALLMARK_C2PA_REMOTE_KEY_ID,
+          }
+        : undefined,
+      trustAnchorsFile: resolved(e.HALLMARK_C2PA_TRUST_ANCHORS),
+      trustListFile: resolved(e.HALLMARK_C2PA_TRUST_LIST),
+      tsa: e.HALLMARK_TSA_URL
+        ? {
+            url: e.HALLMARK_TSA_URL,
+            required: e.HALLMARK_TSA_REQUIRED,
+            trustAnchorsFile: resolved(e.HALLMARK_TSA_ANCHORS),
+          }
+        : undefined,
+      workers: e.HALLMARK_C2PA_WORKERS,
+    },
     bootstrap: e.HALLMARK_BOOTSTRAP,
   };
+}
+
+function resolved(file: string | undefined): string | undefined {
+  return file === undefined ? undefined : path.resolve(file);
 }
 
 function configError(error: z.ZodError): HallmarkError {

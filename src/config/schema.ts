@@ -70,6 +70,24 @@ export const envSchema = z.object({
   HALLMARK_BACKEND_CONCURRENCY: positiveInt.default(4),
   HALLMARK_BACKEND_QUEUE: z.coerce.number().int().min(0).default(32),
   HALLMARK_REQUEST_TIMEOUT_MS: positiveInt.default(180_000),
+  /** C2PA signer certificate (PEM, signer first, then issuers); absent: development credentials. */
+  HALLMARK_C2PA_CERT_FILE: z.string().min(1).optional(),
+  HALLMARK_C2PA_KEY_FILE: z.string().min(1).optional(),
+  HALLMARK_C2PA_CHAIN_FILE: z.string().min(1).optional(),
+  /** Sign through a KMS/HSM front that signs digests (docs/c2pa.md); the cert file holds the chain. */
+  HALLMARK_C2PA_REMOTE_URL: z.string().url().optional(),
+  HALLMARK_C2PA_REMOTE_TOKEN: z.string().min(1).optional(),
+  HALLMARK_C2PA_REMOTE_KEY_ID: z.string().min(1).optional(),
+  /** PEM bundle of signer trust anchors used when reading manifests. */
+  HALLMARK_C2PA_TRUST_ANCHORS: z.string().min(1).optional(),
+  /** A further PEM file of signer trust anchors (e.g. the C2PA trust list). */
+  HALLMARK_C2PA_TRUST_LIST: z.string().min(1).optional(),
+  /** RFC 3161 time-stamp authority; with HALLMARK_TSA_REQUIRED=true (default) a failed stamp fails the request. */
+  HALLMARK_TSA_URL: z.string().url().optional(),
+  HALLMARK_TSA_REQUIRED: boolFlag.default(true),
+  HALLMARK_TSA_ANCHORS: z.string().min(1).optional(),
+  /** Worker threads that sign and read manifests (0: in the main thread). */
+  HALLMARK_C2PA_WORKERS: z.coerce.number().int().min(0).max(32).default(2),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
 });

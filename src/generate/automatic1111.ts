@@ -1,4 +1,4 @@
-import sharp from "sharp";
+import sharp, { type Metadata } from "sharp";
 import { z } from "zod";
 import { HallmarkError } from "../errors/index.js";
 import type { GeneratedImage, GenerateInput, GenerateOutput, Generator } from "./types.js";
@@ -157,7 +157,7 @@ async function decodeUpstreamImage(
   maxPixels: number,
 ): Promise<GeneratedImage> {
   const bytes = Buffer.from(b64.replace(/^data:image\/\w+;base64,/, ""), "base64");
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
   } catch (error) {

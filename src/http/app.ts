@@ -72,7 +72,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     maxChars: deps.limits.maxPromptChars,
     maxInputs: deps.limits.maxModerationInputs,
   });
-  registerProvenanceVerify(app, { db: deps.db, maxInputPixels: deps.limits.maxInputPixels });
+  registerProvenanceVerify(app, {
+    db: deps.db,
+    maxInputPixels: deps.limits.maxInputPixels,
+    c2pa: deps.pipeline.c2pa,
+  });
   registerGenerationsGet(app, { db: deps.db });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

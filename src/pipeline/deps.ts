@@ -2,6 +2,7 @@ import type { TextClassifier } from "../classify/text/index.js";
 import type { Db } from "../db/index.js";
 import type { Generator, Limiter } from "../generate/index.js";
 import type { Policy } from "../policy/index.js";
+import type { C2pa } from "../provenance/c2pa/index.js";
 
 /** Everything the use cases need, constructed once at start (src/runtime) and passed in. */
 export interface PipelineDeps {
@@ -10,6 +11,12 @@ export interface PipelineDeps {
   text: TextClassifier;
   generator: Generator;
   limiter: Limiter;
+  /** C2PA signing; absent means the stage is reported absent (only when the policy allows it). */
+  c2pa?: C2pa;
+  /** Hallmark's version, for the manifest's claim_generator_info. */
+  version: string;
+  /** Base URL for links in manifests (the audit record of a generation). */
+  publicUrl: string;
   limits: {
     maxPromptChars: number;
     backendTimeoutMs: number;

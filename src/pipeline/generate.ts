@@ -7,6 +7,7 @@ import { type Decision, decide, publicSummary } from "../policy/index.js";
 import type { Principal } from "../tenants/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { auditView, screenPrompt } from "./screen-prompt.js";
+import { type SignedImage, signOutputs } from "./stage-c2pa.js";
 import { StageTimer } from "./stages.js";
 
 export type OutputFormat = "png" | "jpeg" | "webp";
@@ -40,7 +41,7 @@ export interface OutputImage {
 export interface GenerationResult {
   id: string;
   created: number;
-  images: OutputImage[];
+  images: Array<OutputImage | SignedImage>;
   decision: Decision;
   stages: PipelineStages;
   model: { id: string; version: string };
@@ -124,6 +125,20 @@ export async function generateImages(
     );
   }
 
+  /** A failure is part of the prompt audit too (best effort: the error is what the caller gets). */
+  const recordFailure = (error: unknown) =>
+    recordGeneration(deps.db, {
+      ...base,
+      status: "failed",
+      model: request.model ?? deps.generator.defaultModel,
+      backend: deps.generator.name,
+      action: decision.action,
+      decision: decisionRecord,
+      stages: timer.records,
+      errorCode: (error as { code?: string }).code ?? "internal_error",
+      images: [],
+    }).catch(() => {});
+
   // 3. Generate, within the backend's concurrency limit and timeout.
   let output: GenerateOutput;
   try {
@@ -156,29 +171,47 @@ export async function generateImages(
         });
     });
   } catch (error) {
-    // A failure is part of the prompt audit too (best effort: the error itself is what the caller gets).
-    await recordGeneration(deps.db, {
-      ...base,
-      status: "failed",
-      model: request.model ?? deps.generator.defaultModel,
-      backend: deps.generator.name,
-      action: decision.action,
-      decision: decisionRecord,
-      stages: timer.records,
-      errorCode: (error as { code?: string }).code ?? "internal_error",
-      images: [],
-    }).catch(() => {});
+    await recordFailure(error);
     throw error;
   }
 
   // 4-6. Output screening, watermark and C2PA plug in here as their capabilities land.
   timer.note("screen_output", "absent", "image classifiers are not built yet");
   timer.note("watermark", "absent", "the invisible watermark is not wired yet");
-  timer.note("c2pa", "absent", "C2PA signing is not wired yet");
 
-  const images = await Promise.all(
+  const encoded = await Promise.all(
     output.images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
   );
+
+  // 6. Sign C2PA manifests: last, because it binds the final bytes.
+  let images: Array<OutputImage | SignedImage> = encoded;
+  if (deps.c2pa) {
+    const c2pa = deps.c2pa;
+    try {
+      images = await timer.run("c2pa", () =>
+        signOutputs(c2pa, deps.policy, encoded, {
+          generationId: id,
+          prompt: request.prompt,
+          model: output.model,
+          auditUrl: `${deps.publicUrl}/v1/generations/${id}`,
+          version: deps.version,
+        }),
+      );
+    } catch (error) {
+      await recordFailure(error);
+      throw error instanceof HallmarkError
+        ? error
+        : new HallmarkError(
+            "signing_failed",
+            "The C2PA manifest could not be signed; no image was returned.",
+            {
+              cause: error,
+            },
+          );
+    }
+  } else {
+    timer.note("c2pa", "absent", "C2PA signing is not configured");
+  }
 
   // 7. Record, before any byte is returned.
   const recordStarted = performance.now();
@@ -191,6 +224,8 @@ export async function generateImages(
     bytes: image.bytes.length,
     seed: image.seed,
     marks: image.marks,
+    c2paManifest: "c2paManifest" in image ? image.c2paManifest : null,
+    c2paLabel: "c2paLabel" in image ? image.c2paLabel : null,
   }));
   const stagesForRow = [...timer.records];
   await recordGeneration(deps.db, {

@@ -36,7 +36,23 @@ export const policyFileSchema = z
         watermark: z.enum(["required", "optional"]),
       })
       .strict(),
-    licence: z.object({ name: z.string().min(1), url: z.string().url() }).strict(),
+    licence: z
+      .object({
+        name: z.string().min(1),
+        url: z.string().url(),
+        usage_terms: z.string().optional(),
+      })
+      .strict(),
+    /** What the C2PA manifest says beyond the required facts. */
+    manifest: z
+      .object({
+        /** The prompt text in the manifest (anyone holding the image can read it); its hash is always there. */
+        include_prompt_text: z.boolean().default(false),
+        /** CAWG training-and-data-mining permission for all four uses. */
+        training_mining: z.enum(["allowed", "notAllowed", "constrained"]).default("notAllowed"),
+      })
+      .strict()
+      .default({ include_prompt_text: false, training_mining: "notAllowed" }),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
 import { type Config, PACKAGE_ROOT } from "../config/index.js";
@@ -13,6 +14,13 @@ import { type AppDeps, createApp } from "../http/index.js";
 import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
 import { loadPolicyFile } from "../policy/index.js";
+import {
+  type C2pa,
+  type C2paPool,
+  createC2pa,
+  createC2paPool,
+  loadCredentials,
+} from "../provenance/c2pa/index.js";
 import { bootstrapIfEmpty } from "../tenants/index.js";
 
 export interface Runtime {
@@ -62,6 +70,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     modelPath: existsSync(modelPath) ? modelPath : undefined,
     maxChars: config.limits.maxPromptChars,
   });
+  const c2pa = await createConfiguredC2pa(config, logger);
   const generator = createGenerator(config);
   const pipeline: PipelineDeps = {
     db: database.db,
@@ -76,6 +85,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       maxPromptChars: config.limits.maxPromptChars,
       backendTimeoutMs: config.backend.timeoutMs,
     },
+    c2pa,
+    version: VERSION,
+    publicUrl: config.publicUrl,
   };
   const deps: AppDeps = {
     db: database.db,
@@ -102,6 +114,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     policy_hash: policy.hash,
     backend: generator.name,
     text_model: text.modelId ?? null,
+    c2pa_anchors: c2pa.anchors.map((a) => `${a.subject} (${a.source})`),
   });
   return {
     app: createApp(deps),
@@ -110,9 +123,49 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     bootstrapKeyFile,
     close: async () => {
       await text.close();
+      await (c2pa as Partial<C2paPool>).close?.();
       if (!options.database) await database.close();
     },
   };
+}
+
+/**
+ * C2PA credentials from the configured files (or a remote signer), else development credentials
+ * generated into `<dataDir>/certs/`; signing in a worker pool so the event loop stays free.
+ */
+async function createConfiguredC2pa(config: Config, logger: Logger): Promise<C2pa> {
+  const c = config.c2pa;
+  const credentials = await loadCredentials({
+    dataDir: config.dataDir,
+    certFile: c.certFile,
+    keyFile: c.keyFile,
+    chainFile: c.chainFile,
+    remote: c.remote,
+  });
+  if (credentials.source === "development") {
+    logger.warn(
+      "C2PA: signing with development credentials; configure HALLMARK_C2PA_CERT_FILE for production",
+      {
+        ca: path.join(config.dataDir, "certs/dev-ca.pem"),
+      },
+    );
+  }
+  const options = {
+    credentials,
+    trustAnchorsPem: c.trustAnchorsFile ? await readFile(c.trustAnchorsFile, "utf8") : undefined,
+    trustListFile: c.trustListFile,
+    tsa: c.tsa && {
+      url: c.tsa.url,
+      required: c.tsa.required,
+      trustAnchorsPem: c.tsa.trustAnchorsFile
+        ? await readFile(c.tsa.trustAnchorsFile, "utf8")
+        : undefined,
+    },
+    maxPixels: config.limits.maxInputPixels,
+    log: (level: "warn" | "error", message: string, fields: Record<string, unknown>) =>
+      logger[level](message, fields),
+  };
+  return c.workers > 0 ? createC2paPool({ ...options, size: c.workers }) : createC2pa(options);
 }
 
 function createGenerator(config: Config): Generator {

@@ -33,6 +33,8 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
       record: "applied",
     });
     expect(stages.screen_output).toBe("absent");
+    expect(stages.c2pa).toBe("applied");
+    expect(body.hallmark.images[0].marks).toContainEqual(expect.objectContaining({ kind: "c2pa" }));
     expect(res.headers.get("server-timing")).toMatch(/screen_prompt;dur=[\d.]+/);
 
     const id = body.hallmark.generation_id;
@@ -48,6 +50,9 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
       body.hallmark.images.map((i: { sha256: string }) => i.sha256).sort(),
     );
     expect(imageRows[0]!.seed).toBe("7");
+    // The signed manifest is kept with the row, for stripped copies found later.
+    expect(imageRows[0]!.c2paManifest?.length).toBeGreaterThan(500);
+    expect(imageRows[0]!.c2paLabel).toMatch(/^urn:c2pa:/);
   });
 
   it("encodes jpeg and webp outputs as asked", async () => {
@@ -73,7 +78,10 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
       gw.request("/v1/images/generations", { json: { prompt: "same", seed: 99, size: "256x256" } });
     const a = await (await ask()).json();
     const b = await (await ask()).json();
-    expect(a.data[0].b64_json).toBe(b.data[0].b64_json);
+    // The files differ (each carries its own signed manifest); the pixels do not.
+    const pixels = (x: { data: Array<{ b64_json: string }> }) =>
+      sharp(Buffer.from(x.data[0]!.b64_json, "base64")).raw().toBuffer();
+    expect((await pixels(a)).equals(await pixels(b))).toBe(true);
     expect(a.hallmark.generation_id).not.toBe(b.hallmark.generation_id);
   });
 
@@ -111,6 +119,16 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
     const verdict = await raw.json();
     expect(verdict.produced_here).toBe(true);
     expect(verdict.generations[0].generation_id).toBe(made.hallmark.generation_id);
+    expect(verdict.c2pa).toMatchObject({
+      present: true,
+      validation_state: "Trusted",
+      ai_generated: true,
+      signed_by_this_gateway: true,
+      digital_source_type: "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+      generation: { generationId: made.hallmark.generation_id },
+    });
+    expect(verdict.c2pa.licence.url).toMatch(/^https:/);
+    expect(verdict.c2pa.anchors.length).toBeGreaterThan(0);
 
     const form = new FormData();
     form.set("file", new Blob([bytes], { type: "image/png" }), "x.png");
@@ -128,7 +146,36 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
       headers: { "content-type": "image/jpeg" },
       body: reencoded,
     });
-    expect(await other.json()).toMatchObject({ produced_here: false, generations: [] });
+    expect(await other.json()).toMatchObject({
+      produced_here: false,
+      generations: [],
+      c2pa: { present: false },
+    });
+  });
+
+  it("one changed pixel invalidates the manifest (assertion.dataHash.mismatch)", async () => {
+    const made = await (
+      await gw.request("/v1/images/generations", {
+        json: { prompt: "a field of tulips", size: "256x256", output_format: "jpeg" },
+      })
+    ).json();
+    const bytes = Buffer.from(made.data[0].b64_json, "base64");
+    // Flip one byte in the last part of the JPEG entropy-coded data (inside the hashed range).
+    const tampered = Buffer.from(bytes);
+    const at = tampered.length - 200;
+    tampered[at] = tampered[at]! ^ 0x01;
+    const res = await gw.request("/v1/provenance/verify", {
+      key: null,
+      method: "POST",
+      headers: { "content-type": "image/jpeg" },
+      body: tampered,
+    });
+    const verdict = await res.json();
+    expect(verdict.produced_here).toBe(false);
+    expect(verdict.c2pa.validation_state).toBe("Invalid");
+    expect(verdict.c2pa.failures.map((f: { code: string }) => f.code)).toContain(
+      "assertion.dataHash.mismatch",
+    );
   });
 
   it("answers health and readiness", async () => {

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Db } from "../../db/index.js";
 import { HallmarkError } from "../../errors/index.js";
 import { verifyImage } from "../../pipeline/index.js";
+import type { C2pa } from "../../provenance/c2pa/index.js";
 import type { AppEnv } from "../context.js";
 import { requireMediaType } from "../middleware/require-media-type.js";
 import { errorResponses } from "../openapi.js";
@@ -34,6 +35,18 @@ export const VerifyResponseSchema = z
         image_index: z.number(),
       }),
     ),
+    c2pa: z
+      .object({
+        present: z.boolean(),
+        validation_state: z.enum(["Invalid", "Valid", "Trusted"]).nullable(),
+        failures: z.array(
+          z.object({ code: z.string(), explanation: z.string().optional() }).passthrough(),
+        ),
+        signed_by_this_gateway: z.boolean(),
+        ai_generated: z.boolean(),
+      })
+      .passthrough()
+      .nullable(),
     checks: z.array(
       z.object({
         name: z.string(),
@@ -50,7 +63,7 @@ export const VerifyResponseSchema = z
  */
 export function registerProvenanceVerify(
   app: OpenAPIHono<AppEnv>,
-  deps: { db: Db; maxInputPixels: number },
+  deps: { db: Db; maxInputPixels: number; c2pa?: C2pa },
 ): void {
   const path = "/v1/provenance/verify";
   app.use(path, requireMediaType(["image/", "application/octet-stream", "multipart/form-data"]));
