@@ -27,10 +27,29 @@ interface Row {
   errors: number;
 }
 
-async function load(name: string, url: string, body: unknown, headers: Record<string, string>): Promise<Row> {
+async function load(
+  name: string,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<Row> {
   // Warm-up (JIT, first database writes), not measured.
-  await autocannon({ url, method: "POST", body: JSON.stringify(body), headers, connections, duration: 2 });
-  const r = await autocannon({ url, method: "POST", body: JSON.stringify(body), headers, connections, duration });
+  await autocannon({
+    url,
+    method: "POST",
+    body: JSON.stringify(body),
+    headers,
+    connections,
+    duration: 2,
+  });
+  const r = await autocannon({
+    url,
+    method: "POST",
+    body: JSON.stringify(body),
+    headers,
+    connections,
+    duration,
+  });
   return {
     name,
     rps: r.requests.average,

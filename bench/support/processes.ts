@@ -12,7 +12,11 @@ export function startChild(
   ready: RegExp,
 ): Promise<{ child: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let buffered = "";
     const onData = (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -25,12 +29,18 @@ export function startChild(
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`child exited with ${code}: ${buffered.slice(-2000)}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`child exited with ${code}: ${buffered.slice(-2000)}`)),
+    );
   });
 }
 
 export async function startFakeUpstream(latencyMs: number) {
-  const { child, line } = await startChild(["--import", "tsx", "bench/support/fake-upstream.ts", String(latencyMs)], {}, /^http:/);
+  const { child, line } = await startChild(
+    ["--import", "tsx", "bench/support/fake-upstream.ts", String(latencyMs)],
+    {},
+    /^http:/,
+  );
   return { child, url: line.trim() };
 }
 
@@ -42,6 +52,8 @@ export async function startGateway(env: Record<string, string>) {
     { HALLMARK_DATA_DIR: dataDir, HALLMARK_PORT: port, HALLMARK_LOG_LEVEL: "info", ...env },
     /"listening"/,
   );
-  const key = env.DATABASE_URL ? "" : readFileSync(path.join(dataDir, "bootstrap-key"), "utf8").trim();
+  const key = env.DATABASE_URL
+    ? ""
+    : readFileSync(path.join(dataDir, "bootstrap-key"), "utf8").trim();
   return { child, url: `http://127.0.0.1:${port}`, key, dataDir };
 }
