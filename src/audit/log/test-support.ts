@@ -12,17 +12,24 @@ export function testKey() {
   return { signer: createNoteSigner(skey), verifier: createNoteVerifier(vkey), vkey };
 }
 
-/** Appends `count` generation entries, each in its own transaction; returns their indices. */
+/** Appends `count` generation entries, up to 50 per transaction; returns their indices. */
 export async function appendMany(db: Db, count: number, label = "t"): Promise<number[]> {
   const indices: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const { index } = await appendEntry(db, {
-      kind: "generation",
-      generationId: null,
-      payload: { label, i, prompt: `prompt ${label} ${i}` },
-      attributes: { action: "allow" },
+  for (let done = 0; done < count; ) {
+    const chunk = Math.min(50, count - done);
+    const first = done;
+    await db.transaction(async (tx) => {
+      for (let i = first; i < first + chunk; i++) {
+        const { index } = await appendEntry(tx, {
+          kind: "generation",
+          generationId: null,
+          payload: { label, i, prompt: `prompt ${label} ${i}` },
+          attributes: { action: "allow" },
+        });
+        indices.push(index);
+      }
     });
-    indices.push(index);
+    done += chunk;
   }
   return indices;
 }
