@@ -100,7 +100,7 @@ export function drawScene(prompt: string, seed: number, width: number, height: n
 }
 
 function clamp(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return v < 0 ? 0 : Math.min(v, 255);
 }
 
 function hsl(h: number, s: number, l: number): [number, number, number] {
