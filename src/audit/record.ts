@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { type Db, withDatabase } from "../db/index.js";
 import { generations, images } from "../db/schema.js";
-import { type PromptRetention, promptAudit } from "./prompt-audit.js";
+import { appendEntry } from "./log/index.js";
+import { type PromptRetention, promptAudit, sha256Hex } from "./prompt-audit.js";
 
 /** One stage of the pipeline as it ran: recorded in the audit row and in Server-Timing. */
 export interface StageRecord {
@@ -47,15 +48,53 @@ export interface GenerationRecord {
 }
 
 /**
- * Writes a request's generation row and its image rows in one transaction. The pipeline awaits
- * this before any image byte is sent; an unreachable database becomes `database_unavailable`.
+ * Writes a request's entry in the tamper-evident audit log, its generation row and its image rows
+ * in one transaction. The pipeline awaits this before any image byte is sent; an unreachable
+ * database becomes `database_unavailable`. Returns the entry's log index.
+ *
+ * The log entry's permanent attributes hold only what must outlive retention (status, action,
+ * policy, model, image hashes); the prompt audit and the decision's detail go in the payload,
+ * which retention can remove while the tree stays verifiable (docs/audit-log.md §8).
  */
-export async function recordGeneration(db: Db, record: GenerationRecord): Promise<void> {
+export async function recordGeneration(
+  db: Db,
+  record: GenerationRecord,
+): Promise<{ logIndex: number }> {
   const prompt = promptAudit(record.prompt, record.retention);
   const negative = promptAudit(record.negativePrompt, record.retention);
-  await withDatabase(() =>
+  return withDatabase(() =>
     db.transaction(async (tx) => {
+      const entry = await appendEntry(tx, {
+        kind: "generation",
+        generationId: record.id,
+        attributes: {
+          tenant_id: record.tenantId,
+          kind: record.kind,
+          status: record.status,
+          action: record.action,
+          model: record.model,
+          backend: record.backend,
+          error_code: record.errorCode ?? null,
+          images: record.images.map((i) => ({
+            sha256: i.sha256,
+            media_type: i.mediaType,
+            c2pa_manifest_sha256: i.c2paManifest ? sha256Hex(i.c2paManifest) : null,
+            watermark_mark_id: i.watermarkMarkId ?? null,
+          })),
+        },
+        payload: {
+          end_user: record.endUser,
+          api_key_id: record.apiKeyId,
+          prompt: { retention: record.retention, text: prompt.text, sha256: prompt.sha256 },
+          negative_prompt: { text: negative.text, sha256: negative.sha256 },
+          params: record.params,
+          decision: record.decision,
+          stages: record.stages,
+          marks: record.images.map((i) => i.marks),
+        },
+      });
       await tx.insert(generations).values({
+        logIndex: entry.index,
         id: record.id,
         tenantId: record.tenantId,
         apiKeyId: record.apiKeyId,
@@ -93,6 +132,7 @@ export async function recordGeneration(db: Db, record: GenerationRecord): Promis
           })),
         );
       }
+      return { logIndex: entry.index };
     }),
   );
 }

@@ -11,6 +11,7 @@ import {
   listTenants,
   revokeApiKey,
 } from "../tenants/index.js";
+import { registerAuditCommands } from "./audit.js";
 import { registerCertsCommands } from "./certs.js";
 
 /**
@@ -153,6 +154,17 @@ registerCertsCommands(program, {
   trustAnchorsFile: cfg.c2pa.trustAnchorsFile,
   trustListFile: cfg.c2pa.trustListFile,
   tsa: cfg.c2pa.tsa,
+});
+
+registerAuditCommands(program, {
+  openDatabase: async () => {
+    const database = await openConfiguredDatabase(cfg);
+    await database.migrate();
+    return database;
+  },
+  dataDir: cfg.dataDir,
+  keyFile: cfg.auditLog.keyFile,
+  origin: cfg.auditLog.origin,
 });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -40,6 +40,7 @@ export interface Config {
     tsa?: { url: string; required: boolean; trustAnchorsFile?: string };
     workers: number;
   };
+  auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
 }
 
@@ -143,6 +144,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           }
         : undefined,
       workers: e.HALLMARK_C2PA_WORKERS,
+    },
+    auditLog: {
+      origin:
+        e.HALLMARK_LOG_ORIGIN ??
+        `${new URL(e.HALLMARK_PUBLIC_URL ?? `http://${e.HALLMARK_HOST}:${e.HALLMARK_PORT}`).host}/hallmark/audit`,
+      keyFile: resolved(e.HALLMARK_LOG_KEY_FILE),
+      everyEntries: e.HALLMARK_CHECKPOINT_EVERY_ENTRIES,
+      everySeconds: e.HALLMARK_CHECKPOINT_EVERY_SECONDS,
     },
     bootstrap: e.HALLMARK_BOOTSTRAP,
   };

@@ -88,6 +88,12 @@ export const envSchema = z.object({
   HALLMARK_TSA_ANCHORS: z.string().min(1).optional(),
   /** Worker threads that sign and read manifests (0: in the main thread). */
   HALLMARK_C2PA_WORKERS: z.coerce.number().int().min(0).max(32).default(2),
+  /** The audit log's origin (its checkpoint key's name); absent: `<public host>/hallmark/audit`. */
+  HALLMARK_LOG_ORIGIN: z.string().min(1).max(200).optional(),
+  /** The checkpoint signing key; absent: `<data dir>/audit-log.key`, generated on first start. */
+  HALLMARK_LOG_KEY_FILE: z.string().min(1).optional(),
+  HALLMARK_CHECKPOINT_EVERY_ENTRIES: positiveInt.default(1000),
+  HALLMARK_CHECKPOINT_EVERY_SECONDS: positiveInt.default(10),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
 });

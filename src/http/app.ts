@@ -15,6 +15,7 @@ import { requireMediaType } from "./middleware/require-media-type.js";
 import { registerGenerationsGet } from "./routes/generations-get.js";
 import { type ReadinessCheck, registerHealth } from "./routes/health.js";
 import { registerImagesGenerations } from "./routes/images-generations.js";
+import { registerLog } from "./routes/log.js";
 import { registerModerations } from "./routes/moderations.js";
 import { registerProvenanceVerify } from "./routes/provenance-verify.js";
 import { validationHook } from "./validation.js";
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c2pa: deps.pipeline.c2pa,
   });
   registerGenerationsGet(app, { db: deps.db });
+  registerLog(app, { db: deps.db });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -17,6 +17,8 @@ export interface PipelineDeps {
   version: string;
   /** Base URL for links in manifests (the audit record of a generation). */
   publicUrl: string;
+  /** Told after each recorded generation (the checkpointer's N-entry schedule). */
+  onRecorded?: () => void;
   limits: {
     maxPromptChars: number;
     backendTimeoutMs: number;

@@ -40,6 +40,8 @@ export interface OutputImage {
 
 export interface GenerationResult {
   id: string;
+  /** Index of this request's entry in the tamper-evident audit log. */
+  logIndex: number;
   created: number;
   images: Array<OutputImage | SignedImage>;
   decision: Decision;
@@ -228,7 +230,7 @@ export async function generateImages(
     c2paLabel: "c2paLabel" in image ? image.c2paLabel : null,
   }));
   const stagesForRow = [...timer.records];
-  await recordGeneration(deps.db, {
+  const { logIndex } = await recordGeneration(deps.db, {
     ...base,
     status: "completed",
     model: output.model.id,
@@ -244,9 +246,11 @@ export async function generateImages(
     ms: Math.round((performance.now() - recordStarted) * 100) / 100,
   });
 
+  deps.onRecorded?.();
   return {
     id,
     created,
+    logIndex,
     images,
     decision,
     stages: timer.records,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { createCheckpointer, loadLogKey } from "../audit/log/index.js";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
 import { type Config, PACKAGE_ROOT } from "../config/index.js";
 import { type Database, openDatabase } from "../db/index.js";
@@ -71,6 +72,21 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     maxChars: config.limits.maxPromptChars,
   });
   const c2pa = await createConfiguredC2pa(config, logger);
+  const logKey = await loadLogKey({
+    dataDir: config.dataDir,
+    keyFile: config.auditLog.keyFile,
+    origin: config.auditLog.origin,
+  });
+  const checkpointer = createCheckpointer({
+    db: database.db,
+    signer: logKey.signer,
+    verifier: logKey.verifier,
+    origin: config.auditLog.origin,
+    everyEntries: config.auditLog.everyEntries,
+    everySeconds: config.auditLog.everySeconds,
+    onError: (error) => logger.warn("audit checkpoint failed", { error: String(error) }),
+  });
+  checkpointer.start();
   const generator = createGenerator(config);
   const pipeline: PipelineDeps = {
     db: database.db,
@@ -86,6 +102,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       backendTimeoutMs: config.backend.timeoutMs,
     },
     c2pa,
+    onRecorded: () => checkpointer.appended(),
     version: VERSION,
     publicUrl: config.publicUrl,
   };
@@ -114,6 +131,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     policy_hash: policy.hash,
     backend: generator.name,
     text_model: text.modelId ?? null,
+    audit_log_origin: config.auditLog.origin,
+    audit_log_vkey: logKey.vkey,
     c2pa_anchors: c2pa.anchors.map((a) => `${a.subject} (${a.source})`),
   });
   return {
@@ -122,6 +141,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     text,
     bootstrapKeyFile,
     close: async () => {
+      await checkpointer.stop();
       await text.close();
       await (c2pa as Partial<C2paPool>).close?.();
       if (!options.database) await database.close();

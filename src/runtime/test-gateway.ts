@@ -5,7 +5,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadConfig } from "../config/index.js";
+import { type Config, loadConfig } from "../config/index.js";
 import type { Database } from "../db/index.js";
 import type { TestDatabase } from "../db/test-databases.js";
 import { createLogger } from "../log/index.js";
@@ -14,6 +14,7 @@ import { createRuntime, type Runtime } from "./create-runtime.js";
 
 export interface TestGateway {
   runtime: Runtime;
+  config: Config;
   database: Database;
   /** A key of tenant "acme". */
   key: string;
@@ -43,6 +44,7 @@ export async function startTestGateway(
   const { key: otherKey } = await createApiKey(database.db, { tenant: "other" });
   return {
     runtime,
+    config,
     database,
     key,
     otherKey,

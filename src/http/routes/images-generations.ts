@@ -58,6 +58,10 @@ export const GenerationResponseSchema = z
     data: z.array(z.object({ b64_json: z.string() })),
     hallmark: z.object({
       generation_id: z.string().uuid(),
+      log_index: z
+        .number()
+        .int()
+        .openapi({ description: "Index of the audit log entry (GET /v1/log/proof/inclusion)" }),
       decision: z.object({
         action: z.enum(["allow", "review", "block"]),
         categories: z.array(z.string()),
@@ -145,6 +149,7 @@ export function registerImagesGenerations(
         data: result.images.map((i) => ({ b64_json: i.bytes.toString("base64") })),
         hallmark: {
           generation_id: result.id,
+          log_index: result.logIndex,
           decision: {
             action: result.decision.action,
             categories: result.decision.fired,
