@@ -25,6 +25,8 @@ export interface ImageRecord {
   watermarkMarkId?: string | null;
   c2paManifest?: Buffer | null;
   c2paLabel?: string | null;
+  pdqHash?: string | null;
+  pdqQuality?: number | null;
 }
 
 export interface GenerationRecord {
@@ -80,6 +82,7 @@ export async function recordGeneration(
             media_type: i.mediaType,
             c2pa_manifest_sha256: i.c2paManifest ? sha256Hex(i.c2paManifest) : null,
             watermark_mark_id: i.watermarkMarkId ?? null,
+            pdq: i.pdqHash ?? null,
           })),
         },
         payload: {
@@ -129,6 +132,8 @@ export async function recordGeneration(
             watermarkMarkId: image.watermarkMarkId ?? null,
             c2paManifest: image.c2paManifest ?? null,
             c2paLabel: image.c2paLabel ?? null,
+            pdqHash: image.pdqHash ?? null,
+            pdqQuality: image.pdqQuality ?? null,
           })),
         );
       }

@@ -40,6 +40,7 @@ export interface Config {
     tsa?: { url: string; required: boolean; trustAnchorsFile?: string };
     workers: number;
   };
+  hashLists: { files: string[]; threshold: number };
   auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
 }
@@ -144,6 +145,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           }
         : undefined,
       workers: e.HALLMARK_C2PA_WORKERS,
+    },
+    hashLists: {
+      files: (e.HALLMARK_HASH_LISTS ?? []).map((f) => path.resolve(f)),
+      threshold: e.HALLMARK_HASH_THRESHOLD,
     },
     auditLog: {
       origin:

@@ -94,6 +94,18 @@ export const envSchema = z.object({
   HALLMARK_LOG_KEY_FILE: z.string().min(1).optional(),
   HALLMARK_CHECKPOINT_EVERY_ENTRIES: positiveInt.default(1000),
   HALLMARK_CHECKPOINT_EVERY_SECONDS: positiveInt.default(10),
+  /** Operator hash lists (CSV of `hash,label`, comma-separated paths): a match refuses the output. */
+  HALLMARK_HASH_LISTS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .optional(),
+  /** PDQ Hamming distance at or under which a hash-list entry matches (Meta suggests 31). */
+  HALLMARK_HASH_THRESHOLD: z.coerce.number().int().min(0).max(128).default(31),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
 });

@@ -111,6 +111,9 @@ export const images = pgTable(
     /** The signed C2PA manifest store, kept so a stripped copy can be given its credentials back. */
     c2paManifest: bytea("c2pa_manifest"),
     c2paLabel: text("c2pa_label"),
+    /** PDQ perceptual hash (64 hex digits) and its quality, to find re-encoded or stripped copies. */
+    pdqHash: text("pdq_hash"),
+    pdqQuality: integer("pdq_quality"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

@@ -1,3 +1,4 @@
+import type { ImageClassifier } from "../classify/image/index.js";
 import type { TextClassifier } from "../classify/text/index.js";
 import type { Db } from "../db/index.js";
 import type { Generator, Limiter } from "../generate/index.js";
@@ -10,6 +11,8 @@ export interface PipelineDeps {
   policy: Policy;
   text: TextClassifier;
   generator: Generator;
+  /** Output (and input) image screening; absent means the stage is reported absent. */
+  image?: ImageClassifier;
   limiter: Limiter;
   /** C2PA signing; absent means the stage is reported absent (only when the policy allows it). */
   c2pa?: C2pa;

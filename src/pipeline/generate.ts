@@ -6,6 +6,7 @@ import type { GeneratedImage, GenerateOutput } from "../generate/index.js";
 import { type Decision, decide, publicSummary } from "../policy/index.js";
 import type { Principal } from "../tenants/index.js";
 import type { PipelineDeps } from "./deps.js";
+import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
 import { auditView, screenPrompt } from "./screen-prompt.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
 import { StageTimer } from "./stages.js";
@@ -104,28 +105,39 @@ export async function generateImages(
   };
   timer.note("screen_input", "skipped", "no input image");
 
-  if (decision.action !== "allow") {
+  /** Records the refusal, then throws it as `content_policy_violation`. */
+  const refuse = async (
+    refusal: Decision,
+    record: Record<string, unknown>,
+    what: "prompt" | "output",
+    extra: Record<string, unknown> = {},
+  ): Promise<never> => {
     timer.records.push({ name: "record", status: "applied", ms: 0 });
     await recordGeneration(deps.db, {
       ...base,
       status: "refused",
       model: request.model ?? deps.generator.defaultModel,
       backend: deps.generator.name,
-      action: decision.action,
-      decision: decisionRecord,
+      action: refusal.action,
+      decision: record,
       stages: timer.records,
       errorCode: "content_policy_violation",
       images: [],
     });
-    const summary = publicSummary(decision);
+    const verb = refusal.action === "review" ? "held for review" : "refused";
     throw new HallmarkError(
       "content_policy_violation",
-      decision.action === "review"
-        ? "The prompt was held for review under the content policy; no image was generated."
-        : "The prompt was refused under the content policy; no image was generated.",
-      { param: "prompt", details: { generation_id: id, ...summary } },
+      what === "prompt"
+        ? `The prompt was ${verb} under the content policy; no image was generated.`
+        : `The generated image was ${verb} under the content policy; no image was returned.`,
+      {
+        param: what === "prompt" ? "prompt" : null,
+        details: { generation_id: id, ...publicSummary(refusal), ...extra },
+      },
     );
-  }
+  };
+
+  if (decision.action !== "allow") await refuse(decision, decisionRecord, "prompt");
 
   /** A failure is part of the prompt audit too (best effort: the error is what the caller gets). */
   const recordFailure = (error: unknown) =>
@@ -177,8 +189,43 @@ export async function generateImages(
     throw error;
   }
 
-  // 4-6. Output screening, watermark and C2PA plug in here as their capabilities land.
-  timer.note("screen_output", "absent", "image classifiers are not built yet");
+  // 4. Screen the output images under the same policy.
+  let outputScreen: OutputScreen | null = null;
+  let finalDecision = decision;
+  if (deps.image) {
+    const classifier = deps.image;
+    try {
+      outputScreen = await timer.run("screen_output", () =>
+        screenOutputs(classifier, output.images),
+      );
+    } catch (error) {
+      await recordFailure(error);
+      throw error;
+    }
+    timer.records.at(-1)!.note = outputScreen.note;
+    finalDecision = decide(deps.policy, [
+      { screen: "prompt", scores: screen.prompt.scores },
+      ...outputScreen.screens,
+    ]);
+    const outputRecord = {
+      ...decisionRecord,
+      ...finalDecision,
+      output: outputAuditView(outputScreen),
+    };
+    if (outputScreen.hashListMatches.length > 0) {
+      await refuse(
+        { ...finalDecision, action: "block" },
+        { ...outputRecord, action: "block" },
+        "output",
+        {
+          rules: outputScreen.hashListMatches.map((m) => `hash_list:${m.list}`),
+        },
+      );
+    }
+    if (finalDecision.action !== "allow") await refuse(finalDecision, outputRecord, "output");
+  } else {
+    timer.note("screen_output", "absent", "image classifiers are not configured");
+  }
   timer.note("watermark", "absent", "the invisible watermark is not wired yet");
 
   const encoded = await Promise.all(
@@ -228,6 +275,8 @@ export async function generateImages(
     marks: image.marks,
     c2paManifest: "c2paManifest" in image ? image.c2paManifest : null,
     c2paLabel: "c2paLabel" in image ? image.c2paLabel : null,
+    pdqHash: outputScreen?.results[index]?.pdq.hash ?? null,
+    pdqQuality: outputScreen?.results[index]?.pdq.quality ?? null,
   }));
   const stagesForRow = [...timer.records];
   const { logIndex } = await recordGeneration(deps.db, {
@@ -236,7 +285,12 @@ export async function generateImages(
     model: output.model.id,
     backend: output.backend,
     action: decision.action,
-    decision: { ...decisionRecord, generator: { ...output.model, parameters: output.parameters } },
+    decision: {
+      ...decisionRecord,
+      ...finalDecision,
+      output: outputScreen ? outputAuditView(outputScreen) : null,
+      generator: { ...output.model, parameters: output.parameters },
+    },
     stages: stagesForRow,
     images: imageRecords,
   });
@@ -252,7 +306,7 @@ export async function generateImages(
     created,
     logIndex,
     images,
-    decision,
+    decision: finalDecision,
     stages: timer.records,
     model: output.model,
     backend: output.backend,

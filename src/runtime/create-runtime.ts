@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createCheckpointer, loadLogKey } from "../audit/log/index.js";
+import { createImageClassifier } from "../classify/image/index.js";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
 import { type Config, PACKAGE_ROOT } from "../config/index.js";
 import { type Database, openDatabase } from "../db/index.js";
@@ -22,6 +23,7 @@ import {
   createC2paPool,
   loadCredentials,
 } from "../provenance/c2pa/index.js";
+import { loadHashList } from "../provenance/fingerprint/index.js";
 import { bootstrapIfEmpty } from "../tenants/index.js";
 
 export interface Runtime {
@@ -71,6 +73,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     modelPath: existsSync(modelPath) ? modelPath : undefined,
     maxChars: config.limits.maxPromptChars,
   });
+  const image = await createImageClassifier({
+    modelsDir: config.modelsDir,
+    hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
+    hashThreshold: config.hashLists.threshold,
+    maxPixels: config.limits.maxInputPixels,
+    sessionOptions: { intraOpNumThreads: 1 },
+  });
   const c2pa = await createConfiguredC2pa(config, logger);
   const logKey = await loadLogKey({
     dataDir: config.dataDir,
@@ -93,6 +102,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     policy,
     text,
     generator,
+    image,
     limiter: createLimiter({
       concurrency: config.backend.concurrency,
       queue: config.backend.queue,
@@ -117,6 +127,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     readiness: [
       { name: "database", check: () => database.ping() },
       {
+        name: "image_models",
+        check: async () => {
+          if (existsSync(path.join(config.modelsDir, "nsfw")) && !image.models.nsfw) {
+            throw new Error("nudity model not loaded");
+          }
+        },
+      },
+      {
         name: "text_model",
         check: async () => {
           if (existsSync(modelPath) && !text.modelId) throw new Error("text model not loaded");
@@ -131,6 +149,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     policy_hash: policy.hash,
     backend: generator.name,
     text_model: text.modelId ?? null,
+    image_models: image.models,
     audit_log_origin: config.auditLog.origin,
     audit_log_vkey: logKey.vkey,
     c2pa_anchors: c2pa.anchors.map((a) => `${a.subject} (${a.source})`),
@@ -143,6 +162,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     close: async () => {
       await checkpointer.stop();
       await text.close();
+      await image.close();
       await (c2pa as Partial<C2paPool>).close?.();
       if (!options.database) await database.close();
     },

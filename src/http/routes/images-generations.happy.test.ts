@@ -32,7 +32,11 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
       generate: "applied",
       record: "applied",
     });
-    expect(stages.screen_output).toBe("absent");
+    expect(stages.screen_output).toBe("applied");
+    const outputStage = body.hallmark.stages.find(
+      (x: { name: string }) => x.name === "screen_output",
+    );
+    expect(outputStage.note).toMatch(/nsfw/);
     expect(stages.c2pa).toBe("applied");
     expect(body.hallmark.images[0].marks).toContainEqual(expect.objectContaining({ kind: "c2pa" }));
     expect(res.headers.get("server-timing")).toMatch(/screen_prompt;dur=[\d.]+/);
@@ -53,6 +57,7 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
     // The signed manifest is kept with the row, for stripped copies found later.
     expect(imageRows[0]!.c2paManifest?.length).toBeGreaterThan(500);
     expect(imageRows[0]!.c2paLabel).toMatch(/^urn:c2pa:/);
+    expect(imageRows[0]!.pdqHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("encodes jpeg and webp outputs as asked", async () => {

@@ -46,9 +46,9 @@ describe.each(testDatabases())("audit log over HTTP on $name", (testDb) => {
     const proof = await (
       await gw.request(`/v1/log/proof/inclusion?index=${index}&size=${cp.size}`, { key: null })
     ).json();
-    const leaf = leafHash(fromBase64(entry.data));
+    const leaf = leafHash(fromBase64(entry.data)!);
     expect(
-      verifyInclusion(leaf, index, cp.size, decodeHashes(proof.hashes), fromBase64(cp.rootHash)),
+      verifyInclusion(leaf, index, cp.size, decodeHashes(proof.hashes), fromBase64(cp.rootHash)!),
     ).toBe(true);
     // The prompt is not in the public envelope.
     expect(Buffer.from(entry.data, "base64").toString()).not.toContain("a kite");
