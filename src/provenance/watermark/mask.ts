@@ -35,8 +35,8 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   const fw = Math.max(1, Math.ceil(image.width / fineCell - 1e-9));
   const fh = Math.max(1, Math.ceil(image.height / fineCell - 1e-9));
   const fine = downsampleLuma(image, fineCell, fw, fh, 2);
-  const sum = new Float32Array(gw * gh);
-  const count = new Float32Array(gw * gh);
+  const sum = new Float64Array(gw * gh);
+  const count = new Float64Array(gw * gh);
   const mean = new Float64Array(gw * gh);
   const meanSq = new Float64Array(gw * gh);
   const ratio = fineCell / cell;
@@ -65,14 +65,14 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   }
   const ssimCost = new Float32Array(gw * gh);
   // Local variance over 3×3 cells (about SSIM's 11-pixel window for 4-pixel cells).
-  const s1 = box3(mean, gw, gh, add);
-  const s2 = box3(meanSq, gw, gh, add);
-  const n = box3(Float64Array.from(count), gw, gh, add);
+  const s1 = box3(mean, gw, gh, false);
+  const s2 = box3(meanSq, gw, gh, false);
+  const n = box3(count, gw, gh, false);
   for (let i = 0; i < gw * gh; i++) {
     const variance = n[i]! > 0 ? Math.max(0, s2[i]! / n[i]! - (s1[i]! / n[i]!) ** 2) : 0;
     ssimCost[i] = RENDER_ENERGY / (2 * variance + SSIM_C2);
   }
-  const out = new Float32Array(gw * gh);
+  const out = new Float64Array(gw * gh);
   for (let i = 0; i < out.length; i++) {
     const texture = sum[i]! / Math.max(1, count[i]!) - FLAT_TEXTURE;
     // texture^0.75: masking grows a little slower than contrast.
@@ -82,39 +82,34 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   // cell touching a textured one may carry half its neighbour's weight. Flat illustrations,
   // whose only texture is their outlines, get most of their mark this way; flat areas more
   // than one cell from any texture stay untouched.
-  const neighbours = box3(Float64Array.from(out), gw, gh, Math.max);
+  const neighbours = box3(out, gw, gh, true);
   const spread = new Float32Array(gw * gh);
   for (let i = 0; i < gw * gh; i++) spread[i] = Math.max(out[i]!, EDGE_SPREAD * neighbours[i]!);
   return { weights: spread, ssimCost };
 }
 
-const add = (a: number, b: number) => a + b;
-
-/** A 3×3 neighbourhood reduction (sum or max), separable, edge-clamped. */
-function box3(
-  v: Float64Array,
-  w: number,
-  h: number,
-  op: (a: number, b: number) => number,
-): Float64Array {
+/** 3×3 neighbourhood sum (max when `takeMax`), separable, edge-clamped. */
+function box3(v: Float64Array, w: number, h: number, takeMax: boolean): Float64Array {
   const tmp = new Float64Array(w * h);
+  const out = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
     const o = y * w;
     for (let x = 0; x < w; x++) {
-      let r = v[o + x]!;
-      if (x > 0) r = op(r, v[o + x - 1]!);
-      if (x < w - 1) r = op(r, v[o + x + 1]!);
-      tmp[o + x] = r;
+      const a = v[o + x]!;
+      const l = x > 0 ? v[o + x - 1]! : a;
+      const r = x < w - 1 ? v[o + x + 1]! : a;
+      tmp[o + x] = takeMax ? Math.max(a, l, r) : a + (x > 0 ? l : 0) + (x < w - 1 ? r : 0);
     }
   }
-  const out = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
+    const up = y > 0 ? -w : 0;
+    const down = y < h - 1 ? w : 0;
     for (let x = 0; x < w; x++) {
       const o = y * w + x;
-      let r = tmp[o]!;
-      if (y > 0) r = op(r, tmp[o - w]!);
-      if (y < h - 1) r = op(r, tmp[o + w]!);
-      out[o] = r;
+      const a = tmp[o]!;
+      out[o] = takeMax
+        ? Math.max(a, tmp[o + up]!, tmp[o + down]!)
+        : a + (up ? tmp[o + up]! : 0) + (down ? tmp[o + down]! : 0);
     }
   }
   return out;

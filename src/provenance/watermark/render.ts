@@ -37,6 +37,7 @@ export function renderMark(
   // One spare slot so that i0 + 1 is always readable (its weight is 0 at the last cell).
   const row = new Float32Array(gw + 1);
   const colour = channels >= 3;
+  const deltas = new Int32Array(width);
   const xi = xs.i0;
   const xt = xs.t;
   let sumSq = 0;
@@ -48,34 +49,46 @@ export function renderMark(
       const a = delta[r0 + i]!;
       row[i] = a + ty * (delta[r1 + i]! - a);
     }
-    let p = y * width * channels;
-    for (let x = 0; x < width; x++, p += channels) {
+    // Rounded changes for the row first (float work only), then the pixels (integers only).
+    for (let x = 0; x < width; x++) {
       const i = xi[x]!;
       const a = row[i]!;
-      // floor(d + 0.5) by truncation of a shifted positive value: no Math.round call.
-      let di = ((a + xt[x]! * (row[i + 1]! - a) + 256.5) | 0) - 256;
-      if (di === 0) continue;
-      if (colour) {
-        const r = out[p]!;
-        const g = out[p + 1]!;
-        const b = out[p + 2]!;
-        if (di > 0) {
-          const hi = r > g ? (r > b ? r : b) : g > b ? g : b;
-          if (di > 255 - hi) di = 255 - hi;
+      // floor(d + 0.5) by truncating a shifted positive value: no Math.round call.
+      deltas[x] = ((a + xt[x]! * (row[i + 1]! - a) + 256.5) | 0) - 256;
+    }
+    // Branch-free (Math.min/max compile to conditional moves): the signs are random, so
+    // branches here would be mispredicted half the time.
+    let p = y * width * channels;
+    if (colour) {
+      for (let x = 0; x < width; x++, p += channels) {
+        const di = deltas[x]!;
+        const r = out[p]! + di;
+        const g = out[p + 1]! + di;
+        const b = out[p + 2]! + di;
+        if (((r | g | b) & ~255) === 0) {
+          out[p] = r;
+          out[p + 1] = g;
+          out[p + 2] = b;
+          sumSq += di * di;
         } else {
-          const lo = r < g ? (r < b ? r : b) : g < b ? g : b;
-          if (di < -lo) di = -lo;
+          // Rare: a channel would clip. Limit the change so none does (no tint).
+          const r0 = r - di;
+          const g0 = g - di;
+          const b0 = b - di;
+          const d = Math.min(Math.max(di, -Math.min(r0, g0, b0)), 255 - Math.max(r0, g0, b0));
+          out[p] = r0 + d;
+          out[p + 1] = g0 + d;
+          out[p + 2] = b0 + d;
+          sumSq += d * d;
         }
-        out[p] = r + di;
-        out[p + 1] = g + di;
-        out[p + 2] = b + di;
-      } else {
-        const v = out[p]!;
-        if (di > 255 - v) di = 255 - v;
-        else if (di < -v) di = -v;
-        out[p] = v + di;
       }
-      sumSq += di * di;
+    } else {
+      for (let x = 0; x < width; x++, p += channels) {
+        const v = out[p]!;
+        const di = Math.min(Math.max(deltas[x]!, -v), 255 - v);
+        out[p] = v + di;
+        sumSq += di * di;
+      }
     }
   }
   const mse = sumSq / (width * height);

@@ -133,7 +133,7 @@ function median3(src: Float32Array, w: number, h: number): Float32Array {
       if (p6 > p4) {
         p4 = p6;
       }
-      out[mid + x] = p4 > p2 ? p2 : p4;
+      out[mid + x] = Math.min(p4, p2);
     }
   }
   return out;
