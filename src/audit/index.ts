@@ -1,3 +1,4 @@
+export { findImagesByMarkId, findImagesNearPdq } from "./lookup.js";
 export { type PromptRetention, promptAudit, sha256Hex } from "./prompt-audit.js";
 export {
   findGeneration,

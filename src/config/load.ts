@@ -41,6 +41,7 @@ export interface Config {
     workers: number;
   };
   hashLists: { files: string[]; threshold: number };
+  watermark: { keyFile?: string; issuerKeyId?: number };
   auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
 }
@@ -145,6 +146,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           }
         : undefined,
       workers: e.HALLMARK_C2PA_WORKERS,
+    },
+    watermark: {
+      keyFile: resolved(e.HALLMARK_WATERMARK_KEY_FILE),
+      issuerKeyId: e.HALLMARK_WATERMARK_ISSUER_ID,
     },
     hashLists: {
       files: (e.HALLMARK_HASH_LISTS ?? []).map((f) => path.resolve(f)),

@@ -106,6 +106,10 @@ export const envSchema = z.object({
     .optional(),
   /** PDQ Hamming distance at or under which a hash-list entry matches (Meta suggests 31). */
   HALLMARK_HASH_THRESHOLD: z.coerce.number().int().min(0).max(128).default(31),
+  /** The secret watermark embedding key; absent: `<data dir>/watermark.key`, generated on first start. */
+  HALLMARK_WATERMARK_KEY_FILE: z.string().min(1).optional(),
+  /** The 16-bit issuer key id every mark carries; absent: derived from the key's fingerprint. */
+  HALLMARK_WATERMARK_ISSUER_ID: z.coerce.number().int().min(0).max(65535).optional(),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
 });

@@ -29,6 +29,8 @@ export interface AppDeps {
   limits: Config["limits"];
   readiness: ReadinessCheck[];
   version: string;
+  /** PDQ distance for "similar images made here" in verify. */
+  pdqThreshold: number;
 }
 
 /**
@@ -77,6 +79,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     db: deps.db,
     maxInputPixels: deps.limits.maxInputPixels,
     c2pa: deps.pipeline.c2pa,
+    watermark: deps.pipeline.watermark?.watermarker,
+    pdqThreshold: deps.pdqThreshold,
   });
   registerGenerationsGet(app, { db: deps.db });
   registerLog(app, { db: deps.db });

@@ -4,6 +4,7 @@ import type { Db } from "../db/index.js";
 import type { Generator, Limiter } from "../generate/index.js";
 import type { Policy } from "../policy/index.js";
 import type { C2pa } from "../provenance/c2pa/index.js";
+import type { Watermarker } from "../provenance/watermark/index.js";
 
 /** Everything the use cases need, constructed once at start (src/runtime) and passed in. */
 export interface PipelineDeps {
@@ -14,6 +15,8 @@ export interface PipelineDeps {
   /** Output (and input) image screening; absent means the stage is reported absent. */
   image?: ImageClassifier;
   limiter: Limiter;
+  /** The invisible watermark and the issuer key id its payloads carry; absent: stage absent. */
+  watermark?: { watermarker: Watermarker; issuerKeyId: number };
   /** C2PA signing; absent means the stage is reported absent (only when the policy allows it). */
   c2pa?: C2pa;
   /** Hallmark's version, for the manifest's claim_generator_info. */
@@ -25,5 +28,7 @@ export interface PipelineDeps {
   limits: {
     maxPromptChars: number;
     backendTimeoutMs: number;
+    /** Largest image decoded anywhere in the pipeline. */
+    maxInputPixels: number;
   };
 }

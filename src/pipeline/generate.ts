@@ -9,6 +9,7 @@ import type { PipelineDeps } from "./deps.js";
 import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
 import { auditView, screenPrompt } from "./screen-prompt.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
+import { encodeRaw, watermarkOutputs } from "./stage-watermark.js";
 import { StageTimer } from "./stages.js";
 
 export type OutputFormat = "png" | "jpeg" | "webp";
@@ -90,6 +91,7 @@ export async function generateImages(
       seed,
       output_format: request.outputFormat,
       model: request.model ?? null,
+      licence: deps.policy.licence,
     },
   };
 
@@ -228,9 +230,51 @@ export async function generateImages(
   }
   timer.note("watermark", "absent", "the invisible watermark is not wired yet");
 
-  const encoded = await Promise.all(
-    output.images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
-  );
+  // 5. Watermark every output (before signing: the manifest binds the marked bytes).
+  let encoded: OutputImage[];
+  let softBindings: Array<{ alg: string; value: string } | undefined> | undefined;
+  const markIds: Array<string | null> = [];
+  if (deps.watermark) {
+    const wm = deps.watermark;
+    try {
+      const marked = await timer.run("watermark", () =>
+        watermarkOutputs(wm.watermarker, wm.issuerKeyId, output.images, deps.limits.maxInputPixels),
+      );
+      softBindings = marked.map((m) => m.softBinding);
+      encoded = await Promise.all(
+        marked.map(async (m, i) => {
+          const bytes = await encodeRaw(m.raw, request.outputFormat, request.quality);
+          markIds.push(m.markId);
+          const source = output.images[i]!;
+          return {
+            bytes,
+            mediaType: MEDIA_TYPES[request.outputFormat],
+            sha256: sha256Hex(bytes),
+            width: source.width,
+            height: source.height,
+            seed: source.seed,
+            marks: [m.mark],
+          };
+        }),
+      );
+    } catch (error) {
+      await recordFailure(error);
+      throw error instanceof HallmarkError
+        ? error
+        : new HallmarkError(
+            "watermark_failed",
+            "The watermark could not be applied; no image was returned.",
+            {
+              cause: error,
+            },
+          );
+    }
+  } else {
+    timer.note("watermark", "absent", "the invisible watermark is not configured");
+    encoded = await Promise.all(
+      output.images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
+    );
+  }
 
   // 6. Sign C2PA manifests: last, because it binds the final bytes.
   let images: Array<OutputImage | SignedImage> = encoded;
@@ -244,6 +288,7 @@ export async function generateImages(
           model: output.model,
           auditUrl: `${deps.publicUrl}/v1/generations/${id}`,
           version: deps.version,
+          softBindings,
         }),
       );
     } catch (error) {
@@ -275,6 +320,7 @@ export async function generateImages(
     marks: image.marks,
     c2paManifest: "c2paManifest" in image ? image.c2paManifest : null,
     c2paLabel: "c2paLabel" in image ? image.c2paLabel : null,
+    watermarkMarkId: markIds[index] ?? null,
     pdqHash: outputScreen?.results[index]?.pdq.hash ?? null,
     pdqQuality: outputScreen?.results[index]?.pdq.quality ?? null,
   }));

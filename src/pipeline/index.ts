@@ -9,4 +9,4 @@ export {
 export { getGeneration } from "./get-generation.js";
 export { type ModerationResult, moderateTexts } from "./moderate.js";
 export { STAGE_NAMES, StageTimer, serverTiming } from "./stages.js";
-export { type VerifyResult, verifyImage } from "./verify.js";
+export { type VerifyDeps, type VerifyResult, verifyImage } from "./verify.js";

@@ -24,6 +24,7 @@ import {
   loadCredentials,
 } from "../provenance/c2pa/index.js";
 import { loadHashList } from "../provenance/fingerprint/index.js";
+import { createWatermarker, loadWatermarkKey } from "../provenance/watermark/index.js";
 import { bootstrapIfEmpty } from "../tenants/index.js";
 
 export interface Runtime {
@@ -80,6 +81,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     maxPixels: config.limits.maxInputPixels,
     sessionOptions: { intraOpNumThreads: 1 },
   });
+  const watermarkKey = await loadWatermarkKey({
+    dataDir: config.dataDir,
+    keyFile: config.watermark.keyFile,
+  });
+  const watermark = {
+    watermarker: createWatermarker({ key: watermarkKey }),
+    issuerKeyId: config.watermark.issuerKeyId ?? watermarkKey.issuerKeyId,
+  };
   const c2pa = await createConfiguredC2pa(config, logger);
   const logKey = await loadLogKey({
     dataDir: config.dataDir,
@@ -110,8 +119,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     limits: {
       maxPromptChars: config.limits.maxPromptChars,
       backendTimeoutMs: config.backend.timeoutMs,
+      maxInputPixels: config.limits.maxInputPixels,
     },
     c2pa,
+    watermark,
     onRecorded: () => checkpointer.appended(),
     version: VERSION,
     publicUrl: config.publicUrl,
@@ -124,6 +135,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     logger,
     limits: config.limits,
     version: VERSION,
+    pdqThreshold: config.hashLists.threshold,
     readiness: [
       { name: "database", check: () => database.ping() },
       {
@@ -150,6 +162,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     backend: generator.name,
     text_model: text.modelId ?? null,
     image_models: image.models,
+    watermark_key: watermarkKey.fingerprint,
+    watermark_issuer_key_id: watermark.issuerKeyId,
     audit_log_origin: config.auditLog.origin,
     audit_log_vkey: logKey.vkey,
     c2pa_anchors: c2pa.anchors.map((a) => `${a.subject} (${a.source})`),

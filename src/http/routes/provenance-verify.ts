@@ -1,8 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Db } from "../../db/index.js";
 import { HallmarkError } from "../../errors/index.js";
-import { verifyImage } from "../../pipeline/index.js";
-import type { C2pa } from "../../provenance/c2pa/index.js";
+import { type VerifyDeps, verifyImage } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { requireMediaType } from "../middleware/require-media-type.js";
 import { errorResponses } from "../openapi.js";
@@ -35,6 +34,17 @@ export const VerifyResponseSchema = z
         image_index: z.number(),
       }),
     ),
+    watermark: z
+      .object({ detected: z.boolean(), mark_id: z.string().nullable(), known: z.boolean() })
+      .passthrough()
+      .nullable(),
+    durable_credentials: z
+      .object({ generation_id: z.string(), manifest_base64: z.string().nullable() })
+      .passthrough()
+      .nullable(),
+    similar: z.array(
+      z.object({ generation_id: z.string(), image_index: z.number(), distance: z.number() }),
+    ),
     c2pa: z
       .object({
         present: z.boolean(),
@@ -61,10 +71,7 @@ export const VerifyResponseSchema = z
  * `POST /v1/provenance/verify`: anyone may ask what an image carries. The body is the raw image
  * (any image/* or application/octet-stream) or multipart/form-data with the image in `file`.
  */
-export function registerProvenanceVerify(
-  app: OpenAPIHono<AppEnv>,
-  deps: { db: Db; maxInputPixels: number; c2pa?: C2pa },
-): void {
+export function registerProvenanceVerify(app: OpenAPIHono<AppEnv>, deps: VerifyDeps): void {
   const path = "/v1/provenance/verify";
   app.use(path, requireMediaType(["image/", "application/octet-stream", "multipart/form-data"]));
   const route = createRoute({

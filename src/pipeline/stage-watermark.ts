@@ -1,0 +1,87 @@
+import sharp from "sharp";
+import { HallmarkError } from "../errors/index.js";
+import type { GeneratedImage } from "../generate/index.js";
+import {
+  decodeImage,
+  newMarkId,
+  type RawImage,
+  WATERMARK_ALG,
+  type Watermarker,
+} from "../provenance/watermark/index.js";
+
+/** An image after the watermark stage: marked pixels (or the original, with the reason). */
+export interface WatermarkedImage {
+  raw: RawImage;
+  markId: string | null;
+  /** For the C2PA soft-binding assertion (value: the 8 payload bytes, base64). */
+  softBinding?: { alg: string; value: string };
+  mark: Record<string, unknown>;
+}
+
+/**
+ * Embeds the invisible mark (issuer key id + a random mark id) in every output. The mark id is
+ * stored with the image row, so a copy stripped of its metadata leads back to its generation and
+ * stored manifest. Images too small to carry the mark are returned unmarked, with the reason.
+ */
+export async function watermarkOutputs(
+  watermarker: Watermarker,
+  issuerKeyId: number,
+  images: GeneratedImage[],
+  maxPixels: number,
+): Promise<WatermarkedImage[]> {
+  const out: WatermarkedImage[] = [];
+  for (const image of images) {
+    const raw = await decodeImage(image.bytes, { maxPixels });
+    const markId = newMarkId();
+    const result = watermarker.embed(raw, { issuerKeyId, markId });
+    if (!result.applied) {
+      out.push({
+        raw,
+        markId: null,
+        mark: { kind: "watermark", applied: false, reason: result.reason },
+      });
+      continue;
+    }
+    const payload = Buffer.alloc(8);
+    payload.writeUInt16BE(issuerKeyId, 0);
+    payload.write(markId, 2, "hex");
+    out.push({
+      raw: result.image,
+      markId,
+      softBinding: { alg: WATERMARK_ALG, value: payload.toString("base64") },
+      mark: {
+        kind: "watermark",
+        applied: true,
+        alg: WATERMARK_ALG,
+        issuer_key_id: issuerKeyId,
+        mark_id: markId,
+        psnr: Math.round(result.psnr * 100) / 100,
+      },
+    });
+  }
+  return out;
+}
+
+/** Encodes marked pixels as the requested output format. */
+export async function encodeRaw(
+  raw: RawImage,
+  format: "png" | "jpeg" | "webp",
+  quality: number | undefined,
+): Promise<Buffer> {
+  const s = sharp(raw.data, {
+    raw: { width: raw.width, height: raw.height, channels: raw.channels },
+  });
+  switch (format) {
+    case "png":
+      return s.png().toBuffer();
+    case "jpeg":
+      return s.jpeg({ quality: quality ?? 92 }).toBuffer();
+    case "webp":
+      return s.webp({ quality: quality ?? 92 }).toBuffer();
+    default:
+      throw new HallmarkError(
+        "invalid_request_error",
+        `Unsupported output format ${String(format)}.`,
+      );
+  }
+}
