@@ -1,6 +1,6 @@
 import { CODE_RATE_INV, viterbiDecode } from "./conv-code.js";
 import { demodulate, FOLD_SIDE, foldResidual, orientMatrix, type PilotCorrelator } from "./fold.js";
-import { analysisGeometry } from "./geometry.js";
+import { type AnalysisGeometry, analysisGeometry, embedGeometry } from "./geometry.js";
 import { downsampleLuma } from "./luma.js";
 import { CRC_BITS, encodePayloadHex, infoBitsToPayload, PAYLOAD_BITS } from "./payload.js";
 import { markResidual } from "./residual.js";
@@ -12,14 +12,14 @@ import type { DetectedMark, DetectResult, RawImage, WatermarkTransform } from ".
 export const MIN_DETECT_SIDE = 64;
 /** Lattice hypotheses taken from the autocorrelation. */
 const LATTICES = 3;
-/** Pilot peaks decoded per lattice. */
+/** Pilot peaks decoded per lattice (the second also finds a second mark). */
 const PEAKS_PER_LATTICE = 2;
 /**
  * Most decodes one detection attempts. Every decode of an unmarked image passes the CRC-24
  * with probability 2^-24, so the false-positive probability per image is at most
- * MAX_DECODES · 2^-24 = 4.8e-7 (docs/watermark.md).
+ * MAX_DECODES · 2^-24 = 7.2e-7 (docs/watermark.md).
  */
-export const MAX_DECODES = 8;
+export const MAX_DECODES = 12;
 /** Pilot correlation (z-score) below which no decode is tried. */
 const MIN_PILOT_Z = 4;
 
@@ -77,7 +77,16 @@ function syncConfidence(z: number): number {
 /** A decoded mark passed the CRC: its chance of being false is at most MAX_DECODES·2^-24. */
 const DECODED_CONFIDENCE = 1 - MAX_DECODES * 2 ** -24;
 
-function transformOf(lattice: Lattice, d: number, cellPx: number): WatermarkTransform {
+/**
+ * The transform from the embedded tile to this image. `cellPx` is the analysis cell in image
+ * pixels, `expectedCell` the mark cell an untouched image of this size would carry.
+ */
+function transformOf(
+  lattice: Lattice,
+  d: number,
+  cellPx: number,
+  expectedCell: number,
+): WatermarkTransform {
   // Linear map from mark cell axes to analysis pixels: (V / TILE) · orientation.
   const [o00, o01, o10, o11] = orientMatrix(d);
   const v = [
@@ -100,7 +109,7 @@ function transformOf(lattice: Lattice, d: number, cellPx: number): WatermarkTran
   return {
     rotationDeg: Math.round(angle * 100) / 100,
     flipped,
-    scale: Math.round(scale * 1000) / 1000,
+    scale: Math.round(((scale * cellPx) / expectedCell) * 1000) / 1000,
     cellSizePx: Math.round(scale * cellPx * 1000) / 1000,
   };
 }
@@ -121,41 +130,20 @@ export function detectMarkDetailed(
   if (Math.min(image.width, image.height) < MIN_DETECT_SIDE) {
     return { result: { detected: false, confidence: 0 }, strongestBits: null };
   }
-  const geo = analysisGeometry(image.width, image.height);
-  const gw = geo.gridWidth;
-  const gh = geo.gridHeight;
-  const res = markResidual(downsampleLuma(image, geo.cell, gw, gh), gw, gh);
-  const lattices = ctx.sync.find(res, gw, gh, LATTICES);
-  const found: DetectedMark[] = [];
-  let bestZ = 0;
-  let strongestBits: Uint8Array | null = null;
-  let decodes = 0;
-  for (const lattice of lattices) {
-    const folded = foldResidual(res, gw, gh, lattice);
-    const corr = ctx.correlator.correlate(folded);
-    const peaks = topPeaks(corr, found.length ? 2 : PEAKS_PER_LATTICE);
-    for (const peak of peaks) {
-      if (decodes >= MAX_DECODES) break;
-      decodes++;
-      const soft = demodulate(folded, ctx.layout, peak.d, peak.sx, peak.sy, CODED_BITS);
-      const bits = viterbiDecode(soft, CODED_BITS / CODE_RATE_INV - 6);
-      if (peak.z >= bestZ) {
-        bestZ = peak.z;
-        strongestBits = bits;
-      }
-      const payload = infoBitsToPayload(bits.subarray(0, PAYLOAD_BITS + CRC_BITS));
-      if (!payload) continue;
-      const payloadHex = encodePayloadHex(payload);
-      if (found.some((m) => m.payloadHex === payloadHex)) continue;
-      found.push({
-        payload,
-        payloadHex,
-        confidence: DECODED_CONFIDENCE,
-        transform: transformOf(lattice, peak.d, geo.cell),
-      });
-    }
-    if (found.length) break;
+  const state: SearchState = { found: [], bestZ: 0, strongestBits: null, decodes: 0 };
+  const expectedCell = embedGeometry(image.width, image.height).cell;
+  // First the grid proportional to the image (where any resize of a large original keeps
+  // its cells at one analysis pixel), then, for small images, the grid they were embedded
+  // on (whose cells are at least 3 pixels, see geometry.ts).
+  const grids = [analysisGeometry(image.width, image.height)];
+  if (Math.abs(expectedCell / grids[0]!.cell - 1) > 0.01) {
+    grids.push(embedGeometry(image.width, image.height));
   }
+  for (const geo of grids) {
+    searchGrid(ctx, image, geo, expectedCell, state, MAX_DECODES / 2);
+    if (state.found.length) break;
+  }
+  const { found, bestZ, strongestBits } = state;
   if (!found.length) {
     return { result: { detected: false, confidence: syncConfidence(bestZ) }, strongestBits };
   }
@@ -169,4 +157,52 @@ export function detectMarkDetailed(
     ...(others.length ? { others } : {}),
   };
   return { result, strongestBits };
+}
+
+interface SearchState {
+  found: DetectedMark[];
+  bestZ: number;
+  strongestBits: Uint8Array | null;
+  decodes: number;
+}
+
+/** Synchronises, folds and decodes on one analysis grid, spending at most `budget` decodes. */
+function searchGrid(
+  ctx: DetectContext,
+  image: RawImage,
+  geo: AnalysisGeometry,
+  expectedCell: number,
+  state: SearchState,
+  budget: number,
+): void {
+  const gw = geo.gridWidth;
+  const gh = geo.gridHeight;
+  const res = markResidual(downsampleLuma(image, geo.cell, gw, gh), gw, gh);
+  const lattices = ctx.sync.find(res, gw, gh, LATTICES);
+  const limit = Math.min(MAX_DECODES, state.decodes + budget);
+  for (const lattice of lattices) {
+    const folded = foldResidual(res, gw, gh, lattice);
+    const corr = ctx.correlator.correlate(folded);
+    for (const peak of topPeaks(corr, PEAKS_PER_LATTICE)) {
+      if (state.decodes >= limit) return;
+      state.decodes++;
+      const soft = demodulate(folded, ctx.layout, peak.d, peak.sx, peak.sy, CODED_BITS);
+      const bits = viterbiDecode(soft, CODED_BITS / CODE_RATE_INV - 6);
+      if (peak.z >= state.bestZ) {
+        state.bestZ = peak.z;
+        state.strongestBits = bits;
+      }
+      const payload = infoBitsToPayload(bits.subarray(0, PAYLOAD_BITS + CRC_BITS));
+      if (!payload) continue;
+      const payloadHex = encodePayloadHex(payload);
+      if (state.found.some((m) => m.payloadHex === payloadHex)) continue;
+      state.found.push({
+        payload,
+        payloadHex,
+        confidence: DECODED_CONFIDENCE,
+        transform: transformOf(lattice, peak.d, geo.cell, expectedCell),
+      });
+    }
+    if (state.found.length) return;
+  }
 }

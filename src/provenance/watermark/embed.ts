@@ -1,5 +1,5 @@
 import { convEncode } from "./conv-code.js";
-import { analysisGeometry } from "./geometry.js";
+import { embedGeometry } from "./geometry.js";
 import { keyedStream, type WatermarkKey } from "./key.js";
 import { amplitudes, maskWeights } from "./mask.js";
 import { encodePayloadHex, payloadToInfoBits } from "./payload.js";
@@ -49,7 +49,7 @@ export function embedMark(
       message: `images under ${MIN_EMBED_SIDE} px on a side are not marked`,
     };
   }
-  const geo = analysisGeometry(width, height);
+  const geo = embedGeometry(width, height);
   const targetMse = (255 * 255) / 10 ** (options.targetPsnr / 10);
   const masking = maskWeights(image, geo);
   const amps = amplitudes(masking, targetMse, options.ssimLoss, options.maxAmplitude);

@@ -14,8 +14,28 @@ export interface AnalysisGeometry {
   gridHeight: number;
 }
 
+/**
+ * Embedding uses cells of at least 3 pixels where the image is large enough to keep about
+ * 170 cells (5 tiles) across: 2-pixel cells on a 512² image are fine detail that WebP and
+ * JPEG at quality 50 remove, 3-pixel cells survive. Detection keeps the finer grid, which
+ * sees these cells as 1–3 analysis pixels, inside the synchronisation range.
+ */
+export const EMBED_MIN_CELL = 3;
+const EMBED_MIN_CELLS_ACROSS = 170;
+
+/** Geometry of the grid a mark is embedded on. */
+export function embedGeometry(width: number, height: number): AnalysisGeometry {
+  const side = Math.sqrt(width * height);
+  const small = Math.min(EMBED_MIN_CELL, side / EMBED_MIN_CELLS_ACROSS);
+  return gridFor(width, height, Math.max(1, small, side / ANALYSIS_SIDE));
+}
+
+/** Geometry of the grid a detector analyses. */
 export function analysisGeometry(width: number, height: number): AnalysisGeometry {
-  const cell = Math.max(1, Math.sqrt(width * height) / ANALYSIS_SIDE);
+  return gridFor(width, height, Math.max(1, Math.sqrt(width * height) / ANALYSIS_SIDE));
+}
+
+function gridFor(width: number, height: number, cell: number): AnalysisGeometry {
   return {
     cell,
     gridWidth: Math.max(1, Math.ceil(width / cell - 1e-9)),

@@ -6,7 +6,7 @@
  * weight.
  */
 const NORM_EPS = 1;
-const CLIP = 3;
+const CLIP = 1.5;
 
 /** Box mean with edge clamping, separable running sums: O(1) per pixel whatever the radius. */
 function boxMean(src: Float32Array, w: number, h: number, radius: number): Float32Array {

@@ -18,8 +18,8 @@ export interface Lattice {
 
 /** Shortest period searched, in analysis pixels (a tile of 32 cells at ~0.7 px per cell). */
 const MIN_PERIOD = 22;
-/** Longest period searched (a tile at ~2.4 px per cell: a crop to 1/6 of the area, enlarged). */
-const MAX_PERIOD = 78;
+/** Longest period searched (2.9 analysis px per cell: e.g. a small image's 3-px cells, cropped). */
+const MAX_PERIOD = 92;
 const MAX_WINDOW = 256;
 const CANDIDATE_PEAKS = 24;
 const SHELL: ReadonlyArray<readonly [number, number]> = [
@@ -137,10 +137,18 @@ export class AutocorrelationSync {
     const lags = new LagMap(this.fft(fw, fh).magnitudeAutocorrelation(win), fw, fh);
     const lattices: Lattice[] = [];
     for (const [px, py] of localMaxima(lags, Math.min(MAX_PERIOD, lags.maxLag - 1))) {
-      const v1 = canonical(px, py);
-      if (lattices.some((l) => Math.hypot(l.v1[0] - v1[0], l.v1[1] - v1[1]) < 2.5)) continue;
-      const v2: [number, number] = [-v1[1], v1[0]];
-      lattices.push({ v1, v2, score: latticeScore(lags, v1, v2) });
+      // A peak may be a diagonal of the true lattice ((1,1) in its basis): also try the
+      // square lattice half its size turned by 45°, which has that peak as a diagonal.
+      for (const [qx, qy] of [
+        [px, py],
+        [(px + py) / 2, (py - px) / 2],
+      ] as const) {
+        if (Math.hypot(qx, qy) < MIN_PERIOD) continue;
+        const v1 = canonical(qx, qy);
+        if (lattices.some((l) => Math.hypot(l.v1[0] - v1[0], l.v1[1] - v1[1]) < 2.5)) continue;
+        const v2: [number, number] = [-v1[1], v1[0]];
+        lattices.push({ v1, v2, score: latticeScore(lags, v1, v2) });
+      }
     }
     lattices.sort((a, b) => b.score - a.score);
     // A lattice whose basis vectors are points of a better one is the same grid seen

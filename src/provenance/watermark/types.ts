@@ -45,7 +45,8 @@ export interface WatermarkTransform {
   /**
    * Size of a mark cell relative to the size an unmodified image of these dimensions would
    * carry: 1 for an untouched image or a uniform resize, about 1.41 for a crop that kept half
-   * the area (or an enlargement of a crop).
+   * the area (or an enlargement of a crop). Cells are at least 3 px (geometry.ts), so for
+   * images under about 850 px (square root of the area) a crop can also read as 1.
    */
   scale: number;
   /** Size of one mark cell in this image's pixels. */

@@ -55,7 +55,7 @@ describe("robustness: every attack family of the issue, made with sharp", () => 
 });
 
 describe("reported transform", () => {
-  const marked = mark(makeScene("foliage", 768, 768, 4));
+  const marked = mark(makeScene("foliage", 1200, 1200, 4));
   const byName = (name: string) => ATTACKS.find((a) => a.name === name)!;
 
   it("measures a rotation in degrees, clockwise as sharp rotates", async () => {
