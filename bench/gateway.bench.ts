@@ -91,6 +91,23 @@ try {
       "errors/non-2xx": r.errors,
     })),
   );
+  // Where the gateway's time goes: Server-Timing of sequential requests (no queueing).
+  const perStage = new Map<string, number[]>();
+  for (let i = 0; i < 30; i++) {
+    const res = await fetch(`${gateway.url}/v1/images/generations`, {
+      method: "POST",
+      headers: { ...json, authorization: `Bearer ${gateway.key}` },
+      body: JSON.stringify({ prompt: "a lighthouse at dusk", size: "512x512", seed: i }),
+    });
+    await res.arrayBuffer();
+    for (const part of (res.headers.get("server-timing") ?? "").split(",")) {
+      const m = /^\s*([\w]+);dur=([\d.]+)/.exec(part);
+      if (m) perStage.set(m[1]!, [...(perStage.get(m[1]!) ?? []), Number(m[2])]);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  console.log("\nServer-Timing per stage, 30 sequential requests (median ms):");
+  console.table(Object.fromEntries([...perStage].map(([k, v]) => [k, { "p50 ms": median(v) }])));
   console.log(
     `gateway's own cost: p50 +${(through.p50 - direct.p50).toFixed(1)} ms, p99 +${(through.p99 - direct.p99).toFixed(1)} ms, throughput ×${(through.rps / direct.rps).toFixed(2)}`,
   );

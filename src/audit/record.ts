@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { type Db, withDatabase } from "../db/index.js";
 import { generations, images } from "../db/schema.js";
+import { HallmarkError } from "../errors/index.js";
 import { appendEntry } from "./log/index.js";
 import { type PromptRetention, promptAudit, sha256Hex } from "./prompt-audit.js";
 
@@ -62,6 +63,20 @@ export async function recordGeneration(
   db: Db,
   record: GenerationRecord,
 ): Promise<{ logIndex: number }> {
+  try {
+    return await writeRecord(db, record);
+  } catch (error) {
+    // A record the log cannot hash is Hallmark's bug, never the caller's: a 500, not a 4xx.
+    if (error instanceof HallmarkError && error.code !== "database_unavailable") {
+      throw new HallmarkError("internal_error", "The audit record could not be written.", {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+async function writeRecord(db: Db, record: GenerationRecord): Promise<{ logIndex: number }> {
   const prompt = promptAudit(record.prompt, record.retention);
   const negative = promptAudit(record.negativePrompt, record.retention);
   return withDatabase(() =>

@@ -228,7 +228,6 @@ export async function generateImages(
   } else {
     timer.note("screen_output", "absent", "image classifiers are not configured");
   }
-  timer.note("watermark", "absent", "the invisible watermark is not wired yet");
 
   // 5. Watermark every output (before signing: the manifest binds the marked bytes).
   let encoded: OutputImage[];

@@ -42,6 +42,15 @@ export async function watermarkOutputs(
       });
       continue;
     }
+    // Perceptual masking leaves perfectly flat images untouched (infinite PSNR): no mark to find.
+    if (!Number.isFinite(result.psnr)) {
+      out.push({
+        raw,
+        markId: null,
+        mark: { kind: "watermark", applied: false, reason: "no_texture" },
+      });
+      continue;
+    }
     const payload = Buffer.alloc(8);
     payload.writeUInt16BE(issuerKeyId, 0);
     payload.write(markId, 2, "hex");
