@@ -21,6 +21,9 @@ export interface ModerationResult {
       term: string;
     }>;
     people: string[];
+    /** Per flagged-or-scored category, what each source scored (model null: it did not run). */
+    by_source: Partial<Record<Category, { lexicon: number; list: number; model: number | null }>>;
+    model_id: string | null;
   };
 }
 
@@ -63,6 +66,10 @@ export async function moderateTexts(
         sources: r.sources,
         spans,
         people: r.people,
+        by_source: Object.fromEntries(
+          CATEGORIES.filter((c) => scores[c] > 0).map((c) => [c, r.bySource[c]]),
+        ),
+        model_id: r.modelId ?? null,
       },
     });
   }
