@@ -13,6 +13,7 @@ import {
 } from "../tenants/index.js";
 import { registerAuditCommands } from "./audit.js";
 import { registerCertsCommands } from "./certs.js";
+import { registerWatermarkCommands } from "./watermark.js";
 
 /**
  * `hallmark`: serve, migrate, tenant and key management. Configuration comes from the
@@ -156,6 +157,7 @@ registerCertsCommands(program, {
   tsa: cfg.c2pa.tsa,
 });
 
+registerWatermarkCommands(program, { dataDir: cfg.dataDir });
 registerAuditCommands(program, {
   openDatabase: async () => {
     const database = await openConfiguredDatabase(cfg);
