@@ -4,29 +4,34 @@ import sharp from "sharp";
 
 export interface FakeAutomatic1111 {
   url: string;
-  /** Every txt2img request body received, in order. */
+  /** Every txt2img and img2img request body received, in order. */
   requests: Array<Record<string, unknown>>;
+  /** The path of each request in `requests` ("/sdapi/v1/txt2img" or "/sdapi/v1/img2img"). */
+  paths: string[];
   close(): Promise<void>;
 }
 
 export interface FakeAutomatic1111Options {
   /** Delay before answering each request, in ms (simulates the GPU). */
   latencyMs?: number;
-  /** Answer every txt2img with this HTTP status instead (tests of failure handling). */
+  /** Answer every generation with this HTTP status instead (tests of failure handling). */
   failWith?: number;
+  /** Answer only the first `failFirst` generations with `failWith`, then succeed (retry tests). */
+  failFirst?: number;
   /** Answer with a body that is valid JSON but not the API's shape. */
   malformed?: boolean;
 }
 
 /**
- * A real HTTP peer on loopback that follows AUTOMATIC1111's `POST /sdapi/v1/txt2img` request and
- * response shapes (images as base64 PNG, `info` as a JSON string). Used by tests and the bench;
+ * A real HTTP peer on loopback that follows AUTOMATIC1111's `POST /sdapi/v1/txt2img` and
+ * `/sdapi/v1/img2img` request and response shapes (images as base64 PNG, `info` as a JSON string). Used by tests and the bench;
  * it draws flat test cards, not pictures.
  */
 export async function startFakeAutomatic1111(
   options: FakeAutomatic1111Options = {},
 ): Promise<FakeAutomatic1111> {
   const requests: Array<Record<string, unknown>> = [];
+  const paths: string[] = [];
   const cache = new Map<string, string>();
 
   async function card(width: number, height: number, seed: number): Promise<string> {
@@ -57,14 +62,20 @@ export async function startFakeAutomatic1111(
           .end('{"sd_model_checkpoint":"fake"}');
         return;
       }
-      if (req.method !== "POST" || req.url !== "/sdapi/v1/txt2img") {
+      const path = req.url ?? "";
+      if (req.method !== "POST" || (path !== "/sdapi/v1/txt2img" && path !== "/sdapi/v1/img2img")) {
         res.writeHead(404).end('{"detail":"Not Found"}');
         return;
       }
       const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
       requests.push(body);
+      paths.push(path);
+      if (path === "/sdapi/v1/img2img" && !Array.isArray(body.init_images)) {
+        res.writeHead(422, { "content-type": "application/json" }).end('{"detail":"init_images"}');
+        return;
+      }
       if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
-      if (options.failWith) {
+      if (options.failWith && requests.length <= (options.failFirst ?? Number.POSITIVE_INFINITY)) {
         res
           .writeHead(options.failWith, { "content-type": "application/json" })
           .end('{"error":"boom"}');
@@ -98,6 +109,7 @@ export async function startFakeAutomatic1111(
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    paths,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -62,6 +62,27 @@ describe("AUTOMATIC1111 adapter against a fake upstream on loopback", () => {
     await expect(g.generate(input, never)).rejects.toMatchObject({ code: "backend_unavailable" });
   });
 
+  it("sends img2img with init_images, denoising_strength and the mask", async () => {
+    fake = await startFakeAutomatic1111();
+    const g = createAutomatic1111Generator({ url: fake.url, maxPixels: 1e7 });
+    const image = await sharp({
+      create: { width: 8, height: 8, channels: 3, background: "white" },
+    })
+      .png()
+      .toBuffer();
+    const out = await g.edit!({ ...input, n: 1, image, mask: image, strength: 0.4 }, never);
+    expect(fake.paths).toEqual(["/sdapi/v1/img2img"]);
+    expect(fake.requests[0]).toMatchObject({
+      init_images: [image.toString("base64")],
+      mask: image.toString("base64"),
+      denoising_strength: 0.4,
+      width: 256,
+      height: 256,
+    });
+    expect(out.images).toHaveLength(1);
+    expect(out.parameters).toMatchObject({ denoising_strength: 0.4 });
+  });
+
   it("stops waiting when the signal aborts", async () => {
     fake = await startFakeAutomatic1111({ latencyMs: 2000 });
     const g = createAutomatic1111Generator({ url: fake.url, maxPixels: 1e7 });

@@ -12,6 +12,19 @@ export interface GenerateInput {
   model?: string;
 }
 
+/**
+ * An image-to-image request (OpenAI's `images/edits`, AUTOMATIC1111's img2img): the prompt and
+ * output settings of a generation plus the picture to start from.
+ */
+export interface EditInput extends GenerateInput {
+  /** The input image (PNG, JPEG or WebP bytes), already screened. */
+  image: Buffer;
+  /** Optional mask: where it is white the image is repainted, where black it is kept. */
+  mask?: Buffer;
+  /** How far from the input to move, 0 (unchanged) to 1 (ignore it). Backend default when unset. */
+  strength?: number;
+}
+
 /** One generated image, encoded as the backend delivered it. */
 export interface GeneratedImage {
   bytes: Buffer;
@@ -38,6 +51,8 @@ export interface Generator {
   /** The model id this backend uses when the request names none. */
   readonly defaultModel: string;
   generate(input: GenerateInput, signal: AbortSignal): Promise<GenerateOutput>;
+  /** Image-to-image, on backends that support it; absent otherwise. */
+  edit?(input: EditInput, signal: AbortSignal): Promise<GenerateOutput>;
   /** Resolves when the backend answers; rejects with a HallmarkError otherwise. */
   health(signal?: AbortSignal): Promise<void>;
 }
