@@ -1,9 +1,24 @@
 export { type Automatic1111Options, createAutomatic1111Generator } from "./automatic1111.js";
+export {
+  type BreakerGenerator,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  withCircuitBreaker,
+} from "./circuit-breaker.js";
 export { type FakeAutomatic1111, startFakeAutomatic1111 } from "./fake-automatic1111.js";
+export { type FakeOpenAIImages, startFakeOpenAIImages } from "./fake-openai-images.js";
 export { createLimiter, type Limiter, type LimiterOptions } from "./limiter.js";
+export { createOpenAIImagesGenerator, type OpenAIImagesOptions } from "./openai-images.js";
 export {
   createPlaceholderGenerator,
   PLACEHOLDER_MODEL,
   PLACEHOLDER_VERSION,
 } from "./placeholder.js";
-export type { GeneratedImage, GenerateInput, GenerateOutput, Generator } from "./types.js";
+export { type RetryOptions, withRetries } from "./retry.js";
+export type {
+  EditInput,
+  GeneratedImage,
+  GenerateInput,
+  GenerateOutput,
+  Generator,
+} from "./types.js";
