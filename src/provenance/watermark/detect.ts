@@ -47,9 +47,15 @@ function topPeaks(corr: Float64Array, count: number): Peak[] {
     const sx = r % FOLD_SIDE;
     const sy = Math.floor(r / FOLD_SIDE);
     // Keep one peak per neighbourhood (a peak spreads over adjacent half-cell shifts).
-    const near = peaks.findIndex(
-      (p) => p.d === d && cyclicDist(p.sx, sx) <= 2 && cyclicDist(p.sy, sy) <= 2,
-    );
+    // A plain loop, not findIndex: a closure here would allocate a context per value.
+    let near = -1;
+    for (let q = 0; q < peaks.length; q++) {
+      const p = peaks[q]!;
+      if (p.d === d && cyclicDist(p.sx, sx) <= 2 && cyclicDist(p.sy, sy) <= 2) {
+        near = q;
+        break;
+      }
+    }
     if (near >= 0) {
       if (peaks[near]!.z < z) peaks[near] = { z, d, sx, sy };
       continue;

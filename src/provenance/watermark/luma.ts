@@ -79,34 +79,56 @@ function downsampleInteger(
 ): Float32Array {
   const { data, width, height, channels } = image;
   const sums = new Float64Array(gw * gh);
-  const counts = new Float64Array(gw * gh);
+  const rowsRead = new Float64Array(gh);
   const full = Math.floor(width / k);
-  const cr = channels >= 3 ? 0.299 : 1;
-  const cg = channels >= 3 ? 0.587 : 0;
-  const cb = channels >= 3 ? 0.114 : 0;
-  const g = channels >= 3 ? 1 : 0;
-  const b = channels >= 3 ? 2 : 0;
-  const step = channels;
+  const colour = channels >= 3;
+  const cr = colour ? 0.299 : 1;
+  const cg = colour ? 0.587 : 0;
+  const cb = colour ? 0.114 : 0;
+  const g = colour ? 1 : 0;
+  const b = colour ? 2 : 0;
+  const c = channels;
   for (let y = 0; y < height; y += rowStep) {
-    const o = Math.floor(y / k) * gw;
-    let p = y * width * channels;
-    for (let i = 0; i < full; i++) {
-      let s = 0;
-      for (let t = 0; t < k; t++, p += step)
-        s += cr * data[p]! + cg * data[p + g]! + cb * data[p + b]!;
-      sums[o + i]! += s;
-      counts[o + i]! += k;
+    const j = Math.floor(y / k);
+    const o = j * gw;
+    rowsRead[j]! += 1;
+    let p = y * width * c;
+    // Unrolled for the usual cell widths: a loop of two or three steps costs more than its body.
+    if (k === 2) {
+      for (let i = 0; i < full; i++, p += 2 * c) {
+        sums[o + i]! +=
+          cr * (data[p]! + data[p + c]!) +
+          cg * (data[p + g]! + data[p + c + g]!) +
+          cb * (data[p + b]! + data[p + c + b]!);
+      }
+    } else if (k === 3) {
+      const c2 = 2 * c;
+      for (let i = 0; i < full; i++, p += 3 * c) {
+        sums[o + i]! +=
+          cr * (data[p]! + data[p + c]! + data[p + c2]!) +
+          cg * (data[p + g]! + data[p + c + g]! + data[p + c2 + g]!) +
+          cb * (data[p + b]! + data[p + c + b]! + data[p + c2 + b]!);
+      }
+    } else {
+      for (let i = 0; i < full; i++) {
+        let s = 0;
+        for (let t = 0; t < k; t++, p += c)
+          s += cr * data[p]! + cg * data[p + g]! + cb * data[p + b]!;
+        sums[o + i]! += s;
+      }
     }
-    if (full < gw) {
-      let s = 0;
-      for (let x = full * k; x < width; x++, p += step)
-        s += cr * data[p]! + cg * data[p + g]! + cb * data[p + b]!;
-      sums[o + full]! += s;
-      counts[o + full]! += width - full * k;
+    for (let x = full * k; x < width; x++, p += c) {
+      sums[o + full]! += cr * data[p]! + cg * data[p + g]! + cb * data[p + b]!;
     }
   }
   const out = new Float32Array(gw * gh);
-  for (let i = 0; i < out.length; i++) out[i] = counts[i]! > 0 ? sums[i]! / counts[i]! : 0;
+  const lastWidth = width - full * k;
+  for (let j = 0; j < gh; j++) {
+    for (let i = 0; i < gw; i++) {
+      const n = rowsRead[j]! * (i < full ? k : lastWidth);
+      out[j * gw + i] = n > 0 ? sums[j * gw + i]! / n : 0;
+    }
+  }
   return out;
 }
 

@@ -39,29 +39,10 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   const count = new Float64Array(gw * gh);
   const mean = new Float64Array(gw * gh);
   const meanSq = new Float64Array(gw * gh);
-  const ratio = fineCell / cell;
-  const cellOfX = new Int32Array(fw);
-  for (let x = 0; x < fw; x++) cellOfX[x] = Math.min(gw - 1, Math.floor((x + 0.5) * ratio));
-  // Forward differences |F(x+1) - F(x)| + |F(y+1) - F(y)| per fine cell: the local contrast
-  // at the fine scale, including across the cell's border.
-  for (let y = 0; y < fh; y++) {
-    const row = Math.min(gh - 1, Math.floor((y + 0.5) * ratio)) * gw;
-    const o = y * fw;
-    const below = y < fh - 1 ? fw : 0;
-    for (let x = 0; x < fw - 1; x++) {
-      const v = fine[o + x]!;
-      const c = row + cellOfX[x]!;
-      sum[c]! += Math.abs(fine[o + x + 1]! - v) + Math.abs(fine[o + x + below]! - v);
-      count[c]! += 1;
-      mean[c]! += v;
-      meanSq[c]! += v * v;
-    }
-    const v = fine[o + fw - 1]!;
-    const c = row + cellOfX[fw - 1]!;
-    sum[c]! += Math.abs(fine[o + fw - 1 + below]! - v);
-    count[c]! += 1;
-    mean[c]! += v;
-    meanSq[c]! += v * v;
+  if (fineCell * 2 === cell && fw <= 2 * gw && fh <= 2 * gh) {
+    accumulateHalfCells(fine, fw, fh, gw, gh, sum, count, mean, meanSq);
+  } else {
+    accumulateGeneric(fine, fw, fh, gw, gh, fineCell / cell, sum, count, mean, meanSq);
   }
   const ssimCost = new Float32Array(gw * gh);
   // Local variance over 3×3 cells (about SSIM's 11-pixel window for 4-pixel cells).
@@ -86,6 +67,81 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   const spread = new Float32Array(gw * gh);
   for (let i = 0; i < gw * gh; i++) spread[i] = Math.max(out[i]!, EDGE_SPREAD * neighbours[i]!);
   return { weights: spread, ssimCost };
+}
+
+/**
+ * Forward differences |F(x+1) - F(x)| + |F(y+1) - F(y)| per fine cell (the local contrast at
+ * the fine scale, including across the cell's border), with the sums of F and F², gathered
+ * per cell. This version is for the common case of 2×2 fine cells per cell and keeps the
+ * sums in registers.
+ */
+function accumulateHalfCells(
+  fine: Float32Array,
+  fw: number,
+  fh: number,
+  gw: number,
+  gh: number,
+  sum: Float64Array,
+  count: Float64Array,
+  mean: Float64Array,
+  meanSq: Float64Array,
+): void {
+  for (let j = 0; j < gh; j++) {
+    for (let i = 0; i < gw; i++) {
+      let t = 0;
+      let n = 0;
+      let m = 0;
+      let m2 = 0;
+      for (let y = 2 * j; y < Math.min(fh, 2 * j + 2); y++) {
+        const o = y * fw;
+        const below = y < fh - 1 ? fw : 0;
+        for (let x = 2 * i; x < Math.min(fw, 2 * i + 2); x++) {
+          const v = fine[o + x]!;
+          const right = x < fw - 1 ? fine[o + x + 1]! : v;
+          t += Math.abs(right - v) + Math.abs(fine[o + x + below]! - v);
+          n++;
+          m += v;
+          m2 += v * v;
+        }
+      }
+      const c = j * gw + i;
+      sum[c] = t;
+      count[c] = n;
+      mean[c] = m;
+      meanSq[c] = m2;
+    }
+  }
+}
+
+/** The same gathering for any ratio of fine cells to cells (small images). */
+function accumulateGeneric(
+  fine: Float32Array,
+  fw: number,
+  fh: number,
+  gw: number,
+  gh: number,
+  ratio: number,
+  sum: Float64Array,
+  count: Float64Array,
+  mean: Float64Array,
+  meanSq: Float64Array,
+): void {
+  const cellOfX = new Int32Array(fw);
+  for (let x = 0; x < fw; x++) cellOfX[x] = Math.min(gw - 1, Math.floor((x + 0.5) * ratio));
+  for (let y = 0; y < fh; y++) {
+    const row = Math.min(gh - 1, Math.floor((y + 0.5) * ratio)) * gw;
+    const o = y * fw;
+    const below = y < fh - 1 ? fw : 0;
+    for (let x = 0; x < fw; x++) {
+      const v = fine[o + x]!;
+      const right = x < fw - 1 ? fine[o + x + 1]! : v;
+      const c = row + cellOfX[x]!;
+      sum[c]! += Math.abs(right - v) + Math.abs(fine[o + x + below]! - v);
+      count[c]! += 1;
+      mean[c]! += v;
+      meanSq[c]! += v * v;
+    }
+  }
 }
 
 /** 3×3 neighbourhood sum (max when `takeMax`), separable, edge-clamped. */

@@ -24,6 +24,22 @@ function axisInterp(
  * clips: hue and saturation stay exactly as they were (no tinted dots in saturated areas).
  * Alpha is copied. Returns the marked copy and its PSNR over the colour channels.
  */
+/** One grid row (starting at `offset` in `delta`) interpolated to every pixel column. */
+function fillRow(
+  target: Float32Array,
+  delta: Float32Array,
+  offset: number,
+  gw: number,
+  xs: { i0: Int32Array; t: Float32Array },
+): void {
+  const { i0, t } = xs;
+  for (let x = 0; x < target.length; x++) {
+    const i = i0[x]!;
+    const a = delta[offset + i]!;
+    target[x] = i + 1 < gw ? a + t[x]! * (delta[offset + i + 1]! - a) : a;
+  }
+}
+
 export function renderMark(
   image: RawImage,
   geo: AnalysisGeometry,
@@ -31,67 +47,68 @@ export function renderMark(
 ): { image: RawImage; psnr: number } {
   const { width, height, channels, data } = image;
   const gw = geo.gridWidth;
+  const gh = geo.gridHeight;
   const xs = axisInterp(width, geo.cell, gw);
-  const ys = axisInterp(height, geo.cell, geo.gridHeight);
-  const out = new Uint8Array(data);
-  // One spare slot so that i0 + 1 is always readable (its weight is 0 at the last cell).
-  const row = new Float32Array(gw + 1);
+  const ys = axisInterp(height, geo.cell, gh);
+  // Every byte is written below, so the output needs no zeroing or copying first.
+  const out = Buffer.allocUnsafeSlow(data.length);
+  // Grid rows interpolated horizontally to full width, once per grid row (not per pixel
+  // row); each pixel row then blends two of them with sequential reads only.
+  let upper = new Float32Array(width);
+  let lower = new Float32Array(width);
+  let upperRow = -1;
+  let lowerRow = -1;
   const colour = channels >= 3;
-  const deltas = new Int32Array(width);
-  const xi = xs.i0;
-  const xt = xs.t;
+  const alpha = channels === 4 || channels === 2;
   let sumSq = 0;
   for (let y = 0; y < height; y++) {
-    const r0 = ys.i0[y]! * gw;
-    const r1 = Math.min(ys.i0[y]! + 1, geo.gridHeight - 1) * gw;
+    const j0 = ys.i0[y]!;
+    const j1 = Math.min(j0 + 1, gh - 1);
+    if (upperRow !== j0) {
+      if (lowerRow === j0) {
+        const swap = upper;
+        upper = lower;
+        lower = swap;
+      } else fillRow(upper, delta, j0 * gw, gw, xs);
+      upperRow = j0;
+      lowerRow = -1;
+    }
+    if (lowerRow !== j1) {
+      fillRow(lower, delta, j1 * gw, gw, xs);
+      lowerRow = j1;
+    }
     const ty = ys.t[y]!;
-    for (let i = 0; i < gw; i++) {
-      const a = delta[r0 + i]!;
-      row[i] = a + ty * (delta[r1 + i]! - a);
-    }
-    // Rounded changes for the row first (float work only), then the pixels (integers only).
-    for (let x = 0; x < width; x++) {
-      const i = xi[x]!;
-      const a = row[i]!;
-      // floor(d + 0.5) by truncating a shifted positive value: no Math.round call.
-      deltas[x] = ((a + xt[x]! * (row[i + 1]! - a) + 256.5) | 0) - 256;
-    }
-    // Branch-free (Math.min/max compile to conditional moves): the signs are random, so
-    // branches here would be mispredicted half the time.
     let p = y * width * channels;
     if (colour) {
       for (let x = 0; x < width; x++, p += channels) {
-        const di = deltas[x]!;
-        const r = out[p]! + di;
-        const g = out[p + 1]! + di;
-        const b = out[p + 2]! + di;
-        if (((r | g | b) & ~255) === 0) {
-          out[p] = r;
-          out[p + 1] = g;
-          out[p + 2] = b;
-          sumSq += di * di;
-        } else {
-          // Rare: a channel would clip. Limit the change so none does (no tint).
-          const r0 = r - di;
-          const g0 = g - di;
-          const b0 = b - di;
-          const d = Math.min(Math.max(di, -Math.min(r0, g0, b0)), 255 - Math.max(r0, g0, b0));
-          out[p] = r0 + d;
-          out[p + 1] = g0 + d;
-          out[p + 2] = b0 + d;
-          sumSq += d * d;
-        }
+        const a = upper[x]!;
+        // floor(d + 0.5) by truncating a shifted positive value: no Math.round call.
+        const di = ((a + ty * (lower[x]! - a) + 256.5) | 0) - 256;
+        const r0 = data[p]!;
+        const g0 = data[p + 1]!;
+        const b0 = data[p + 2]!;
+        // Limit the change so that no channel clips (no tint); branch-free, because dark and
+        // bright areas would make a branch unpredictable.
+        const d = Math.min(Math.max(di, -Math.min(r0, g0, b0)), 255 - Math.max(r0, g0, b0));
+        out[p] = r0 + d;
+        out[p + 1] = g0 + d;
+        out[p + 2] = b0 + d;
+        sumSq += d * d;
+        if (alpha) out[p + 3] = data[p + 3]!;
       }
     } else {
       for (let x = 0; x < width; x++, p += channels) {
-        const v = out[p]!;
-        const di = Math.min(Math.max(deltas[x]!, -v), 255 - v);
+        const a = upper[x]!;
+        const v = data[p]!;
+        const di = Math.min(Math.max(((a + ty * (lower[x]! - a) + 256.5) | 0) - 256, -v), 255 - v);
         out[p] = v + di;
         sumSq += di * di;
+        if (alpha) out[p + 1] = data[p + 1]!;
       }
     }
   }
   const mse = sumSq / (width * height);
   const psnr = mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
-  return { image: { width, height, channels, data: out }, psnr };
+  const marked = new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return { image: { width, height, channels, data: marked }, psnr };
 }
