@@ -5,7 +5,16 @@ export {
   type CircuitState,
   withCircuitBreaker,
 } from "./circuit-breaker.js";
+export { type ComfyUIOptions, createComfyUIGenerator } from "./comfyui.js";
+export {
+  type ComfyWorkflow,
+  DEFAULT_COMFYUI_WORKFLOW_PATH,
+  fillComfyWorkflow,
+  loadComfyWorkflow,
+  parseComfyWorkflow,
+} from "./comfyui-workflow.js";
 export { type FakeAutomatic1111, startFakeAutomatic1111 } from "./fake-automatic1111.js";
+export { type FakeComfyUI, startFakeComfyUI } from "./fake-comfyui.js";
 export { type FakeOpenAIImages, startFakeOpenAIImages } from "./fake-openai-images.js";
 export { createLimiter, type Limiter, type LimiterOptions } from "./limiter.js";
 export { createOpenAIImagesGenerator, type OpenAIImagesOptions } from "./openai-images.js";

@@ -1,0 +1,91 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { HallmarkError } from "../errors/index.js";
+import type { GenerateInput } from "./types.js";
+
+/** The txt2img workflow shipped with Hallmark (SD 1.x/2.x/XL checkpoint, KSampler, SaveImage). */
+export const DEFAULT_COMFYUI_WORKFLOW_PATH = new URL("./comfyui/txt2img.json", import.meta.url);
+
+/**
+ * A ComfyUI workflow in API format (what "Save (API Format)" writes): node id → `class_type` and
+ * `inputs`, where an input is a literal or a `[nodeId, outputIndex]` link.
+ */
+export const comfyWorkflowSchema = z.record(
+  z.string(),
+  z.object({ class_type: z.string(), inputs: z.record(z.string(), z.unknown()) }).passthrough(),
+);
+export type ComfyWorkflow = z.infer<typeof comfyWorkflowSchema>;
+
+/**
+ * The placeholders a template may use. A string input that is exactly a numeric placeholder
+ * becomes a number; text placeholders are substituted inside strings. Substitution works on the
+ * parsed object, never on JSON text, so a prompt cannot inject nodes.
+ */
+const NUMERIC = ["seed", "width", "height", "batch_size"] as const;
+const TEXT = ["prompt", "negative_prompt", "model"] as const;
+
+/** Parses and checks a workflow template; it must at least place `{{prompt}}`. */
+export function parseComfyWorkflow(value: unknown): ComfyWorkflow {
+  const parsed = comfyWorkflowSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new HallmarkError("config_error", "The ComfyUI workflow is not an API-format workflow.");
+  }
+  if (!JSON.stringify(parsed.data).includes("{{prompt}}")) {
+    throw new HallmarkError("config_error", "The ComfyUI workflow has no {{prompt}} placeholder.");
+  }
+  return parsed.data;
+}
+
+/** Reads a workflow template file (JSON, API format). */
+export async function loadComfyWorkflow(path: string | URL): Promise<ComfyWorkflow> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new HallmarkError("config_error", `Cannot read the ComfyUI workflow ${String(path)}.`, {
+      cause: error,
+    });
+  }
+  try {
+    return parseComfyWorkflow(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof HallmarkError) throw error;
+    throw new HallmarkError("config_error", "The ComfyUI workflow file is not JSON.", {
+      cause: error,
+    });
+  }
+}
+
+/** Fills a template's placeholders for one request; the template itself is not modified. */
+export function fillComfyWorkflow(
+  template: ComfyWorkflow,
+  input: GenerateInput,
+  model: string,
+): ComfyWorkflow {
+  const numbers: Record<(typeof NUMERIC)[number], number> = {
+    seed: input.seed,
+    width: input.width,
+    height: input.height,
+    batch_size: input.n,
+  };
+  const texts: Record<(typeof TEXT)[number], string> = {
+    prompt: input.prompt,
+    negative_prompt: input.negativePrompt ?? "",
+    model,
+  };
+  const fill = (value: unknown): unknown => {
+    if (typeof value === "string") {
+      const exact = /^\{\{(\w+)\}\}$/.exec(value)?.[1];
+      if (exact && exact in numbers) return numbers[exact as keyof typeof numbers];
+      return value.replace(/\{\{(\w+)\}\}/g, (whole, name: string) =>
+        name in texts ? texts[name as keyof typeof texts] : whole,
+      );
+    }
+    if (Array.isArray(value)) return value.map(fill);
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v)]));
+    }
+    return value;
+  };
+  return fill(template) as ComfyWorkflow;
+}

@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createComfyUIGenerator } from "./comfyui.js";
+import {
+  DEFAULT_COMFYUI_WORKFLOW_PATH,
+  fillComfyWorkflow,
+  loadComfyWorkflow,
+  parseComfyWorkflow,
+} from "./comfyui-workflow.js";
+import { type FakeComfyUI, startFakeComfyUI } from "./fake-comfyui.js";
+import { withRetries } from "./retry.js";
+
+const input = {
+  prompt: "a smiling sun",
+  negativePrompt: "text",
+  width: 96,
+  height: 64,
+  n: 2,
+  seed: 11,
+};
+const never = new AbortController().signal;
+const workflow = await loadComfyWorkflow(DEFAULT_COMFYUI_WORKFLOW_PATH);
+
+describe("ComfyUI workflow template", () => {
+  it("fills numbers as numbers and text inside strings, without touching the template", () => {
+    const filled = fillComfyWorkflow(
+      workflow,
+      { ...input, prompt: 'say "{{seed}}" ]}' },
+      "sd.ckpt",
+    );
+    expect(filled["3"]!.inputs.seed).toBe(11);
+    expect(filled["5"]!.inputs).toMatchObject({ width: 96, height: 64, batch_size: 2 });
+    expect(filled["6"]!.inputs.text).toBe('say "{{seed}}" ]}');
+    expect(filled["7"]!.inputs.text).toBe("text");
+    expect(filled["4"]!.inputs.ckpt_name).toBe("sd.ckpt");
+    expect(workflow["3"]!.inputs.seed).toBe("{{seed}}");
+  });
+
+  it("refuses a template that is not API format or places no prompt", () => {
+    expect(() => parseComfyWorkflow({ nodes: [], links: [] })).toThrow(/API-format/);
+    expect(() => parseComfyWorkflow({ "1": { class_type: "SaveImage", inputs: {} } })).toThrow(
+      /\{\{prompt\}\}/,
+    );
+  });
+});
+
+describe("ComfyUI adapter against a fake upstream on loopback", () => {
+  let fake: FakeComfyUI | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+
+  it("queues the filled workflow, polls /history and fetches each image through /view", async () => {
+    fake = await startFakeComfyUI({ latencyMs: 60 });
+    const g = createComfyUIGenerator({
+      url: fake.url,
+      workflow,
+      maxPixels: 1e6,
+      pollIntervalMs: 10,
+    });
+    const out = await g.generate(input, never);
+    expect(fake.prompts[0]!["6"]!.inputs.text).toBe("a smiling sun");
+    expect(fake.prompts[0]!["3"]!.inputs.seed).toBe(11);
+    expect(fake.hits["/history"]).toBeGreaterThan(1);
+    expect(fake.hits["/view"]).toBe(2);
+    expect(out.images.map((i) => [i.width, i.height, i.mediaType])).toEqual([
+      [96, 64, "image/png"],
+      [96, 64, "image/png"],
+    ]);
+    expect(out).toMatchObject({
+      backend: "comfyui",
+      model: { id: "v1-5-pruned-emaonly.safetensors" },
+    });
+    await g.health();
+  });
+
+  it("maps failures to typed errors and never retries once the prompt is queued", async () => {
+    for (const options of [{ executionError: true }, { missingImages: true }, { failWith: 400 }]) {
+      fake = await startFakeComfyUI(options);
+      const g = withRetries(
+        createComfyUIGenerator({ url: fake.url, workflow, maxPixels: 1e6, pollIntervalMs: 5 }),
+        { retries: 3, baseDelayMs: 1 },
+      );
+      await expect(g.generate(input, never)).rejects.toMatchObject({ code: "backend_error" });
+      expect(fake.prompts).toHaveLength(1);
+      await fake.close();
+      fake = undefined;
+    }
+  });
+
+  it("retries a 503 on POST /prompt", async () => {
+    fake = await startFakeComfyUI({ failWith: 503, failFirst: 1 });
+    const g = withRetries(
+      createComfyUIGenerator({ url: fake.url, workflow, maxPixels: 1e6, pollIntervalMs: 5 }),
+      { retries: 2, baseDelayMs: 1 },
+    );
+    await expect(g.generate(input, never)).resolves.toMatchObject({ backend: "comfyui" });
+    expect(fake.prompts).toHaveLength(2);
+  });
+
+  it("on abort stops polling, deletes the prompt from the queue and interrupts it", async () => {
+    fake = await startFakeComfyUI({ latencyMs: 5000 });
+    const g = createComfyUIGenerator({
+      url: fake.url,
+      workflow,
+      maxPixels: 1e6,
+      pollIntervalMs: 10,
+    });
+    const started = Date.now();
+    await expect(g.generate(input, AbortSignal.timeout(80))).rejects.toMatchObject({
+      name: "TimeoutError",
+    });
+    expect(Date.now() - started).toBeLessThan(1500);
+    for (let i = 0; i < 50 && (fake.interrupted.length === 0 || fake.deleted.length === 0); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(fake.deleted).toHaveLength(1);
+    expect(fake.interrupted).toEqual(fake.deleted);
+  });
+});

@@ -1,0 +1,181 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import sharp from "sharp";
+
+export interface FakeComfyUI {
+  url: string;
+  /** Every workflow received by POST /prompt, in order. */
+  prompts: Array<Record<string, { class_type: string; inputs: Record<string, unknown> }>>;
+  /** Counts of requests per route ("/prompt", "/history", "/view"). */
+  hits: Record<string, number>;
+  /** Prompt ids deleted through POST /queue and interrupted through POST /interrupt. */
+  deleted: string[];
+  interrupted: string[];
+  close(): Promise<void>;
+}
+
+export interface FakeComfyUIOptions {
+  /** Time a prompt takes to "run" after it is queued, in ms. */
+  latencyMs?: number;
+  /** Answer POST /prompt with this status (400 comes with ComfyUI's node_errors body). */
+  failWith?: number;
+  /** Only the first `failFirst` POST /prompt fail. */
+  failFirst?: number;
+  /** Report the run as failed in /history (`status_str: "error"`). */
+  executionError?: boolean;
+  /** Answer /view with 404 (the output vanished). */
+  missingImages?: boolean;
+}
+
+interface Job {
+  done: boolean;
+  error: boolean;
+  files: string[];
+}
+
+/**
+ * A real HTTP peer on loopback following ComfyUI's API shapes: `POST /prompt` `{ prompt,
+ * client_id }` → `{ prompt_id, number, node_errors }`; `GET /history/{id}` → `{}` until the run
+ * ends, then `{ [id]: { outputs: { [node]: { images: [{ filename, subfolder, type }] } }, status } }`;
+ * `GET /view?filename=&subfolder=&type=` → the PNG; `POST /queue` `{ delete: [id] }`;
+ * `POST /interrupt`; `GET /system_stats`. It renders flat cards of the EmptyLatentImage's size.
+ */
+export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promise<FakeComfyUI> {
+  const prompts: FakeComfyUI["prompts"] = [];
+  const hits: Record<string, number> = {};
+  const deleted: string[] = [];
+  const interrupted: string[] = [];
+  const jobs = new Map<string, Job>();
+  const files = new Map<string, Buffer>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const server: Server = createServer(async (req, res) => {
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const url = new URL(req.url ?? "/", "http://fake");
+    const route = url.pathname.startsWith("/history/") ? "/history" : url.pathname;
+    hits[route] = (hits[route] ?? 0) + 1;
+    try {
+      if (req.method === "GET" && route === "/system_stats") {
+        json(200, { system: { os: "fake" }, devices: [] });
+      } else if (req.method === "POST" && route === "/prompt") {
+        const body = JSON.parse(await readBody(req)) as { prompt: FakeComfyUI["prompts"][number] };
+        prompts.push(body.prompt);
+        const nodes = Object.values(body.prompt ?? {});
+        if (options.failWith && prompts.length <= (options.failFirst ?? Number.POSITIVE_INFINITY)) {
+          json(options.failWith, { error: { type: "fake", message: "boom" }, node_errors: {} });
+          return;
+        }
+        if (!nodes.some((n) => n.class_type === "SaveImage")) {
+          json(400, {
+            error: { type: "prompt_no_outputs", message: "Prompt has no outputs", details: "" },
+            node_errors: {},
+          });
+          return;
+        }
+        const latent = nodes.find((n) => n.class_type === "EmptyLatentImage")?.inputs ?? {};
+        const width = Number(latent.width ?? 512);
+        const height = Number(latent.height ?? 512);
+        const batch = Number(latent.batch_size ?? 1);
+        const id = randomUUID();
+        const job: Job = { done: false, error: false, files: [] };
+        jobs.set(id, job);
+        const timer = setTimeout(async () => {
+          timers.delete(timer);
+          if (options.executionError) job.error = true;
+          else {
+            for (let i = 0; i < batch; i++) {
+              const name = `hallmark_${id.slice(0, 8)}_${i}.png`;
+              files.set(
+                name,
+                await sharp({
+                  create: { width, height, channels: 3, background: { r: 40 * i, g: 90, b: 160 } },
+                })
+                  .png()
+                  .toBuffer(),
+              );
+              job.files.push(name);
+            }
+          }
+          job.done = true;
+        }, options.latencyMs ?? 0);
+        timers.add(timer);
+        json(200, { prompt_id: id, number: prompts.length, node_errors: {} });
+      } else if (req.method === "GET" && route === "/history") {
+        const id = decodeURIComponent(url.pathname.slice("/history/".length));
+        const job = jobs.get(id);
+        if (!job?.done) {
+          json(200, {});
+          return;
+        }
+        json(200, {
+          [id]: {
+            prompt: [],
+            outputs: job.error
+              ? {}
+              : {
+                  "9": {
+                    images: job.files.map((filename) => ({
+                      filename,
+                      subfolder: "",
+                      type: "output",
+                    })),
+                  },
+                },
+            status: {
+              status_str: job.error ? "error" : "success",
+              completed: !job.error,
+              messages: [],
+            },
+          },
+        });
+      } else if (req.method === "GET" && route === "/view") {
+        const file = files.get(url.searchParams.get("filename") ?? "");
+        if (!file || options.missingImages || url.searchParams.get("type") !== "output") {
+          res.writeHead(404).end();
+          return;
+        }
+        res
+          .writeHead(200, { "content-type": "image/png", "content-length": file.length })
+          .end(file);
+      } else if (req.method === "POST" && route === "/queue") {
+        const body = JSON.parse(await readBody(req)) as { delete?: string[] };
+        deleted.push(...(body.delete ?? []));
+        res.writeHead(200).end();
+      } else if (req.method === "POST" && route === "/interrupt") {
+        const body = JSON.parse((await readBody(req)) || "{}") as { prompt_id?: string };
+        interrupted.push(body.prompt_id ?? "*");
+        res.writeHead(200).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    } catch {
+      res.writeHead(500).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    prompts,
+    hits,
+    deleted,
+    interrupted,
+    close: () =>
+      new Promise((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
