@@ -183,6 +183,31 @@ describe("circuit breaker", () => {
   });
 });
 
+describe("circuit breaker and timeouts", () => {
+  it("counts a backend timeout as a failure", async () => {
+    const fake = await startFakeAutomatic1111({ latencyMs: 1000 });
+    try {
+      const g = withCircuitBreaker(
+        withRetries(createAutomatic1111Generator({ url: fake.url, maxPixels: 1e6 }), {
+          retries: 2,
+        }),
+        { failures: 1, cooldownMs: 60_000 },
+      );
+      await expect(g.generate(input, AbortSignal.timeout(50))).rejects.toMatchObject({
+        name: "TimeoutError",
+      });
+      expect(g.circuit).toBe("open");
+      await expect(g.generate(input, never)).rejects.toMatchObject({
+        code: "backend_unavailable",
+        details: { retryAfterSeconds: 60 },
+      });
+      expect(fake.requests).toHaveLength(1);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe("composed: breaker, limiter, retries over a real upstream", () => {
   it("keeps the limiter's bounded queue (429 with a retry hint) and cancels queued waiters", async () => {
     const fake = await startFakeAutomatic1111({ latencyMs: 150 });
