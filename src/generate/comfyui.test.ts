@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { createComfyUIGenerator } from "./comfyui.js";
 import {
@@ -33,6 +34,29 @@ describe("ComfyUI workflow template", () => {
     expect(filled["7"]!.inputs.text).toBe("text");
     expect(filled["4"]!.inputs.ckpt_name).toBe("sd.ckpt");
     expect(workflow["3"]!.inputs.seed).toBe("{{seed}}");
+  });
+
+  it("places any prompt text verbatim and never changes the graph's shape (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        (p, neg, seed) => {
+          const filled = fillComfyWorkflow(
+            workflow,
+            { ...input, prompt: p, negativePrompt: neg, seed },
+            "m",
+          );
+          expect(filled["6"]!.inputs.text).toBe(p);
+          expect(filled["7"]!.inputs.text).toBe(neg);
+          expect(filled["3"]!.inputs.seed).toBe(seed);
+          expect(Object.keys(filled)).toEqual(Object.keys(workflow));
+          expect(filled["3"]!.inputs.model).toEqual(["4", 0]);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("refuses a template that is not API format or places no prompt", () => {
