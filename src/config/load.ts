@@ -4,6 +4,15 @@ import { HallmarkError } from "../errors/index.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { type Env, envSchema, parseSize } from "./schema.js";
 
+interface BackendCommon {
+  concurrency: number;
+  queue: number;
+  timeoutMs: number;
+  retries: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
+}
+
 /** Typed, validated configuration. Built once at start; everything else receives it. */
 export interface Config {
   host: string;
@@ -27,9 +36,13 @@ export interface Config {
     defaultSize: string;
     requestTimeoutMs: number;
   };
-  backend:
-    | { kind: "placeholder"; concurrency: number; queue: number; timeoutMs: number }
-    | { kind: "automatic1111"; url: string; concurrency: number; queue: number; timeoutMs: number };
+  backend: BackendCommon &
+    (
+      | { kind: "placeholder" }
+      | { kind: "automatic1111"; url: string }
+      | { kind: "openai"; url: string; apiKey?: string; model: string }
+      | { kind: "comfyui"; url: string; workflow?: string; checkpoint: string }
+    );
   c2pa: {
     certFile?: string;
     keyFile?: string;
@@ -80,6 +93,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "HALLMARK_C2PA_REMOTE_URL: set HALLMARK_C2PA_CERT_FILE to the signer's certificate chain",
     );
   }
+  if (e.HALLMARK_BACKEND === "comfyui" && !e.HALLMARK_COMFYUI_URL) {
+    problems.push("HALLMARK_COMFYUI_URL: required when HALLMARK_BACKEND=comfyui");
+  }
   if (e.HALLMARK_BACKEND === "automatic1111" && !e.HALLMARK_A1111_URL) {
     problems.push("HALLMARK_A1111_URL: required when HALLMARK_BACKEND=automatic1111");
   }
@@ -87,11 +103,34 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new HallmarkError("config_error", `Invalid configuration:\n  ${problems.join("\n  ")}`);
   }
 
-  const backendCommon = {
+  const backendCommon: BackendCommon = {
     concurrency: e.HALLMARK_BACKEND_CONCURRENCY,
     queue: e.HALLMARK_BACKEND_QUEUE,
     timeoutMs: e.HALLMARK_BACKEND_TIMEOUT_MS,
+    retries: e.HALLMARK_BACKEND_RETRIES,
+    breakerFailures: e.HALLMARK_BREAKER_FAILURES,
+    breakerCooldownMs: e.HALLMARK_BREAKER_COOLDOWN_MS,
   };
+  const backend: Config["backend"] =
+    e.HALLMARK_BACKEND === "automatic1111"
+      ? { kind: "automatic1111", url: e.HALLMARK_A1111_URL!, ...backendCommon }
+      : e.HALLMARK_BACKEND === "openai"
+        ? {
+            kind: "openai",
+            url: e.HALLMARK_OPENAI_URL,
+            apiKey: e.HALLMARK_OPENAI_API_KEY,
+            model: e.HALLMARK_OPENAI_MODEL,
+            ...backendCommon,
+          }
+        : e.HALLMARK_BACKEND === "comfyui"
+          ? {
+              kind: "comfyui",
+              url: e.HALLMARK_COMFYUI_URL!,
+              workflow: resolved(e.HALLMARK_COMFYUI_WORKFLOW),
+              checkpoint: e.HALLMARK_COMFYUI_CHECKPOINT,
+              ...backendCommon,
+            }
+          : { kind: "placeholder", ...backendCommon };
   return {
     host: e.HALLMARK_HOST,
     port: e.HALLMARK_PORT,
@@ -121,10 +160,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       defaultSize: e.HALLMARK_DEFAULT_SIZE,
       requestTimeoutMs: e.HALLMARK_REQUEST_TIMEOUT_MS,
     },
-    backend:
-      e.HALLMARK_BACKEND === "automatic1111"
-        ? { kind: "automatic1111", url: e.HALLMARK_A1111_URL!, ...backendCommon }
-        : { kind: "placeholder", ...backendCommon },
+    backend,
     c2pa: {
       certFile: resolved(e.HALLMARK_C2PA_CERT_FILE),
       keyFile: resolved(e.HALLMARK_C2PA_KEY_FILE),

@@ -64,8 +64,23 @@ export const envSchema = z.object({
   HALLMARK_MAX_MODERATION_INPUTS: positiveInt.default(64),
 
   /** `placeholder` (embedded procedural image, no model) or `automatic1111`. */
-  HALLMARK_BACKEND: z.enum(["placeholder", "automatic1111"]).default("placeholder"),
+  HALLMARK_BACKEND: z
+    .enum(["placeholder", "automatic1111", "openai", "comfyui"])
+    .default("placeholder"),
   HALLMARK_A1111_URL: z.string().url().optional(),
+  /** An OpenAI-compatible images service (POST {url}/v1/images/generations). */
+  HALLMARK_OPENAI_URL: z.string().url().default("https://api.openai.com"),
+  HALLMARK_OPENAI_API_KEY: z.string().min(1).optional(),
+  HALLMARK_OPENAI_MODEL: z.string().min(1).default("gpt-image-1"),
+  HALLMARK_COMFYUI_URL: z.string().url().optional(),
+  /** A ComfyUI API-format workflow with {{prompt}}, {{seed}}, … placeholders; absent: the bundled txt2img. */
+  HALLMARK_COMFYUI_WORKFLOW: z.string().min(1).optional(),
+  HALLMARK_COMFYUI_CHECKPOINT: z.string().min(1).default("v1-5-pruned-emaonly.safetensors"),
+  /** Retries of failures that are safe to retry (connection refused, 502/503 before any work). */
+  HALLMARK_BACKEND_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /** Consecutive failures that open the backend's circuit breaker, and how long it stays open. */
+  HALLMARK_BREAKER_FAILURES: positiveInt.default(5),
+  HALLMARK_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
   HALLMARK_BACKEND_TIMEOUT_MS: positiveInt.default(120_000),
   HALLMARK_BACKEND_CONCURRENCY: positiveInt.default(4),
   HALLMARK_BACKEND_QUEUE: z.coerce.number().int().min(0).default(32),

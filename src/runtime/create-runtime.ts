@@ -8,9 +8,15 @@ import { type Config, PACKAGE_ROOT } from "../config/index.js";
 import { type Database, openDatabase } from "../db/index.js";
 import {
   createAutomatic1111Generator,
+  createComfyUIGenerator,
   createLimiter,
+  createOpenAIImagesGenerator,
   createPlaceholderGenerator,
+  DEFAULT_COMFYUI_WORKFLOW_PATH,
   type Generator,
+  loadComfyWorkflow,
+  withCircuitBreaker,
+  withRetries,
 } from "../generate/index.js";
 import { type AppDeps, createApp } from "../http/index.js";
 import type { Logger } from "../log/index.js";
@@ -105,7 +111,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     onError: (error) => logger.warn("audit checkpoint failed", { error: String(error) }),
   });
   checkpointer.start();
-  const generator = createGenerator(config);
+  const generator = await createGenerator(config);
   const pipeline: PipelineDeps = {
     db: database.db,
     policy,
@@ -222,14 +228,39 @@ async function createConfiguredC2pa(config: Config, logger: Logger): Promise<C2p
   return c.workers > 0 ? createC2paPool({ ...options, size: c.workers }) : createC2pa(options);
 }
 
-function createGenerator(config: Config): Generator {
-  switch (config.backend.kind) {
-    case "automatic1111":
-      return createAutomatic1111Generator({
-        url: config.backend.url,
-        maxPixels: config.limits.maxPixels,
-      });
+/**
+ * The configured backend, wrapped in retries (only of failures that are safe to retry) and a
+ * circuit breaker; the embedded placeholder needs neither.
+ */
+async function createGenerator(config: Config): Promise<Generator> {
+  const b = config.backend;
+  const maxPixels = config.limits.maxPixels;
+  let base: Generator;
+  switch (b.kind) {
     case "placeholder":
       return createPlaceholderGenerator();
+    case "automatic1111":
+      base = createAutomatic1111Generator({ url: b.url, maxPixels });
+      break;
+    case "openai":
+      base = createOpenAIImagesGenerator({
+        url: b.url,
+        apiKey: b.apiKey,
+        model: b.model,
+        maxPixels,
+      });
+      break;
+    case "comfyui":
+      base = createComfyUIGenerator({
+        url: b.url,
+        workflow: await loadComfyWorkflow(b.workflow ?? DEFAULT_COMFYUI_WORKFLOW_PATH),
+        defaultModel: b.checkpoint,
+        maxPixels,
+      });
+      break;
   }
+  return withCircuitBreaker(withRetries(base, { retries: b.retries }), {
+    failures: b.breakerFailures,
+    cooldownMs: b.breakerCooldownMs,
+  });
 }

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generations } from "../../db/schema.js";
 import { testDatabases } from "../../db/test-databases.js";
-import { type FakeAutomatic1111, startFakeAutomatic1111 } from "../../generate/index.js";
+import {
+  type FakeAutomatic1111,
+  startFakeAutomatic1111,
+  startFakeOpenAIImages,
+} from "../../generate/index.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 
 /** The gateway in front of an AUTOMATIC1111 backend (a fake upstream on loopback). */
@@ -61,6 +65,28 @@ describe("AUTOMATIC1111 backend through the gateway (pglite)", () => {
     } finally {
       await other.close();
       await failing.close();
+    }
+  });
+
+  it("an upstream that fails once with 503 is retried, and an OpenAI-compatible backend works", async () => {
+    const upstream = await startFakeOpenAIImages({ failWith: 503, failFirst: 1 });
+    const other = await startTestGateway(testDatabases()[0]!, {
+      HALLMARK_BACKEND: "openai",
+      HALLMARK_OPENAI_URL: upstream.url,
+      HALLMARK_OPENAI_API_KEY: "sk-upstream",
+    });
+    try {
+      const res = await other.request("/v1/images/generations", {
+        json: { prompt: "a red barn", size: "256x256" },
+      });
+      expect(res.status).toBe(200);
+      expect(upstream.requests).toHaveLength(2);
+      expect(upstream.requests[1]!.authorization).toBe("Bearer sk-upstream");
+      // The caller's key never travels upstream.
+      expect(JSON.stringify(upstream.requests)).not.toContain(other.key);
+    } finally {
+      await other.close();
+      await upstream.close();
     }
   });
 });
