@@ -103,9 +103,17 @@ key
   .description("create a key; the key is printed once, as the last line")
   .requiredOption("--tenant <name>", "tenant the key belongs to")
   .option("--label <label>", "a note to tell keys apart")
-  .action((opts: { tenant: string; label?: string }) =>
+  .option(
+    "--scope <scope...>",
+    "what the key may do: generate, moderate, verify, review (default: generate moderate verify)",
+  )
+  .action((opts: { tenant: string; label?: string; scope?: string[] }) =>
     withDb(async ({ db }) => {
-      const { key: secret, info } = await createApiKey(db, opts);
+      const { key: secret, info } = await createApiKey(db, {
+        tenant: opts.tenant,
+        label: opts.label,
+        scopes: opts.scope,
+      });
       console.log(
         `created key ${info.id} (${info.prefix}…) for tenant ${info.tenant}; it is shown only now:`,
       );

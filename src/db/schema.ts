@@ -41,6 +41,8 @@ export const apiKeys = pgTable(
     /** The first characters of the key, shown in listings so an operator can tell keys apart. */
     prefix: text("prefix").notNull(),
     label: text("label"),
+    /** What the key may do: generate, moderate, verify (API) and review (the reviewers' workspace). */
+    scopes: text("scopes").array().notNull().default(sql`'{generate,moderate,verify}'::text[]`),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
   },
@@ -123,4 +125,44 @@ export const images = pgTable(
   ],
 );
 
-export const schema = { tenants, apiKeys, generations, images };
+/**
+ * Reviewers' workspace sessions (src/review). The cookie carries a random token; only its
+ * SHA-256 is stored. Each session has its own CSRF token for the forms.
+ */
+export const reviewSessions = pgTable(
+  "review_sessions",
+  {
+    /** hex SHA-256 of the session token. */
+    tokenHash: text("token_hash").primaryKey(),
+    apiKeyId: uuid("api_key_id")
+      .notNull()
+      .references(() => apiKeys.id),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("review_sessions_expires_idx").on(t.expiresAt)],
+);
+
+/** A reviewer's decision on a held request; each is also a `review` entry in the audit log. */
+export const reviewDecisions = pgTable(
+  "review_decisions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    generationId: uuid("generation_id")
+      .notNull()
+      .references(() => generations.id),
+    reviewerKeyId: uuid("reviewer_key_id")
+      .notNull()
+      .references(() => apiKeys.id),
+    /** approve | uphold */
+    decision: text("decision").notNull(),
+    note: text("note").notNull().default(""),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Index of the `review` entry in the audit log. */
+    logIndex: bigint("log_index", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("review_decisions_generation_idx").on(t.generationId)],
+);
+
+export const schema = { tenants, apiKeys, generations, images, reviewSessions, reviewDecisions };

@@ -7,6 +7,7 @@ import { HallmarkError } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
 import type { Policy } from "../policy/index.js";
+import { reviewApp } from "../review/index.js";
 import type { AppEnv } from "./context.js";
 import { errorResponse } from "./errors.js";
 import { bearerAuth } from "./middleware/auth.js";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   registerGenerationsGet(app, { db: deps.db });
   registerLog(app, { db: deps.db });
+  app.route("/review", reviewApp({ db: deps.db }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -3,10 +3,13 @@ export {
   type ApiKeyInfo,
   authenticate,
   createApiKey,
+  DEFAULT_SCOPES,
   hashKey,
   KEY_PREFIX,
   listApiKeys,
   type Principal,
   revokeApiKey,
+  SCOPES,
+  type Scope,
 } from "./keys.js";
 export { createTenant, listTenants, type TenantInfo, tenantCount } from "./tenants.js";

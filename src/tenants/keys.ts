@@ -9,11 +9,19 @@ export const KEY_PREFIX = "hm_";
 /** How many leading characters of a key are kept in clear, to tell keys apart in listings. */
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6;
 
+/** What a key may do. `review` opens the reviewers' workspace (src/review) on every tenant. */
+export const SCOPES = ["generate", "moderate", "verify", "review"] as const;
+export type Scope = (typeof SCOPES)[number];
+/** The scopes of a key created without `scopes`: the gateway's API, not the workspace. */
+export const DEFAULT_SCOPES: readonly Scope[] = ["generate", "moderate", "verify"];
+
 /** The authenticated caller of a request. */
 export interface Principal {
   tenantId: string;
   tenantName: string;
   apiKeyId: string;
+  /** The key's scopes (absent only on principals built by older code). */
+  scopes?: string[];
 }
 
 export interface ApiKeyInfo {
@@ -21,6 +29,7 @@ export interface ApiKeyInfo {
   tenant: string;
   prefix: string;
   label: string | null;
+  scopes: string[];
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -37,8 +46,17 @@ export function hashKey(key: string): string {
  */
 export async function createApiKey(
   db: Db,
-  options: { tenant: string; label?: string },
+  options: { tenant: string; label?: string; scopes?: readonly string[] },
 ): Promise<{ key: string; info: ApiKeyInfo }> {
+  const scopes = [...new Set(options.scopes ?? DEFAULT_SCOPES)];
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (unknown.length > 0 || scopes.length === 0) {
+    throw new HallmarkError(
+      "invalid_request_error",
+      `Unknown or empty scopes: ${unknown.join(", ") || "(none)"}; known: ${SCOPES.join(", ")}.`,
+      { param: "scopes" },
+    );
+  }
   const [tenant] = await db.select().from(tenants).where(eq(tenants.name, options.tenant));
   if (!tenant) throw new HallmarkError("not_found", `No tenant named "${options.tenant}".`);
   const key = `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
@@ -49,6 +67,7 @@ export async function createApiKey(
       keyHash: hashKey(key),
       prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
       label: options.label ?? null,
+      scopes,
     })
     .returning();
   return { key, info: toInfo(row!, tenant.name) };
@@ -97,7 +116,12 @@ export async function authenticate(db: Db, presented: string): Promise<Principal
   if (!row || row.key.revokedAt) {
     throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
   }
-  return { tenantId: row.key.tenantId, tenantName: row.tenant, apiKeyId: row.key.id };
+  return {
+    tenantId: row.key.tenantId,
+    tenantName: row.tenant,
+    apiKeyId: row.key.id,
+    scopes: row.key.scopes,
+  };
 }
 
 function toInfo(row: typeof apiKeys.$inferSelect, tenant: string): ApiKeyInfo {
@@ -106,6 +130,7 @@ function toInfo(row: typeof apiKeys.$inferSelect, tenant: string): ApiKeyInfo {
     tenant,
     prefix: row.prefix,
     label: row.label,
+    scopes: row.scopes,
     createdAt: row.createdAt,
     revokedAt: row.revokedAt,
   };

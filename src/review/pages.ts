@@ -1,0 +1,235 @@
+import { html, raw } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
+import type { Item } from "./decide.js";
+import type { SearchFilter, SearchRow } from "./search.js";
+import type { Reviewer } from "./session.js";
+
+/**
+ * The workspace's pages, rendered on the server with `hono/html`: every interpolated value is
+ * HTML-escaped (prompts are hostile input); `raw` is used only for the constant style sheet.
+ * No scripts: the pages work as plain forms and links.
+ */
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+const STYLE = raw(`
+body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}
+header{background:#1d2a3a;color:#fff;padding:8px 16px;display:flex;gap:16px;align-items:center}
+header a{color:#fff}main{padding:16px}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
+mark{background:#ffd54f}.fired{color:#b00020;font-weight:600}.muted{color:#777}
+.prompt{white-space:pre-wrap;font-family:ui-monospace,monospace;background:#f6f6f6;padding:6px}
+form.inline{display:inline}label{margin-right:8px}.error{color:#b00020}code{word-break:break-all}
+`);
+
+/** The page frame. */
+export function layout(title: string, body: Html, who?: Reviewer): Html {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>${title} · Hallmark review</title>
+<style>${STYLE}</style></head>
+<body><header><strong>Hallmark review</strong>${
+    who
+      ? html`<a href="/review">Queue</a><a href="/review/search">Search</a>
+<span class="muted">${who.prefix}… (${who.tenantName})</span>${
+          who.csrfToken
+            ? html`<form class="inline" method="post" action="/review/logout">
+<input type="hidden" name="csrf" value="${who.csrfToken}"><button>Log out</button></form>`
+            : ""
+        }`
+      : ""
+  }</header><main><h1>${title}</h1>${body}</main></body></html>`;
+}
+
+export function loginPage(error?: string): Html {
+  return layout(
+    "Log in",
+    html`${error ? html`<p class="error">${error}</p>` : ""}
+<form method="post" action="/review/login">
+<label>API key with the review scope <input type="password" name="key" autocomplete="off" required></label>
+<button>Log in</button></form>`,
+  );
+}
+
+export function errorPage(status: number, message: string, who?: Reviewer): Html {
+  return layout(`Error ${status}`, html`<p class="error">${message}</p>`, who);
+}
+
+interface CategoryView {
+  name: string;
+  score: number;
+  review: number;
+  block: number;
+  action: string;
+  spans: Array<{ start: number; end: number; screen?: string; term?: string }>;
+}
+
+/** The categories of a stored decision, defensively read (the column is jsonb). */
+export function categoriesOf(decision: unknown): { fired: string[]; list: CategoryView[] } {
+  const d = (decision ?? {}) as { fired?: unknown; categories?: unknown };
+  const fired = Array.isArray(d.fired) ? d.fired.filter((x) => typeof x === "string") : [];
+  const list: CategoryView[] = [];
+  if (d.categories && typeof d.categories === "object") {
+    for (const [name, v] of Object.entries(d.categories as Record<string, Partial<CategoryView>>)) {
+      list.push({
+        name,
+        score: Number(v?.score ?? 0),
+        review: Number(v?.review ?? 0),
+        block: Number(v?.block ?? 0),
+        action: String(v?.action ?? ""),
+        spans: Array.isArray(v?.spans) ? v.spans : [],
+      });
+    }
+  }
+  return { fired, list };
+}
+
+/** The prompt with the matched spans (of the prompt screen) wrapped in <mark>, all escaped. */
+export function highlighted(prompt: string, decision: unknown): Html {
+  const ranges = categoriesOf(decision)
+    .list.flatMap((c) => c.spans)
+    .filter((s) => (s.screen ?? "prompt") === "prompt")
+    .map((s) => [Math.max(0, Number(s.start)), Math.min(prompt.length, Number(s.end))] as const)
+    .filter(([a, b]) => Number.isInteger(a) && Number.isInteger(b) && a < b)
+    .sort((x, y) => x[0] - y[0]);
+  const parts: Html[] = [];
+  let at = 0;
+  for (const [a, b] of ranges) {
+    if (b <= at) continue;
+    const start = Math.max(a, at);
+    parts.push(html`${prompt.slice(at, start)}<mark>${prompt.slice(start, b)}</mark>`);
+    at = b;
+  }
+  parts.push(html`${prompt.slice(at)}`);
+  return html`<div class="prompt">${parts}</div>`;
+}
+
+function promptCell(row: { prompt: string | null; promptSha256: string; decision: unknown }): Html {
+  return row.prompt === null
+    ? html`<span class="muted">not kept; SHA-256 <code>${row.promptSha256}</code></span>`
+    : highlighted(row.prompt, row.decision);
+}
+
+function scores(decision: unknown): Html {
+  const { fired, list } = categoriesOf(decision);
+  const shown = list.filter((c) => c.score > 0 || fired.includes(c.name));
+  if (shown.length === 0) return html`<span class="muted">no category scored</span>`;
+  return html`${shown.map(
+    (c) =>
+      html`<div class="${fired.includes(c.name) ? "fired" : ""}">${c.name}: ${c.score.toFixed(2)}${
+        fired.includes(c.name) ? html` (${c.action})` : ""
+      }</div>`,
+  )}`;
+}
+
+function rowsTable(rows: SearchRow[]): Html {
+  if (rows.length === 0) return html`<p class="muted">Nothing here.</p>`;
+  return html`<table><thead><tr><th>When (UTC)</th><th>Tenant</th><th>Status / action</th>
+<th>Categories</th><th>Prompt</th><th>Review</th></tr></thead><tbody>${rows.map(
+    (r) => html`<tr><td><a href="/review/g/${r.id}">${r.createdAt.toISOString()}</a></td>
+<td>${r.tenant}${r.endUser ? html`<div class="muted">user ${r.endUser}</div>` : ""}</td>
+<td>${r.status} / ${r.action}</td><td>${scores(r.decision)}</td><td>${promptCell(r)}</td>
+<td>${r.review ?? html`<span class="muted">—</span>`}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+export function queuePage(who: Reviewer, rows: SearchRow[]): Html {
+  return layout(
+    "Held requests",
+    html`<p>Requests held for review on every tenant and not yet decided, newest first.</p>${rowsTable(rows)}`,
+    who,
+  );
+}
+
+function field(name: keyof SearchFilter, label: string, value: string | undefined, type = "text") {
+  return html`<label>${label} <input type="${type}" name="${name}" value="${value ?? ""}"></label>`;
+}
+
+function select(name: keyof SearchFilter, options: string[], value: string | undefined) {
+  return html`<label>${name} <select name="${name}"><option value="">any</option>${options.map(
+    (o) => html`<option${o === value ? raw(" selected") : ""}>${o}</option>`,
+  )}</select></label>`;
+}
+
+export function searchPage(
+  who: Reviewer,
+  filter: SearchFilter,
+  query: string,
+  rows: SearchRow[],
+  limit: number,
+): Html {
+  return layout(
+    "Search",
+    html`<form method="get" action="/review/search">
+${field("tenant", "tenant", filter.tenant)}${select("status", ["completed", "refused", "failed"], filter.status)}
+${select("action", ["allow", "review", "block"], filter.action)}${field("category", "category", filter.category)}
+${field("from", "from", filter.from, "date")}${field("to", "to", filter.to, "date")}
+${field("q", "prompt contains", filter.q)}${field("id", "generation id", filter.id)}
+${field("sha256", "image SHA-256", filter.sha256)}<button>Search</button></form>
+<p>Export this search: <a href="/review/export.csv?${query}">CSV</a> · <a href="/review/export.jsonl?${query}">JSON lines</a>
+${rows.length === limit ? html` · showing the newest ${limit}; the exports hold every row` : ""}</p>
+${rowsTable(rows)}`,
+    who,
+  );
+}
+
+export function itemPage(who: Reviewer, item: Item, error?: string): Html {
+  const d = (item.decision ?? {}) as { policy?: { id?: string; hash?: string } };
+  const { fired, list } = categoriesOf(item.decision);
+  const stages = Array.isArray(item.stages)
+    ? (item.stages as Array<{ name?: string; status?: string; ms?: number; note?: string }>)
+    : [];
+  const held = item.status === "refused" && item.action === "review";
+  return layout(
+    `Request ${item.id}`,
+    html`${error ? html`<p class="error">${error}</p>` : ""}
+<table><tbody>
+<tr><th>Tenant</th><td>${item.tenant}</td></tr><tr><th>End user</th><td>${item.endUser ?? "—"}</td></tr>
+<tr><th>Time (UTC)</th><td>${item.createdAt.toISOString()}</td></tr>
+<tr><th>Status / action</th><td>${item.status} / ${item.action}${item.errorCode ? html` (${item.errorCode})` : ""}</td></tr>
+<tr><th>Model / backend</th><td>${item.model} / ${item.backend}</td></tr>
+<tr><th>Policy</th><td>${d.policy?.id ?? "—"} <code class="muted">${d.policy?.hash ?? ""}</code></td></tr>
+<tr><th>Log index</th><td>${item.logIndex ?? "—"}</td></tr>
+<tr><th>Prompt (${item.promptRetention})</th><td>${promptCell(item)}</td></tr>
+</tbody></table>
+<h2>Decision</h2><p>Fired: ${fired.length ? html`<span class="fired">${fired.join(", ")}</span>` : "none"}</p>
+<table><thead><tr><th>Category</th><th>Score</th><th>Review at</th><th>Block at</th><th>Action</th><th>Matched</th></tr></thead><tbody>
+${list.map(
+  (
+    c,
+  ) => html`<tr class="${fired.includes(c.name) ? "fired" : ""}"><td>${c.name}</td><td>${c.score.toFixed(3)}</td>
+<td>${c.review}</td><td>${c.block}</td><td>${c.action}</td><td>${c.spans.map((s) => html`<code>${s.term ?? ""}</code> `)}</td></tr>`,
+)}</tbody></table>
+<h2>Stages</h2><table><tbody>${stages.map(
+      (s) =>
+        html`<tr><td>${s.name}</td><td>${s.status}</td><td>${s.ms ?? ""} ms</td><td class="muted">${s.note ?? ""}</td></tr>`,
+    )}</tbody></table>
+<h2>Images</h2>${
+      item.images.length === 0
+        ? html`<p class="muted">No image was produced.</p>`
+        : html`<table><thead><tr><th>#</th><th>SHA-256</th><th>Size</th><th>C2PA</th><th>Watermark</th><th>PDQ</th><th>Marks</th></tr></thead><tbody>${item.images.map(
+            (
+              i,
+            ) => html`<tr><td>${i.index}</td><td><code>${i.sha256}</code></td><td>${i.width}×${i.height} ${i.mediaType}</td>
+<td>${i.c2paLabel ?? "—"}</td><td><code>${i.watermarkMarkId ?? "—"}</code></td><td><code>${i.pdqHash ?? "—"}</code></td>
+<td><code>${JSON.stringify(i.marks)}</code></td></tr>`,
+          )}</tbody></table>`
+    }
+<h2>Review</h2>${
+      item.review
+        ? html`<p><strong>${item.review.decision}</strong> at ${item.review.createdAt.toISOString()} (log index ${item.review.logIndex})</p>
+<div class="prompt">${item.review.note}</div>`
+        : held
+          ? who.csrfToken
+            ? html`<form method="post" action="/review/g/${item.id}/decide">
+<input type="hidden" name="csrf" value="${who.csrfToken}">
+<label><input type="radio" name="decision" value="approve" required> approve (release)</label>
+<label><input type="radio" name="decision" value="uphold"> uphold (keep refused)</label>
+<p><textarea name="note" rows="3" cols="60" maxlength="2000" placeholder="reason"></textarea></p>
+<button>Record decision</button></form>`
+            : html`<p class="muted">Log in through the form to decide.</p>`
+          : html`<p class="muted">Not held for review: nothing to decide.</p>`
+    }`,
+    who,
+  );
+}

@@ -1,0 +1,348 @@
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordGeneration } from "../audit/index.js";
+import { reviewDecisions, reviewSessions, tenants } from "../db/schema.js";
+import { auditLogEntries } from "../db/schema-audit.js";
+import { testDatabases } from "../db/test-databases.js";
+import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
+import { createApiKey, revokeApiKey } from "../tenants/index.js";
+
+const XSS = `draw <script>alert("x")</script> a nude figure`;
+const SHA = "ab".repeat(32);
+
+function decision(action: "allow" | "review" | "block", fired: string[], spans = [] as object[]) {
+  const categories: Record<string, object> = {};
+  for (const c of ["sexual", "violence", "hate"]) {
+    const on = fired.includes(c);
+    categories[c] = {
+      score: on ? 0.8 : 0,
+      review: 0.5,
+      block: 0.9,
+      action: on ? action : "allow",
+      screens: on ? ["prompt"] : [],
+      spans: on ? spans : [],
+    };
+  }
+  return { action, fired, categories, policy: { id: "default", hash: "p0" } };
+}
+
+describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
+  let gw: TestGateway;
+  let reviewKey: string;
+  let reviewKeyPrefix: string;
+  const ids = {
+    heldXss: randomUUID(),
+    heldOther: randomUUID(),
+    blocked: randomUUID(),
+    ok: randomUUID(),
+  };
+
+  async function seed(
+    id: string,
+    tenant: "acme" | "other",
+    prompt: string,
+    action: "allow" | "review" | "block",
+    fired: string[],
+    extra: { spans?: object[]; sha?: string; retention?: "plaintext" | "sha256" } = {},
+  ) {
+    const db = gw.database.db;
+    const [t] = await db.select().from(tenants).where(eq(tenants.name, tenant));
+    await recordGeneration(db, {
+      id,
+      tenantId: t!.id,
+      apiKeyId: null,
+      endUser: "user-1",
+      kind: "generate",
+      status: action === "allow" ? "completed" : "refused",
+      retention: extra.retention ?? "plaintext",
+      prompt,
+      params: { size: "256x256", n: 1 },
+      model: "m",
+      backend: "placeholder",
+      action,
+      decision: decision(action, fired, extra.spans),
+      stages: [{ name: "screen_prompt", status: "applied", ms: 3 }],
+      errorCode: action === "allow" ? null : "content_policy_violation",
+      images: extra.sha
+        ? [
+            {
+              index: 0,
+              sha256: extra.sha,
+              mediaType: "image/png",
+              width: 256,
+              height: 256,
+              bytes: 100,
+              seed: 1,
+              marks: [{ kind: "watermark" }],
+              watermarkMarkId: "00ff",
+            },
+          ]
+        : [],
+    });
+  }
+
+  async function login(key = reviewKey, headers: Record<string, string> = {}) {
+    return gw.request("/review/login", {
+      key: null,
+      method: "POST",
+      headers,
+      body: new URLSearchParams({ key }),
+    });
+  }
+
+  /** Logs in and returns the cookie header and the session's CSRF token. */
+  async function session() {
+    const res = await login();
+    const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await (await get("/review/search", cookie)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+    return { cookie, csrf };
+  }
+
+  const get = (path: string, cookie: string) =>
+    gw.request(path, { key: null, headers: { cookie } });
+  const post = (path: string, cookie: string, form: Record<string, string>) =>
+    gw.request(path, {
+      key: null,
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams(form),
+    });
+
+  beforeAll(async () => {
+    gw = await startTestGateway(testDb);
+    const created = await createApiKey(gw.database.db, { tenant: "acme", scopes: ["review"] });
+    reviewKey = created.key;
+    reviewKeyPrefix = created.info.prefix;
+    // Oldest first, so the queue's newest-first order is: heldOther, heldXss.
+    await seed(ids.ok, "acme", "a lighthouse at dusk", "allow", [], { sha: SHA });
+    await seed(ids.heldXss, "acme", XSS, "review", ["sexual"], {
+      spans: [
+        {
+          start: XSS.indexOf("nude"),
+          end: XSS.indexOf("nude") + 4,
+          text: "nude",
+          term: "nude",
+          source: "lexicon",
+          screen: "prompt",
+        },
+      ],
+    });
+    await seed(ids.blocked, "other", "something violent", "block", ["violence"]);
+    await seed(ids.heldOther, "other", "secret prompt", "review", ["hate"], {
+      retention: "sha256",
+    });
+  }, 60_000);
+  afterAll(() => gw?.close());
+
+  it("redirects without a session, and logs in only with a review-scoped key", async () => {
+    const anon = await gw.request("/review", { key: null });
+    expect(anon.status).toBe(303);
+    expect(anon.headers.get("location")).toBe("/review/login");
+    expect((await gw.request("/review/login", { key: null })).status).toBe(200);
+
+    expect((await login(gw.key)).status).toBe(403);
+    expect((await login(`${reviewKey}x`)).status).toBe(401);
+    expect((await login("")).status).toBe(400);
+
+    const ok = await login();
+    expect(ok.status).toBe(303);
+    const cookie = ok.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^hm_review=[\w-]{43};/);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("SameSite=Strict");
+    expect(cookie).toContain("Path=/review");
+    expect(cookie).not.toContain("Secure");
+    // Only the hash of the token is stored.
+    const token = cookie.split(";")[0]!.split("=")[1]!;
+    const stored = JSON.stringify(await gw.database.db.select().from(reviewSessions));
+    expect(stored).not.toContain(token);
+
+    const tls = await login(reviewKey, { "x-forwarded-proto": "https" });
+    expect(tls.headers.get("set-cookie")).toContain("Secure");
+  });
+
+  it("refuses bearer keys without the review scope with 403, accepts those with it", async () => {
+    expect((await gw.request("/review", { key: gw.key })).status).toBe(403);
+    expect((await gw.request("/review/export.jsonl", { key: gw.otherKey })).status).toBe(403);
+    expect((await gw.request("/review", { key: reviewKey })).status).toBe(200);
+  });
+
+  it("lists held, undecided requests of every tenant, newest first, with scores and spans", async () => {
+    const { cookie } = await session();
+    const res = await get("/review", cookie);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    const page = await res.text();
+    expect(page).toContain(ids.heldXss);
+    expect(page).toContain(ids.heldOther);
+    expect(page).not.toContain(ids.blocked);
+    expect(page).not.toContain(ids.ok);
+    expect(page.indexOf(ids.heldOther)).toBeLessThan(page.indexOf(ids.heldXss));
+    expect(page).toContain("sexual: 0.80 (review)");
+    expect(page).toContain("<mark>nude</mark>");
+    // The sha256-retention prompt is not shown, only its hash.
+    expect(page).not.toContain("secret prompt");
+    expect(page).toContain("not kept; SHA-256");
+  });
+
+  it("renders a hostile prompt inert on every page", async () => {
+    const { cookie } = await session();
+    for (const path of ["/review", `/review/g/${ids.heldXss}`, "/review/search?q=script"]) {
+      const page = await (await get(path, cookie)).text();
+      expect(page).not.toContain("<script>");
+      expect(page).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
+    }
+    const reflected = await get(
+      `/review/search?tenant=${encodeURIComponent('"><script>x')}`,
+      cookie,
+    );
+    expect(reflected.status).toBe(200);
+    expect(await reflected.text()).not.toContain("<script>");
+  });
+
+  it("shows an item, refuses a decision without the CSRF token, records one with it in the log", async () => {
+    const { cookie, csrf } = await session();
+    const item = await (await get(`/review/g/${ids.heldXss}`, cookie)).text();
+    expect(item).toContain("Record decision");
+    expect(item).toContain("screen_prompt");
+    const db = gw.database.db;
+
+    for (const bad of [{}, { csrf: "nope" }] as Array<Record<string, string>>) {
+      const res = await post(`/review/g/${ids.heldXss}/decide`, cookie, {
+        ...bad,
+        decision: "uphold",
+        note: "n",
+      });
+      expect(res.status).toBe(403);
+    }
+    expect(await db.select().from(reviewDecisions)).toHaveLength(0);
+
+    expect(
+      (await post(`/review/g/${ids.heldXss}/decide`, cookie, { csrf, decision: "maybe" })).status,
+    ).toBe(400);
+
+    const res = await post(`/review/g/${ids.heldXss}/decide`, cookie, {
+      csrf,
+      decision: "uphold",
+      note: "<b>explicit</b>",
+    });
+    expect(res.status).toBe(303);
+    const [row] = await db
+      .select()
+      .from(reviewDecisions)
+      .where(eq(reviewDecisions.generationId, ids.heldXss));
+    expect(row).toMatchObject({ decision: "uphold", note: "<b>explicit</b>" });
+    const [entry] = await db
+      .select()
+      .from(auditLogEntries)
+      .where(and(eq(auditLogEntries.index, row!.logIndex), eq(auditLogEntries.kind, "review")));
+    expect(entry?.generationId).toBe(ids.heldXss);
+    expect(JSON.parse(Buffer.from(entry!.entry).toString("utf8")).attributes).toEqual({
+      decision: "uphold",
+    });
+
+    const after = await (await get(`/review/g/${ids.heldXss}`, cookie)).text();
+    expect(after).toContain("&lt;b&gt;explicit&lt;/b&gt;");
+    expect(after).toContain(`log index ${row!.logIndex}`);
+    expect(await (await get("/review", cookie)).text()).not.toContain(ids.heldXss);
+
+    // Once only, and only on held requests.
+    const again = await post(`/review/g/${ids.heldXss}/decide`, cookie, {
+      csrf,
+      decision: "approve",
+    });
+    expect(again.status).toBe(400);
+    const notHeld = await post(`/review/g/${ids.blocked}/decide`, cookie, {
+      csrf,
+      decision: "approve",
+    });
+    expect(notHeld.status).toBe(400);
+    expect(await db.select().from(reviewDecisions)).toHaveLength(1);
+  });
+
+  it("answers bad ids and filters with 4xx", async () => {
+    const { cookie } = await session();
+    expect((await get("/review/g/not-a-uuid", cookie)).status).toBe(400);
+    expect((await get(`/review/g/${randomUUID()}`, cookie)).status).toBe(404);
+    for (const q of ["status=nope", "from=yesterday", "sha256=zz", "id=1", "category=%3Cx%3E"]) {
+      const res = await get(`/review/search?${q}`, cookie);
+      expect(res.status, q).toBe(400);
+    }
+    expect((await get("/review/export.csv?action=maybe", cookie)).status).toBe(400);
+  });
+
+  it("searches by tenant, status, action, category, dates, prompt, id and image hash", async () => {
+    const { cookie } = await session();
+    const found = async (q: string) => {
+      const page = await (await get(`/review/search?${q}`, cookie)).text();
+      return Object.entries(ids)
+        .filter(([, id]) => page.includes(id))
+        .map(([name]) => name)
+        .sort();
+    };
+    expect(await found("")).toEqual(["blocked", "heldOther", "heldXss", "ok"]);
+    expect(await found("tenant=other")).toEqual(["blocked", "heldOther"]);
+    expect(await found("status=completed")).toEqual(["ok"]);
+    expect(await found("action=review")).toEqual(["heldOther", "heldXss"]);
+    expect(await found("category=violence")).toEqual(["blocked"]);
+    expect(await found("q=LIGHTHOUSE")).toEqual(["ok"]);
+    expect(await found("q=%25")).toEqual([]);
+    expect(await found(`id=${ids.blocked}`)).toEqual(["blocked"]);
+    expect(await found(`sha256=${SHA.toUpperCase()}`)).toEqual(["ok"]);
+    expect(await found("to=2000-01-01")).toEqual([]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await found(`from=${today}&to=${today}&action=block`)).toEqual(["blocked"]);
+  });
+
+  it("exports a search as CSV and JSON lines with each row's log index", async () => {
+    const { cookie } = await session();
+    const jsonl = await get("/review/export.jsonl?tenant=acme", cookie);
+    expect(jsonl.status).toBe(200);
+    expect(jsonl.headers.get("content-type")).toBe("application/x-ndjson");
+    const rows = (await jsonl.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.id).sort()).toEqual([ids.heldXss, ids.ok].sort());
+    for (const r of rows) {
+      const [entry] = await gw.database.db
+        .select()
+        .from(auditLogEntries)
+        .where(eq(auditLogEntries.index, r.log_index));
+      expect(entry?.generationId).toBe(r.id);
+    }
+    const held = rows.find((r) => r.id === ids.heldXss);
+    expect(held).toMatchObject({ prompt: XSS, fired: "sexual", review: "uphold" });
+    expect(typeof held.review_log_index).toBe("number");
+
+    const csv = await get("/review/export.csv?action=review", cookie);
+    expect(csv.headers.get("content-type")).toContain("text/csv");
+    const text = await csv.text();
+    const lines = text.trim().split("\r\n");
+    expect(lines[0]).toBe(
+      "id,created_at,tenant,end_user,status,action,fired,model,prompt_retention,prompt,prompt_sha256,log_index,review,review_note,review_log_index",
+    );
+    expect(lines).toHaveLength(3);
+    expect(text).toContain(`"draw <script>alert(""x"")</script> a nude figure"`);
+    expect(text).not.toContain("secret prompt");
+
+    const bearer = await gw.request("/review/export.csv", { key: reviewKey });
+    expect((await bearer.text()).trim().split("\r\n")).toHaveLength(5);
+  });
+
+  it("logs out, and a revoked key's session ends", async () => {
+    const { cookie, csrf } = await session();
+    expect((await post("/review/logout", cookie, {})).status).toBe(403);
+    const out = await post("/review/logout", cookie, { csrf });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("set-cookie")).toMatch(/hm_review=;/);
+    expect((await get("/review", cookie)).status).toBe(303);
+
+    const second = await session();
+    expect((await get("/review", second.cookie)).status).toBe(200);
+    await revokeApiKey(gw.database.db, reviewKeyPrefix);
+    expect((await get("/review", second.cookie)).status).toBe(303);
+  });
+});

@@ -1,0 +1,218 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Db } from "../db/index.js";
+import { withDatabase } from "../db/index.js";
+import { HallmarkError } from "../errors/index.js";
+import type { AppEnv } from "../http/context.js";
+import { statusFor } from "../http/errors.js";
+import { authenticate } from "../tenants/index.js";
+import { loadItem, MAX_NOTE_LENGTH, REVIEW_DECISIONS, recordReview } from "./decide.js";
+import { csvHeader, csvLine, jsonLine } from "./export.js";
+import { errorPage, itemPage, loginPage, queuePage, searchPage } from "./pages.js";
+import { parseFilter, searchPage as runSearch, searchAll } from "./search.js";
+import {
+  closeSession,
+  csrfMatches,
+  findSession,
+  openSession,
+  REVIEW_SCOPE,
+  type Reviewer,
+  SESSION_COOKIE,
+  SESSION_TTL_S,
+} from "./session.js";
+
+type ReviewEnv = { Variables: AppEnv["Variables"] & { reviewer: Reviewer } };
+
+/** Rows shown on the queue and search pages; the exports hold every row. */
+const PAGE_ROWS = 200;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+
+function isHttps(url: string, forwardedProto: string | undefined): boolean {
+  return url.startsWith("https:") || forwardedProto === "https";
+}
+
+/**
+ * The reviewers' workspace under /review: login, the queue of held requests, an item page
+ * with the decision form, search, and CSV / JSON-lines export. A browser signs in with an API
+ * key that has the `review` scope (a server-side session cookie, CSRF token on every form);
+ * a script may instead send `Authorization: Bearer <key>` with such a key.
+ *
+ * @example app.route("/review", reviewApp({ db }))
+ */
+export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
+  const { db } = deps;
+  const app = new Hono<ReviewEnv>();
+
+  app.use("*", async (c, next) => {
+    await next();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
+  });
+  app.onError((error, c) => {
+    const known = error instanceof HallmarkError;
+    if (!known) c.get("logger")?.error("review: unexpected error", { error: String(error) });
+    const status = known ? statusFor(error.code) : 500;
+    const message = known ? error.message : "Internal error.";
+    return c.html(errorPage(status, message, c.get("reviewer")), status);
+  });
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: () => {
+        throw new HallmarkError("payload_too_large", "The form is too large.");
+      },
+    }),
+  );
+
+  app.get("/login", (c) => c.html(loginPage()));
+  app.post("/login", async (c) => {
+    const form = await c.req.parseBody();
+    const key = typeof form.key === "string" ? form.key.trim() : "";
+    if (key.length === 0 || key.length > 256) return c.html(loginPage("Enter an API key."), 400);
+    let principal: Awaited<ReturnType<typeof authenticate>>;
+    try {
+      principal = await withDatabase(() => authenticate(db, key));
+    } catch (error) {
+      if (error instanceof HallmarkError && error.code === "invalid_api_key")
+        return c.html(loginPage("Incorrect or revoked API key."), 401);
+      throw error;
+    }
+    if (!principal.scopes?.includes(REVIEW_SCOPE))
+      return c.html(loginPage("This key does not have the review scope."), 403);
+    const { token } = await withDatabase(() => openSession(db, principal.apiKeyId));
+    setCookie(c, SESSION_COOKIE, token, {
+      path: "/review",
+      httpOnly: true,
+      sameSite: "Strict",
+      secure: isHttps(c.req.url, c.req.header("x-forwarded-proto")),
+      maxAge: SESSION_TTL_S,
+    });
+    return c.redirect("/review", 303);
+  });
+
+  // Everything below needs a reviewer: a session cookie, or a bearer key with the scope.
+  app.use("*", async (c, next) => {
+    const header = c.req.header("authorization");
+    if (header?.startsWith("Bearer ")) {
+      const p = await withDatabase(() => authenticate(db, header.slice(7).trim()));
+      if (!p.scopes?.includes(REVIEW_SCOPE))
+        throw new HallmarkError("insufficient_scope", "This key does not have the review scope.");
+      c.set("reviewer", {
+        apiKeyId: p.apiKeyId,
+        prefix: header.slice(7, 16),
+        tenantName: p.tenantName,
+        csrfToken: "",
+      });
+      return next();
+    }
+    const token = getCookie(c, SESSION_COOKIE);
+    const reviewer = token ? await withDatabase(() => findSession(db, token)) : null;
+    if (!reviewer) return c.redirect("/review/login", 303);
+    c.set("reviewer", reviewer);
+    // Cookie-authenticated writes must carry the session's CSRF token.
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      const form = await c.req.parseBody();
+      if (!csrfMatches(reviewer.csrfToken, form.csrf))
+        throw new HallmarkError(
+          "insufficient_scope",
+          "Missing or wrong CSRF token; reload the page.",
+        );
+    }
+    return next();
+  });
+
+  app.post("/logout", async (c) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token) await withDatabase(() => closeSession(db, token));
+    deleteCookie(c, SESSION_COOKIE, { path: "/review" });
+    return c.redirect("/review/login", 303);
+  });
+
+  app.get("/", async (c) => {
+    const rows = await withDatabase(() => runSearch(db, { pending: "1" }, PAGE_ROWS));
+    return c.html(queuePage(c.get("reviewer"), rows));
+  });
+
+  app.get("/search", async (c) => {
+    const filter = parseFilter(c.req.query());
+    const query = new URLSearchParams(
+      Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === "string"),
+    ).toString();
+    const rows = await withDatabase(() => runSearch(db, filter, PAGE_ROWS));
+    return c.html(searchPage(c.get("reviewer"), filter, query, rows, PAGE_ROWS));
+  });
+
+  const item = async (id: string) => {
+    if (!UUID.test(id)) throw new HallmarkError("invalid_request_error", "Not a generation id.");
+    const found = await withDatabase(() => loadItem(db, id));
+    if (!found) throw new HallmarkError("not_found", `No generation ${id}.`);
+    return found;
+  };
+  app.get("/g/:id", async (c) =>
+    c.html(itemPage(c.get("reviewer"), await item(c.req.param("id")))),
+  );
+  app.post("/g/:id/decide", async (c) => {
+    const id = c.req.param("id");
+    await item(id);
+    const form = await c.req.parseBody();
+    const decision = REVIEW_DECISIONS.find((d) => d === form.decision);
+    const note = typeof form.note === "string" ? form.note.trim() : "";
+    if (!decision)
+      throw new HallmarkError("invalid_request_error", "Choose approve or uphold.", {
+        param: "decision",
+      });
+    if (note.length > MAX_NOTE_LENGTH)
+      throw new HallmarkError(
+        "invalid_request_error",
+        `The note exceeds ${MAX_NOTE_LENGTH} characters.`,
+        {
+          param: "note",
+        },
+      );
+    await recordReview(db, {
+      generationId: id,
+      reviewerKeyId: c.get("reviewer").apiKeyId,
+      decision,
+      note,
+    });
+    return c.redirect(`/review/g/${id}`, 303);
+  });
+
+  const exporter = (format: "csv" | "jsonl") => async (c: import("hono").Context<ReviewEnv>) => {
+    const filter = parseFilter(c.req.query());
+    const encoder = new TextEncoder();
+    const rows = searchAll(db, filter);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (format === "csv") controller.enqueue(encoder.encode(csvHeader()));
+      },
+      async pull(controller) {
+        const next = await rows.next();
+        if (next.done) return controller.close();
+        controller.enqueue(
+          encoder.encode(format === "csv" ? csvLine(next.value) : jsonLine(next.value)),
+        );
+      },
+      async cancel() {
+        await rows.return(undefined);
+      },
+    });
+    const type = format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    return c.body(body, 200, {
+      "content-type": type,
+      "content-disposition": `attachment; filename="hallmark-review.${format}"`,
+    });
+  };
+  app.get("/export.csv", exporter("csv"));
+  app.get("/export.jsonl", exporter("jsonl"));
+
+  return app;
+}

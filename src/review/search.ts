@@ -1,0 +1,176 @@
+import { and, desc, eq, gte, ilike, lt, or, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../db/index.js";
+import { generations, images, reviewDecisions, tenants } from "../db/schema.js";
+import { HallmarkError } from "../errors/index.js";
+
+/**
+ * The reviewers' search: one parsed filter (from a query string) turned into one SQL
+ * condition, used by the queue, the search page and the exports alike.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const blank = (v: unknown) => (v === "" ? undefined : v);
+const day = z.preprocess(
+  blank,
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?$/, "expected YYYY-MM-DD")
+    .refine((s) => !Number.isNaN(Date.parse(s)), "not a date")
+    .optional(),
+);
+
+/** The filters of a search, as the search form and the export links send them. */
+export const searchFilterSchema = z.object({
+  tenant: z.preprocess(blank, z.string().max(100).optional()),
+  status: z.preprocess(blank, z.enum(["completed", "refused", "failed"]).optional()),
+  action: z.preprocess(blank, z.enum(["allow", "review", "block"]).optional()),
+  category: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^[a-z0-9_/-]{1,64}$/, "not a category name")
+      .optional(),
+  ),
+  /** Inclusive start day (UTC). */
+  from: day,
+  /** Inclusive end day (UTC). */
+  to: day,
+  /** Substring of the prompt, when the prompt is kept in plaintext. */
+  q: z.preprocess(blank, z.string().max(500).optional()),
+  id: z.preprocess(blank, z.string().regex(UUID, "not a generation id").optional()),
+  sha256: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "not a SHA-256 (64 hex digits)")
+      .transform((s) => s.toLowerCase())
+      .optional(),
+  ),
+  /** Only requests still waiting for a reviewer (held, no decision yet). */
+  pending: z.preprocess(blank, z.enum(["1"]).optional()),
+});
+export type SearchFilter = z.infer<typeof searchFilterSchema>;
+
+/** Parses a query string's filters; a bad value is `invalid_request_error` (400). */
+export function parseFilter(query: Record<string, string>): SearchFilter {
+  const known = Object.fromEntries(
+    Object.entries(query).filter(([k]) => k in searchFilterSchema.shape),
+  );
+  const parsed = searchFilterSchema.safeParse(known);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const param = String(issue?.path[0] ?? "");
+    throw new HallmarkError("invalid_request_error", `Bad filter ${param}: ${issue?.message}.`, {
+      param,
+    });
+  }
+  return parsed.data;
+}
+
+/** Held requests: refused with action "review". */
+export const HELD = and(eq(generations.status, "refused"), eq(generations.action, "review"));
+const UNDECIDED = sql`not exists (select 1 from ${reviewDecisions} where ${reviewDecisions.generationId} = ${generations.id})`;
+
+function endOfDay(s: string): Date {
+  const d = new Date(s);
+  return s.length === 10 ? new Date(d.getTime() + 86_400_000) : d;
+}
+
+/** The SQL condition for a filter. */
+export function filterCondition(f: SearchFilter): SQL | undefined {
+  const parts: Array<SQL | undefined> = [];
+  if (f.tenant) parts.push(eq(tenants.name, f.tenant));
+  if (f.status) parts.push(eq(generations.status, f.status));
+  if (f.action) parts.push(eq(generations.action, f.action));
+  if (f.category)
+    parts.push(sql`${generations.decision}->'fired' @> ${JSON.stringify([f.category])}::jsonb`);
+  if (f.from) parts.push(gte(generations.createdAt, new Date(f.from)));
+  if (f.to) parts.push(lt(generations.createdAt, endOfDay(f.to)));
+  if (f.q) parts.push(ilike(generations.prompt, `%${f.q.replace(/[\\%_]/g, "\\$&")}%`));
+  if (f.id) parts.push(eq(generations.id, f.id));
+  if (f.sha256)
+    parts.push(
+      sql`exists (select 1 from ${images} where ${images.generationId} = ${generations.id} and ${images.sha256} = ${f.sha256})`,
+    );
+  if (f.pending) parts.push(and(HELD, UNDECIDED));
+  return and(...parts.filter((p): p is SQL => p !== undefined));
+}
+
+/** One row of a result list or export. */
+export interface SearchRow {
+  id: string;
+  createdAt: Date;
+  tenant: string;
+  endUser: string | null;
+  status: string;
+  action: string;
+  model: string;
+  promptRetention: string;
+  prompt: string | null;
+  promptSha256: string;
+  decision: unknown;
+  logIndex: number | null;
+  review: string | null;
+  reviewNote: string | null;
+  reviewLogIndex: number | null;
+}
+
+/**
+ * One page of a search, newest first. `before` is the keyset cursor (created_at, id) of the
+ * last row of the previous page, so exports stream without OFFSET or loading everything.
+ */
+export async function searchPage(
+  db: Db,
+  filter: SearchFilter,
+  limit: number,
+  before?: { createdAt: Date; id: string },
+): Promise<SearchRow[]> {
+  // Milliseconds, as a JS Date holds them: the cursor must compare what the page returned.
+  const at = sql`date_trunc('milliseconds', ${generations.createdAt})`;
+  const cursor = before
+    ? or(
+        sql`${at} < ${before.createdAt.toISOString()}::timestamptz`,
+        and(
+          sql`${at} = ${before.createdAt.toISOString()}::timestamptz`,
+          lt(generations.id, before.id),
+        ),
+      )
+    : undefined;
+  return db
+    .select({
+      id: generations.id,
+      createdAt: generations.createdAt,
+      tenant: tenants.name,
+      endUser: generations.endUser,
+      status: generations.status,
+      action: generations.action,
+      model: generations.model,
+      promptRetention: generations.promptRetention,
+      prompt: generations.prompt,
+      promptSha256: generations.promptSha256,
+      decision: generations.decision,
+      logIndex: generations.logIndex,
+      review: reviewDecisions.decision,
+      reviewNote: reviewDecisions.note,
+      reviewLogIndex: reviewDecisions.logIndex,
+    })
+    .from(generations)
+    .innerJoin(tenants, eq(generations.tenantId, tenants.id))
+    .leftJoin(reviewDecisions, eq(reviewDecisions.generationId, generations.id))
+    .where(and(filterCondition(filter), cursor))
+    .orderBy(desc(at), desc(generations.id))
+    .limit(limit);
+}
+
+/** Every row of a search, fetched page by page (for the streamed exports). */
+export async function* searchAll(db: Db, filter: SearchFilter, pageSize = 500) {
+  let before: { createdAt: Date; id: string } | undefined;
+  for (;;) {
+    const rows = await searchPage(db, filter, pageSize, before);
+    yield* rows;
+    if (rows.length < pageSize) return;
+    const last = rows[rows.length - 1]!;
+    before = { createdAt: last.createdAt, id: last.id };
+  }
+}
