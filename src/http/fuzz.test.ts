@@ -18,6 +18,7 @@ describe("HTTP layer under generated junk (pglite)", () => {
     {
       prompt: fc.oneof(
         fc.string({ maxLength: 60 }),
+        fc.string({ unit: "binary", maxLength: 60 }),
         fc.integer(),
         fc.constant(null),
         fc.array(fc.string()),
@@ -26,7 +27,7 @@ describe("HTTP layer under generated junk (pglite)", () => {
       size: fc.oneof(fc.constantFrom("256x256", "512x512", "0x0", "99999x99999", ""), fc.string()),
       seed: fc.oneof(fc.integer(), fc.double(), fc.bigInt().map(String)),
       output_format: fc.oneof(fc.constantFrom("png", "jpeg", "webp", "bmp"), fc.string()),
-      negative_prompt: fc.string({ maxLength: 40 }),
+      negative_prompt: fc.string({ unit: "binary", maxLength: 40 }),
       extra: fc.anything(),
     },
     { requiredKeys: [] },

@@ -29,6 +29,28 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (errors)", 
       null,
     ],
     [
+      "lone surrogate in the prompt",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"prompt":"p\\u200bo\\u202ern \\ud800 star"}',
+      },
+      400,
+      "invalid_request_error",
+      "prompt",
+    ],
+    [
+      "lone surrogate in user",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"prompt":"a cat","user":"\\udc00"}',
+      },
+      400,
+      "invalid_request_error",
+      "user",
+    ],
+    [
       "wrong type for n",
       { json: { prompt: "a cat", n: "two" } },
       400,

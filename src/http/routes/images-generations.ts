@@ -19,23 +19,32 @@ export interface GenerationLimits {
  * `negative_prompt`. OpenAI fields that do not change what is made (quality, style, background,
  * moderation) are accepted and ignored; any other field is an error.
  */
+/** Text that is well-formed Unicode: a lone surrogate cannot be stored, hashed or signed as text. */
+function text(max: number, min = 0) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((v) => !LONE_SURROGATE.test(v), {
+      message: "must be well-formed Unicode (no lone surrogates)",
+    });
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function generationRequestSchema(limits: GenerationLimits) {
   return z
     .object({
-      prompt: z
-        .string()
-        .min(1)
-        .max(limits.maxPromptChars)
-        .openapi({ example: "a lighthouse at dusk" }),
-      negative_prompt: z.string().max(limits.maxPromptChars).optional(),
+      prompt: text(limits.maxPromptChars, 1).openapi({ example: "a lighthouse at dusk" }),
+      negative_prompt: text(limits.maxPromptChars).optional(),
       n: z.number().int().min(1).max(limits.maxImages).optional().openapi({ example: 1 }),
       size: z.string().optional().openapi({ example: limits.defaultSize }),
       response_format: z.literal("b64_json").optional(),
       output_format: z.enum(["png", "jpeg", "webp"]).optional(),
       output_compression: z.number().int().min(0).max(100).optional(),
-      model: z.string().min(1).max(200).optional(),
+      model: text(200, 1).optional(),
       seed: z.number().int().min(0).max(4294967295).optional(),
-      user: z.string().max(256).optional(),
+      user: text(256).optional(),
       quality: z.string().max(32).optional(),
       style: z.string().max(32).optional(),
       background: z.string().max(32).optional(),
