@@ -59,4 +59,25 @@ describe.each(testDatabases())("tenants and keys on $name", ({ open }) => {
       code: "not_found",
     });
   });
+
+  it("gives keys the API scopes by default, others on request, and refuses unknown scopes", async () => {
+    await createTenant(database.db, "scoped");
+    const plain = await createApiKey(database.db, { tenant: "scoped" });
+    expect(plain.info.scopes).toEqual(["generate", "moderate", "verify"]);
+    expect((await authenticate(database.db, plain.key)).scopes).toEqual([
+      "generate",
+      "moderate",
+      "verify",
+    ]);
+    const reviewer = await createApiKey(database.db, {
+      tenant: "scoped",
+      scopes: ["review", "review", "verify"],
+    });
+    expect((await authenticate(database.db, reviewer.key)).scopes).toEqual(["review", "verify"]);
+    for (const scopes of [["admin"], []]) {
+      await expect(createApiKey(database.db, { tenant: "scoped", scopes })).rejects.toMatchObject({
+        code: "invalid_request_error",
+      });
+    }
+  });
 });
