@@ -30,7 +30,7 @@ export function layout(title: string, body: Html, who?: Reviewer): Html {
 <style>${STYLE}</style></head>
 <body><header><strong>Hallmark review</strong>${
     who
-      ? html`<a href="/review">Queue</a><a href="/review/search">Search</a>
+      ? html`<a href="/review">Queue</a><a href="/review/search?flagged=1">Flagged</a><a href="/review/search">Search</a>
 <span class="muted">${who.prefix}… (${who.tenantName})</span>${
           who.csrfToken
             ? html`<form class="inline" method="post" action="/review/logout">
@@ -112,7 +112,13 @@ function promptCell(row: { prompt: string | null; promptSha256: string; decision
 
 function scores(decision: unknown): Html {
   const { fired, list } = categoriesOf(decision);
-  const shown = list.filter((c) => c.score > 0 || fired.includes(c.name));
+  // Fired categories first, then the rest by score; scores that round to 0.00 are noise here.
+  const shown = list
+    .filter((c) => c.score >= 0.005 || fired.includes(c.name))
+    .sort(
+      (a, b) =>
+        Number(fired.includes(b.name)) - Number(fired.includes(a.name)) || b.score - a.score,
+    );
   if (shown.length === 0) return html`<span class="muted">no category scored</span>`;
   return html`${shown.map(
     (c) =>
@@ -156,7 +162,8 @@ export function searchPage(
   filter: SearchFilter,
   query: string,
   rows: SearchRow[],
-  limit: number,
+  /** The query string of the next (older) page, when there is one. */
+  older: string | null,
 ): Html {
   return layout(
     "Search",
@@ -165,9 +172,11 @@ ${field("tenant", "tenant", filter.tenant)}${select("status", ["completed", "ref
 ${select("action", ["allow", "review", "block"], filter.action)}${field("category", "category", filter.category)}
 ${field("from", "from", filter.from, "date")}${field("to", "to", filter.to, "date")}
 ${field("q", "prompt contains", filter.q)}${field("id", "generation id", filter.id)}
-${field("sha256", "image SHA-256", filter.sha256)}<button>Search</button></form>
+${field("sha256", "image SHA-256", filter.sha256)}
+<label><input type="checkbox" name="flagged" value="1"${filter.flagged ? raw(" checked") : ""}> flagged only (review or block)</label>
+<button>Search</button></form>
 <p>Export this search: <a href="/review/export.csv?${query}">CSV</a> · <a href="/review/export.jsonl?${query}">JSON lines</a>
-${rows.length === limit ? html` · showing the newest ${limit}; the exports hold every row` : ""}</p>
+${older ? html` · <a href="/review/search?${older}">older rows →</a>` : ""}</p>
 ${rowsTable(rows)}`,
     who,
   );

@@ -294,6 +294,16 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect(await found("to=2000-01-01")).toEqual([]);
     const today = new Date().toISOString().slice(0, 10);
     expect(await found(`from=${today}&to=${today}&action=block`)).toEqual(["blocked"]);
+    expect(await found("flagged=1")).toEqual(["blocked", "heldOther", "heldXss"]);
+    expect(await found("flagged=1&tenant=acme")).toEqual(["heldXss"]);
+
+    // Pages: rows strictly older than the cursor (time, then id).
+    const lines = (await (await get("/review/export.jsonl", cookie)).text()).trim().split("\n");
+    const newest = JSON.parse(lines[0]!);
+    expect(newest.id).toBe(ids.heldOther);
+    const before = encodeURIComponent(`${newest.created_at}_${newest.id}`);
+    expect(await found(`before=${before}`)).toEqual(["blocked", "heldXss", "ok"]);
+    expect((await get("/review/search?before=yesterday", cookie)).status).toBe(400);
   });
 
   it("exports a search as CSV and JSON lines with each row's log index", async () => {

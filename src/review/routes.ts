@@ -10,7 +10,13 @@ import { authenticate } from "../tenants/index.js";
 import { loadItem, MAX_NOTE_LENGTH, REVIEW_DECISIONS, recordReview } from "./decide.js";
 import { csvHeader, csvLine, jsonLine } from "./export.js";
 import { errorPage, itemPage, loginPage, queuePage, searchPage } from "./pages.js";
-import { parseFilter, searchPage as runSearch, searchAll } from "./search.js";
+import {
+  formatCursor,
+  parseCursor,
+  parseFilter,
+  searchPage as runSearch,
+  searchAll,
+} from "./search.js";
 import {
   closeSession,
   csrfMatches,
@@ -25,7 +31,7 @@ import {
 type ReviewEnv = { Variables: AppEnv["Variables"] & { reviewer: Reviewer } };
 
 /** Rows shown on the queue and search pages; the exports hold every row. */
-const PAGE_ROWS = 200;
+export const PAGE_ROWS = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -146,8 +152,13 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
     const query = new URLSearchParams(
       Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === "string"),
     ).toString();
-    const rows = await withDatabase(() => runSearch(db, filter, PAGE_ROWS));
-    return c.html(searchPage(c.get("reviewer"), filter, query, rows, PAGE_ROWS));
+    const before = parseCursor(c.req.query("before"));
+    const rows = await withDatabase(() => runSearch(db, filter, PAGE_ROWS, before));
+    const last = rows[PAGE_ROWS - 1];
+    const older = last
+      ? `${query}${query ? "&" : ""}before=${encodeURIComponent(formatCursor(last))}`
+      : null;
+    return c.html(searchPage(c.get("reviewer"), filter, query, rows, older));
   });
 
   const item = async (id: string) => {

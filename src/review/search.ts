@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, ilike, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/index.js";
 import { generations, images, reviewDecisions, tenants } from "../db/schema.js";
@@ -47,6 +47,8 @@ export const searchFilterSchema = z.object({
       .transform((s) => s.toLowerCase())
       .optional(),
   ),
+  /** Only flagged requests: action review or block. */
+  flagged: z.preprocess(blank, z.enum(["1"]).optional()),
   /** Only requests still waiting for a reviewer (held, no decision yet). */
   pending: z.preprocess(blank, z.enum(["1"]).optional()),
 });
@@ -93,6 +95,7 @@ export function filterCondition(f: SearchFilter): SQL | undefined {
     parts.push(
       sql`exists (select 1 from ${images} where ${images.generationId} = ${generations.id} and ${images.sha256} = ${f.sha256})`,
     );
+  if (f.flagged) parts.push(inArray(generations.action, ["review", "block"]));
   if (f.pending) parts.push(and(HELD, UNDECIDED));
   return and(...parts.filter((p): p is SQL => p !== undefined));
 }
@@ -161,6 +164,22 @@ export async function searchPage(
     .where(and(filterCondition(filter), cursor))
     .orderBy(desc(at), desc(generations.id))
     .limit(limit);
+}
+
+/** A page cursor as sent in links: `<ISO time>_<generation id>`. */
+export function parseCursor(
+  value: string | undefined,
+): { createdAt: Date; id: string } | undefined {
+  if (value === undefined || value === "") return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([0-9a-f-]{36})$/i.exec(value);
+  if (!m || Number.isNaN(Date.parse(m[1]!)) || !UUID.test(m[2]!)) {
+    throw new HallmarkError("invalid_request_error", "Bad page cursor.", { param: "before" });
+  }
+  return { createdAt: new Date(m[1]!), id: m[2]! };
+}
+
+export function formatCursor(row: { createdAt: Date; id: string }): string {
+  return `${row.createdAt.toISOString()}_${row.id}`;
 }
 
 /** Every row of a search, fetched page by page (for the streamed exports). */
