@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordGeneration } from "../audit/index.js";
 import { reviewDecisions, reviewSessions, tenants } from "../db/schema.js";
@@ -271,6 +272,40 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
       expect(res.status, q).toBe(400);
     }
     expect((await get("/review/export.csv?action=maybe", cookie)).status).toBe(400);
+    for (const q of ["q=%00", "tenant=a%00b", "category=%00"]) {
+      expect((await get(`/review/search?${q}`, cookie)).status, q).toBe(400);
+    }
+  });
+
+  it("answers generated junk in filters and forms with 200, 303 or 4xx, never a 500", async () => {
+    const { cookie, csrf } = await session();
+    const keys = ["tenant", "status", "action", "category", "from", "to", "q", "id", "sha256"];
+    const junk = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("%", "'", "\\", "\u0000"));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom(...keys, "before", "flagged", "pending"), junk),
+        fc.constantFrom("/review/search", "/review/export.jsonl"),
+        async (query, path) => {
+          const res = await get(`${path}?${new URLSearchParams(query)}`, cookie);
+          await res.arrayBuffer();
+          expect([200, 400]).toContain(res.status);
+        },
+      ),
+      { numRuns: 40 },
+    );
+    await fc.assert(
+      fc.asyncProperty(junk, junk, async (decision, note) => {
+        const res = await post(`/review/g/${ids.blocked}/decide`, cookie, { csrf, decision, note });
+        expect(res.status).toBe(400);
+        const nul = await post(`/review/g/${ids.heldOther}/decide`, cookie, {
+          csrf,
+          decision: "approve",
+          note: `${note}\u0000`,
+        });
+        expect(nul.status).toBe(400);
+      }),
+      { numRuns: 20 },
+    );
   });
 
   it("searches by tenant, status, action, category, dates, prompt, id and image hash", async () => {

@@ -180,6 +180,8 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
       throw new HallmarkError("invalid_request_error", "Choose approve or uphold.", {
         param: "decision",
       });
+    if (note.includes("\u0000"))
+      throw new HallmarkError("invalid_request_error", "The note contains NUL.", { param: "note" });
     if (note.length > MAX_NOTE_LENGTH)
       throw new HallmarkError(
         "invalid_request_error",

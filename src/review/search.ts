@@ -59,6 +59,13 @@ export function parseFilter(query: Record<string, string>): SearchFilter {
   const known = Object.fromEntries(
     Object.entries(query).filter(([k]) => k in searchFilterSchema.shape),
   );
+  // PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
+  const nul = Object.entries(known).find(([, v]) => v.includes("\u0000"));
+  if (nul) {
+    throw new HallmarkError("invalid_request_error", `Bad filter ${nul[0]}: contains NUL.`, {
+      param: nul[0],
+    });
+  }
   const parsed = searchFilterSchema.safeParse(known);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
