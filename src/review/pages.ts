@@ -30,7 +30,7 @@ export function layout(title: string, body: Html, who?: Reviewer): Html {
 <style>${STYLE}</style></head>
 <body><header><strong>Hallmark review</strong>${
     who
-      ? html`<a href="/review">Queue</a><a href="/review/search?flagged=1">Flagged</a><a href="/review/search">Search</a>
+      ? html`<a href="/review">Queue</a><a href="/review/search?flagged=1">Flagged</a><a href="/review/search">Search</a><a href="/review/stats">Per day</a>
 <span class="muted">${who.prefix}… (${who.tenantName})</span>${
           who.csrfToken
             ? html`<form class="inline" method="post" action="/review/logout">
@@ -239,6 +239,40 @@ ${list.map(
             : html`<p class="muted">Log in through the form to decide.</p>`
           : html`<p class="muted">Not held for review: nothing to decide.</p>`
     }`,
+    who,
+  );
+}
+
+/** A chart without scripts: one row per day, one bar per fired category (width ∝ count). */
+export function statsPage(
+  who: Reviewer,
+  days: number,
+  stats: { fired: Map<string, Map<string, number>>; reviews: Map<string, Map<string, number>> },
+): Html {
+  const dayList = [...new Set([...stats.fired.keys(), ...stats.reviews.keys()])].sort().reverse();
+  const max = Math.max(1, ...[...stats.fired.values()].flatMap((m) => [...m.values()]));
+  const categories = [...new Set([...stats.fired.values()].flatMap((m) => [...m.keys()]))].sort();
+  const hue = (c: string) => (categories.indexOf(c) * 137) % 360;
+  return layout(
+    `Flagged requests per day (last ${days} days)`,
+    html`<form method="get" action="/review/stats"><label>days <input type="number" name="days" min="1" max="366" value="${days}"></label><button>Show</button></form>
+<p>${categories.map(
+      (c) =>
+        html`<span style="display:inline-block;width:10px;height:10px;background:hsl(${hue(c)},60%,50%)"></span> ${c} `,
+    )}</p>
+${
+  dayList.length === 0
+    ? html`<p class="muted">Nothing flagged or reviewed in this period.</p>`
+    : html`<table><thead><tr><th>Day (UTC)</th><th>Fired categories</th><th>Reviews</th></tr></thead><tbody>${dayList.map(
+        (d) =>
+          html`<tr><td>${d}</td><td>${[...(stats.fired.get(d) ?? new Map<string, number>())].map(
+            ([c, n]) =>
+              html`<div title="${c}: ${n}"><span style="display:inline-block;height:10px;width:${Math.max(2, Math.round((n / max) * 300))}px;background:hsl(${hue(c)},60%,50%)"></span> ${c} ${n}</div>`,
+          )}</td><td>${[...(stats.reviews.get(d) ?? new Map<string, number>())].map(
+            ([k, n]) => html`<div>${k} ${n}</div>`,
+          )}</td></tr>`,
+      )}</tbody></table>`
+}`,
     who,
   );
 }

@@ -377,6 +377,19 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect((await bearer.text()).trim().split("\r\n")).toHaveLength(5);
   });
 
+  it("charts flagged requests per day by category, and reviews per day", async () => {
+    const { cookie } = await session();
+    const res = await get("/review/stats?days=7", cookie);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    const today = new Date().toISOString().slice(0, 10);
+    expect(page).toContain(`<td>${today}</td>`);
+    for (const c of ["sexual 1", "violence 1", "hate 1", "uphold 1"]) expect(page).toContain(c);
+    for (const days of ["0", "abc", "367", "-1"]) {
+      expect((await get(`/review/stats?days=${days}`, cookie)).status, days).toBe(400);
+    }
+  });
+
   it("logs out, and a revoked key's session ends", async () => {
     const { cookie, csrf } = await session();
     expect((await post("/review/logout", cookie, {})).status).toBe(403);

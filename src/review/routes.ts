@@ -9,7 +9,7 @@ import { statusFor } from "../http/errors.js";
 import { authenticate } from "../tenants/index.js";
 import { loadItem, MAX_NOTE_LENGTH, REVIEW_DECISIONS, recordReview } from "./decide.js";
 import { csvHeader, csvLine, jsonLine } from "./export.js";
-import { errorPage, itemPage, loginPage, queuePage, searchPage } from "./pages.js";
+import { errorPage, itemPage, loginPage, queuePage, searchPage, statsPage } from "./pages.js";
 import {
   formatCursor,
   parseCursor,
@@ -27,6 +27,7 @@ import {
   SESSION_COOKIE,
   SESSION_TTL_S,
 } from "./session.js";
+import { dailyStats, MAX_STATS_DAYS } from "./stats.js";
 
 type ReviewEnv = { Variables: AppEnv["Variables"] & { reviewer: Reviewer } };
 
@@ -145,6 +146,17 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
   app.get("/", async (c) => {
     const rows = await withDatabase(() => runSearch(db, { pending: "1" }, PAGE_ROWS));
     return c.html(queuePage(c.get("reviewer"), rows));
+  });
+
+  app.get("/stats", async (c) => {
+    const raw = c.req.query("days") ?? "30";
+    const days = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(days >= 1 && days <= MAX_STATS_DAYS))
+      throw new HallmarkError("invalid_request_error", `days must be 1 to ${MAX_STATS_DAYS}.`, {
+        param: "days",
+      });
+    const stats = await withDatabase(() => dailyStats(db, days));
+    return c.html(statsPage(c.get("reviewer"), days, stats));
   });
 
   app.get("/search", async (c) => {
