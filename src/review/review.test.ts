@@ -398,6 +398,11 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect(out.headers.get("set-cookie")).toMatch(/hm_review=;/);
     expect((await get("/review", cookie)).status).toBe(303);
 
+    const expiring = await session();
+    expect((await get("/review", expiring.cookie)).status).toBe(200);
+    await gw.database.db.update(reviewSessions).set({ expiresAt: new Date(Date.now() - 1000) });
+    expect((await get("/review", expiring.cookie)).status).toBe(303);
+
     const second = await session();
     expect((await get("/review", second.cookie)).status).toBe(200);
     await revokeApiKey(gw.database.db, reviewKeyPrefix);
