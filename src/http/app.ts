@@ -61,10 +61,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
 
-  const auth = bearerAuth(deps.db);
-  app.use("/v1/images/*", auth);
-  app.use("/v1/moderations", auth);
-  app.use("/v1/generations/*", auth);
+  // Scopes: generating and reading one's own generations need `generate`; moderation `moderate`.
+  app.use("/v1/images/*", bearerAuth(deps.db, "generate"));
+  app.use("/v1/moderations", bearerAuth(deps.db, "moderate"));
+  app.use("/v1/generations/*", bearerAuth(deps.db, "generate"));
   app.use("/v1/images/generations", requireMediaType(["application/json"]));
   app.use("/v1/moderations", requireMediaType(["application/json"]));
 

@@ -9,9 +9,10 @@ const PREFIX = "Bearer ";
 
 /**
  * Authenticates `Authorization: Bearer <key>` against the stored key hashes and puts the
- * principal on the context. Missing and wrong keys are 401; a database outage is 503.
+ * principal on the context. Missing and wrong keys are 401, a key without the route's scope 403,
+ * a database outage 503.
  */
-export function bearerAuth(db: Db): MiddlewareHandler<AppEnv> {
+export function bearerAuth(db: Db, scope?: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
     if (!header?.startsWith(PREFIX) || header.length === PREFIX.length) {
@@ -23,7 +24,11 @@ export function bearerAuth(db: Db): MiddlewareHandler<AppEnv> {
     const key = header.slice(PREFIX.length).trim();
     if (key.length > 256)
       throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
-    c.set("principal", await withDatabase(() => authenticate(db, key)));
+    const principal = await withDatabase(() => authenticate(db, key));
+    if (scope && principal.scopes && !principal.scopes.includes(scope)) {
+      throw new HallmarkError("insufficient_scope", `This key lacks the '${scope}' scope.`);
+    }
+    c.set("principal", principal);
     await next();
   };
 }

@@ -65,4 +65,22 @@ describe.each(testDatabases())("authentication and tenancy on $name", (testDb) =
     const keys = await listApiKeys(gw.database.db);
     expect(JSON.stringify(keys)).not.toContain(gw.key);
   });
+
+  it("a key without the route's scope gets 403 insufficient_scope", async () => {
+    const { createApiKey } = await import("../../tenants/index.js");
+    const { key } = await createApiKey(gw.database.db, { tenant: "acme", scopes: ["review"] });
+    const res = await gw.request("/v1/images/generations", { key, json });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.code).toBe("insufficient_scope");
+    const mod = await gw.request("/v1/moderations", { key, json: { input: "x" } });
+    expect(mod.status).toBe(403);
+    const { key: modOnly } = await createApiKey(gw.database.db, {
+      tenant: "acme",
+      scopes: ["moderate"],
+    });
+    expect(
+      (await gw.request("/v1/moderations", { key: modOnly, json: { input: "x" } })).status,
+    ).toBe(200);
+    expect((await gw.request("/v1/images/generations", { key: modOnly, json })).status).toBe(403);
+  });
 });

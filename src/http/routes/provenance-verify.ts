@@ -1,5 +1,4 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Db } from "../../db/index.js";
 import { HallmarkError } from "../../errors/index.js";
 import { type VerifyDeps, verifyImage } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
