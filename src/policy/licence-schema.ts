@@ -49,9 +49,11 @@ export const licenceFileSchema = z
     output_ownership: z.string().min(1),
     revenue_threshold: z
       .object({
-        /** Commercial use is allowed only while annual revenue is below this amount. */
+        /** Commercial use is covered only while the licensee's annual revenue stays within this amount. */
         amount: z.number().positive(),
         currency: z.literal("USD"),
+        /** How the licence words the boundary: "more than" the amount, or "at or above" it (meets or exceeds). */
+        exceeded_when: z.enum(["more_than", "at_or_above"]),
         text: z.string().min(1),
       })
       .strict()

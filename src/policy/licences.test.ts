@@ -169,9 +169,15 @@ describe("checkUse", () => {
     const sai = reg.licenceFor("stable-diffusion-3.5-large")!;
     const above = checkUse(sai, { commercial: true, categories: [], annualRevenueUsd: 5_000_000 });
     expect(above.allowed).toBe(false);
-    expect(above.reasons[0]).toMatch(/below USD 1,000,000 annual revenue/);
+    expect(above.reasons[0]).toMatch(
+      /annual revenue up to USD 1,000,000 \(declared: USD 5,000,000\)/,
+    );
+    // "more than USD $1,000,000": the amount itself is still covered.
     expect(
       checkUse(sai, { commercial: true, categories: [], annualRevenueUsd: 1_000_000 }).allowed,
+    ).toBe(true);
+    expect(
+      checkUse(sai, { commercial: true, categories: [], annualRevenueUsd: 1_000_001 }).allowed,
     ).toBe(false);
     const undeclared = checkUse(sai, { commercial: true, categories: [] });
     expect(undeclared.allowed).toBe(false);

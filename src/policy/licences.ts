@@ -136,18 +136,24 @@ export function checkUse(licence: Licence, use: LicenceUse): LicenceVerdict {
     } else {
       const t = licence.revenue_threshold;
       if (t) {
-        const limit = `${t.currency} ${t.amount.toLocaleString("en-US")}`;
+        const money = (n: number) => `${t.currency} ${n.toLocaleString("en-US")}`;
+        const bound =
+          t.exceeded_when === "more_than" ? `up to ${money(t.amount)}` : `below ${money(t.amount)}`;
         if (use.annualRevenueUsd === undefined) {
           refusals.push(
-            `${licence.name} allows commercial use only below ${limit} annual revenue, and the tenant's annual revenue is not declared`,
+            `${licence.name} covers commercial use only for annual revenue ${bound}, and the tenant's annual revenue is not declared`,
           );
-        } else if (use.annualRevenueUsd >= t.amount) {
+        } else if (
+          t.exceeded_when === "more_than"
+            ? use.annualRevenueUsd > t.amount
+            : use.annualRevenueUsd >= t.amount
+        ) {
           refusals.push(
-            `${licence.name} allows commercial use only below ${limit} annual revenue (declared: ${t.currency} ${use.annualRevenueUsd.toLocaleString("en-US")}): ${t.text}`,
+            `${licence.name} covers commercial use only for annual revenue ${bound} (declared: ${money(use.annualRevenueUsd)}): ${t.text}`,
           );
         } else {
           grounds.push(
-            `commercial use allowed below ${limit} annual revenue (declared: ${t.currency} ${use.annualRevenueUsd.toLocaleString("en-US")})`,
+            `commercial use covered for annual revenue ${bound} (declared: ${money(use.annualRevenueUsd)})`,
           );
         }
       } else {
