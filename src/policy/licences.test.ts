@@ -182,6 +182,11 @@ describe("checkUse", () => {
     const undeclared = checkUse(sai, { commercial: true, categories: [] });
     expect(undeclared.allowed).toBe(false);
     expect(undeclared.reasons[0]).toMatch(/not declared/);
+    for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      expect(
+        checkUse(sai, { commercial: true, categories: [], annualRevenueUsd: bad }).allowed,
+      ).toBe(false);
+    }
     const below = checkUse(sai, { commercial: true, categories: [], annualRevenueUsd: 200_000 });
     expect(below.allowed).toBe(true);
     expect(below.obligations.join(" ")).toMatch(/Powered by Stability AI/);

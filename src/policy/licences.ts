@@ -120,7 +120,7 @@ export function normaliseModelId(modelId: string): string {
 
 /**
  * Decides whether a use is compatible with a licence. Refuses a commercial use of a licence
- * that does not allow it, a commercial use at or above a revenue threshold (or with no revenue
+ * that does not allow it, a commercial use beyond a revenue threshold (or with no valid revenue
  * declared), and any fired category that falls under one of the licence's use restrictions
  * (quoting the restriction and where it is in the licence).
  */
@@ -139,21 +139,18 @@ export function checkUse(licence: Licence, use: LicenceUse): LicenceVerdict {
         const money = (n: number) => `${t.currency} ${n.toLocaleString("en-US")}`;
         const bound =
           t.exceeded_when === "more_than" ? `up to ${money(t.amount)}` : `below ${money(t.amount)}`;
-        if (use.annualRevenueUsd === undefined) {
+        const revenue = use.annualRevenueUsd;
+        if (revenue === undefined || !Number.isFinite(revenue) || revenue < 0) {
           refusals.push(
             `${licence.name} covers commercial use only for annual revenue ${bound}, and the tenant's annual revenue is not declared`,
           );
-        } else if (
-          t.exceeded_when === "more_than"
-            ? use.annualRevenueUsd > t.amount
-            : use.annualRevenueUsd >= t.amount
-        ) {
+        } else if (t.exceeded_when === "more_than" ? revenue > t.amount : revenue >= t.amount) {
           refusals.push(
-            `${licence.name} covers commercial use only for annual revenue ${bound} (declared: ${money(use.annualRevenueUsd)}): ${t.text}`,
+            `${licence.name} covers commercial use only for annual revenue ${bound} (declared: ${money(revenue)}): ${t.text}`,
           );
         } else {
           grounds.push(
-            `commercial use covered for annual revenue ${bound} (declared: ${money(use.annualRevenueUsd)})`,
+            `commercial use covered for annual revenue ${bound} (declared: ${money(revenue)})`,
           );
         }
       } else {
