@@ -21,6 +21,7 @@ export interface Config {
   databaseUrl: string | undefined;
   policyFile: string;
   lexiconDir: string;
+  licenceDir: string;
   publicFiguresDir: string;
   modelsDir: string;
   logLevel: Env["HALLMARK_LOG_LEVEL"];
@@ -138,6 +139,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     policyFile: path.resolve(
       e.HALLMARK_POLICY_FILE ?? path.join(PACKAGE_ROOT, "policies/default.yaml"),
+    ),
+    licenceDir: path.resolve(
+      e.HALLMARK_LICENCE_DIR ?? path.join(PACKAGE_ROOT, "policies/licences"),
     ),
     lexiconDir: path.resolve(
       e.HALLMARK_LEXICON_DIR ?? path.join(PACKAGE_ROOT, "policies/lexicons"),

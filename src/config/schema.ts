@@ -37,6 +37,8 @@ export const envSchema = z.object({
   HALLMARK_POLICY_FILE: z.string().min(1).optional(),
   /** Folder of lexicons (per language and category); absent means the packaged policies/lexicons. */
   HALLMARK_LEXICON_DIR: z.string().min(1).optional(),
+  /** The licence registry (one YAML per licence, models.yaml); absent: the packaged policies/licences. */
+  HALLMARK_LICENCE_DIR: z.string().min(1).optional(),
   /** Folder of ONNX models with their cards; absent means the packaged models/. */
   HALLMARK_MODELS_DIR: z.string().min(1).optional(),
   HALLMARK_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

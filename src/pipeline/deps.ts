@@ -2,7 +2,7 @@ import type { ImageClassifier } from "../classify/image/index.js";
 import type { TextClassifier } from "../classify/text/index.js";
 import type { Db } from "../db/index.js";
 import type { Generator, Limiter } from "../generate/index.js";
-import type { Policy } from "../policy/index.js";
+import type { LicenceRegistry, Policy } from "../policy/index.js";
 import type { C2pa } from "../provenance/c2pa/index.js";
 import type { Watermarker } from "../provenance/watermark/index.js";
 
@@ -12,6 +12,8 @@ export interface PipelineDeps {
   policy: Policy;
   text: TextClassifier;
   generator: Generator;
+  /** The licence registry (policies/licences); absent: every licence is recorded as not known. */
+  licences?: LicenceRegistry;
   /** Output (and input) image screening; absent means the stage is reported absent. */
   image?: ImageClassifier;
   limiter: Limiter;

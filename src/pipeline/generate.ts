@@ -6,6 +6,7 @@ import type { GeneratedImage, GenerateOutput } from "../generate/index.js";
 import { type Decision, decide, publicSummary } from "../policy/index.js";
 import type { Principal } from "../tenants/index.js";
 import type { PipelineDeps } from "./deps.js";
+import { licenceAudit } from "./licence-audit.js";
 import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
 import { auditView, screenPrompt } from "./screen-prompt.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
@@ -91,8 +92,7 @@ export async function generateImages(
       seed,
       output_format: request.outputFormat,
       model: request.model ?? null,
-      licence: deps.policy.licence,
-    },
+    } as Record<string, unknown>,
   };
 
   // 1. Screen the prompt.
@@ -229,6 +229,9 @@ export async function generateImages(
     timer.note("screen_output", "absent", "image classifiers are not configured");
   }
 
+  // The licence audit: under which licence the output is made and handed over.
+  const licence = licenceAudit(deps.licences, deps.policy, output.model.id, finalDecision.fired);
+
   // 5. Watermark every output (before signing: the manifest binds the marked bytes).
   let encoded: OutputImage[];
   let softBindings: Array<{ alg: string; value: string } | undefined> | undefined;
@@ -288,6 +291,7 @@ export async function generateImages(
           auditUrl: `${deps.publicUrl}/v1/generations/${id}`,
           version: deps.version,
           softBindings,
+          licence: licence.statement,
         }),
       );
     } catch (error) {
@@ -326,6 +330,7 @@ export async function generateImages(
   const stagesForRow = [...timer.records];
   const { logIndex } = await recordGeneration(deps.db, {
     ...base,
+    params: { ...base.params, licence },
     status: "completed",
     model: output.model.id,
     backend: output.backend,

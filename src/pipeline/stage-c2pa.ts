@@ -10,6 +10,8 @@ export interface C2paStageInput {
   auditUrl: string;
   version: string;
   softBindings?: Array<{ alg: string; value: string } | undefined>;
+  /** The licence statement for the output (from the licence audit). */
+  licence: { name: string; url: string; usageTerms?: string };
 }
 
 /** A signed image and what the image row keeps of its manifest. */
@@ -50,11 +52,7 @@ export async function signOutputs(
           aiInference: use,
           dataMining: use,
         },
-        licence: {
-          url: policy.licence.url,
-          name: policy.licence.name,
-          usageTerms: policy.licence.usage_terms,
-        },
+        licence: input.licence,
         prompt: input.prompt,
         includePromptText: policy.manifest.include_prompt_text,
         generationId: input.generationId,

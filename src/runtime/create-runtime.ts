@@ -21,7 +21,7 @@ import {
 import { type AppDeps, createApp } from "../http/index.js";
 import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
-import { loadPolicyFile } from "../policy/index.js";
+import { loadLicenceRegistry, loadPolicyFile } from "../policy/index.js";
 import {
   type C2pa,
   type C2paPool,
@@ -73,6 +73,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     : null;
 
   const policy = await loadPolicyFile(config.policyFile);
+  const licences = await loadLicenceRegistry(config.licenceDir);
   const modelPath = path.join(config.modelsDir, "text-classifier/model.onnx");
   const text = await createTextClassifier({
     lexiconDir: config.lexiconDir,
@@ -117,6 +118,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     policy,
     text,
     generator,
+    licences,
     image,
     limiter: createLimiter({
       concurrency: config.backend.concurrency,
@@ -165,6 +167,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     location: database.location,
     policy: policy.id,
     policy_hash: policy.hash,
+    licence_registry_hash: licences.hash,
     backend: generator.name,
     text_model: text.modelId ?? null,
     image_models: image.models,

@@ -196,7 +196,11 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
     expect(verdict.produced_here).toBe(true);
     expect(verdict.durable_credentials.generation_id).toBe(made.hallmark.generation_id);
     expect(verdict.durable_credentials.manifest_base64.length).toBeGreaterThan(500);
-    expect(verdict.durable_credentials.licence.url).toMatch(/^https:/);
+    expect(verdict.durable_credentials.licence).toMatchObject({
+      known: true,
+      reference: { id: "hallmark-placeholder" },
+    });
+    expect(verdict.durable_credentials.licence.statement.url).toMatch(/^https:/);
 
     // The signed manifest carries the soft binding to the mark.
     const signed = await (
