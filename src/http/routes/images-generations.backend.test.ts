@@ -47,7 +47,9 @@ describe("AUTOMATIC1111 backend through the gateway (pglite)", () => {
     expect(mark).toMatchObject({ applied: false, reason: "no_texture" });
     expect(body.hallmark.images[0].marks).toContainEqual(expect.objectContaining({ kind: "c2pa" }));
     // The fake's model is in no licence registry entry: recorded as not known, never guessed.
-    const record = await (await gw.request(`/v1/generations/${body.hallmark.generation_id}`)).json();
+    const record = await (
+      await gw.request(`/v1/generations/${body.hallmark.generation_id}`)
+    ).json();
     expect(record.params.licence).toMatchObject({ known: false, reference: null, verdict: null });
   });
 
