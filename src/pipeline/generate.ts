@@ -1,16 +1,16 @@
 import { randomInt, randomUUID } from "node:crypto";
-import sharp from "sharp";
-import { type ImageRecord, recordGeneration, sha256Hex } from "../audit/index.js";
+import { type ImageRecord, recordGeneration } from "../audit/index.js";
 import { HallmarkError } from "../errors/index.js";
-import type { GeneratedImage, GenerateOutput } from "../generate/index.js";
+import type { GenerateOutput } from "../generate/index.js";
 import { type Decision, decide, publicSummary } from "../policy/index.js";
 import type { Principal } from "../tenants/index.js";
 import type { PipelineDeps } from "./deps.js";
+import { encodeMarked, encodeOutput } from "./encode-output.js";
 import { licenceAudit } from "./licence-audit.js";
 import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
 import { auditView, screenPrompt } from "./screen-prompt.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
-import { encodeRaw, watermarkOutputs } from "./stage-watermark.js";
+import { watermarkOutputs } from "./stage-watermark.js";
 import { StageTimer } from "./stages.js";
 
 export type OutputFormat = "png" | "jpeg" | "webp";
@@ -55,12 +55,6 @@ export interface GenerationResult {
 }
 
 export type PipelineStages = StageTimer["records"];
-
-const MEDIA_TYPES: Record<OutputFormat, string> = {
-  png: "image/png",
-  jpeg: "image/jpeg",
-  webp: "image/webp",
-};
 
 /**
  * The generation use case, stage by stage: screen the prompt, generate, screen the output,
@@ -243,22 +237,8 @@ export async function generateImages(
         watermarkOutputs(wm.watermarker, wm.issuerKeyId, output.images, deps.limits.maxInputPixels),
       );
       softBindings = marked.map((m) => m.softBinding);
-      encoded = await Promise.all(
-        marked.map(async (m, i) => {
-          const bytes = await encodeRaw(m.raw, request.outputFormat, request.quality);
-          markIds.push(m.markId);
-          const source = output.images[i]!;
-          return {
-            bytes,
-            mediaType: MEDIA_TYPES[request.outputFormat],
-            sha256: sha256Hex(bytes),
-            width: source.width,
-            height: source.height,
-            seed: source.seed,
-            marks: [m.mark],
-          };
-        }),
-      );
+      encoded = await encodeMarked(marked, output.images, request.outputFormat, request.quality);
+      markIds.push(...marked.map((m) => m.markId));
     } catch (error) {
       await recordFailure(error);
       throw error instanceof HallmarkError
@@ -361,33 +341,5 @@ export async function generateImages(
     model: output.model,
     backend: output.backend,
     placeholder: output.placeholder,
-  };
-}
-
-/** Converts to the requested format; passes the bytes through when they already are. */
-async function encodeOutput(
-  image: GeneratedImage,
-  format: OutputFormat,
-  quality: number | undefined,
-): Promise<OutputImage> {
-  const mediaType = MEDIA_TYPES[format];
-  let bytes = image.bytes;
-  if (image.mediaType !== mediaType || quality !== undefined) {
-    const s = sharp(image.bytes);
-    bytes =
-      format === "png"
-        ? await s.png().toBuffer()
-        : format === "jpeg"
-          ? await s.jpeg({ quality: quality ?? 90, mozjpeg: false }).toBuffer()
-          : await s.webp({ quality: quality ?? 90 }).toBuffer();
-  }
-  return {
-    bytes,
-    mediaType,
-    sha256: sha256Hex(bytes),
-    width: image.width,
-    height: image.height,
-    seed: image.seed,
-    marks: [],
   };
 }

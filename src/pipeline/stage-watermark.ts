@@ -1,5 +1,3 @@
-import sharp from "sharp";
-import { HallmarkError } from "../errors/index.js";
 import type { GeneratedImage } from "../generate/index.js";
 import {
   decodeImage,
@@ -69,28 +67,4 @@ export async function watermarkOutputs(
     });
   }
   return out;
-}
-
-/** Encodes marked pixels as the requested output format. */
-export async function encodeRaw(
-  raw: RawImage,
-  format: "png" | "jpeg" | "webp",
-  quality: number | undefined,
-): Promise<Buffer> {
-  const s = sharp(raw.data, {
-    raw: { width: raw.width, height: raw.height, channels: raw.channels },
-  });
-  switch (format) {
-    case "png":
-      return s.png().toBuffer();
-    case "jpeg":
-      return s.jpeg({ quality: quality ?? 92 }).toBuffer();
-    case "webp":
-      return s.webp({ quality: quality ?? 92 }).toBuffer();
-    default:
-      throw new HallmarkError(
-        "invalid_request_error",
-        `Unsupported output format ${String(format)}.`,
-      );
-  }
 }
