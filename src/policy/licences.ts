@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Document, LineCounter, parseDocument } from "yaml";
-import type { z } from "zod";
 import type { Category } from "../classify/categories.js";
 import { HallmarkError } from "../errors/index.js";
 import {
@@ -11,6 +9,7 @@ import {
   type ModelsFile,
   modelsFileSchema,
 } from "./licence-schema.js";
+import { lineOf, type Parsed, parseYaml } from "./yaml.js";
 
 export type { UseRestriction } from "./licence-schema.js";
 
@@ -50,49 +49,6 @@ export interface LicenceRegistry {
   checkUse(licence: Licence, use: LicenceUse): LicenceVerdict;
   /** SHA-256 over every file of the registry (sorted by name), to record which registry decided. */
   readonly hash: string;
-}
-
-interface Parsed<T> {
-  data: T;
-  doc: Document;
-  lineCounter: LineCounter;
-}
-
-function lineOf(doc: Document, lineCounter: LineCounter, path: Array<string | number>) {
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true) as { range?: [number] } | undefined;
-    if (node?.range) return lineCounter.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-function parseYaml<S extends z.ZodType>(
-  text: string,
-  source: string,
-  schema: S,
-  what: string,
-): Parsed<z.infer<S>> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const { line, col } = lineCounter.linePos(e.pos[0]);
-    throw new HallmarkError(
-      "config_error",
-      `${source}:${line}:${col}: ${e.message.split("\n")[0]}`,
-    );
-  }
-  const parsed = schema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const path = issue.path as Array<string | number>;
-      const line = lineOf(doc, lineCounter, path);
-      const where = line === undefined ? source : `${source}:${line}`;
-      return `${where}: ${path.join(".") || "(top level)"}: ${issue.message}`;
-    });
-    throw new HallmarkError("config_error", `Invalid ${what}:\n  ${lines.join("\n  ")}`);
-  }
-  return { data: parsed.data, doc, lineCounter };
 }
 
 /** Parses and validates one licence file's text. */
