@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/index.js";
+import { tenants } from "../db/schema.js";
 import { testDatabases } from "../db/test-databases.js";
 import { createTenant } from "../tenants/index.js";
 import { findImagesByMarkId, findImagesNearPdq } from "./lookup.js";
@@ -79,5 +80,41 @@ describe.each(testDatabases())("image lookups on $name", ({ open }) => {
     const rows = await findImagesByMarkId(database.db, "0123456789ab");
     expect(rows.map((r) => r.generation.id)).toEqual([generationId]);
     expect(await findImagesByMarkId(database.db, "ffffffffffff")).toEqual([]);
+  });
+
+  it("refuses a second image with the same mark id, so a mark never leads to two images", async () => {
+    const [tenant] = await database.db.select().from(tenants);
+    await expect(
+      recordGeneration(database.db, {
+        id: randomUUID(),
+        tenantId: tenant!.id,
+        apiKeyId: null,
+        endUser: null,
+        kind: "generate",
+        status: "completed",
+        retention: "sha256",
+        prompt: "y",
+        params: {},
+        model: "m",
+        backend: "b",
+        action: "allow",
+        decision: {},
+        stages: [],
+        images: [
+          {
+            index: 0,
+            sha256: "2".repeat(64),
+            mediaType: "image/png",
+            width: 1,
+            height: 1,
+            bytes: 1,
+            seed: 3,
+            marks: [],
+            watermarkMarkId: "0123456789ab",
+          },
+        ],
+      }),
+    ).rejects.toThrow();
+    expect(await findImagesByMarkId(database.db, "0123456789ab")).toHaveLength(1);
   });
 });

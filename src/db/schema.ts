@@ -120,7 +120,8 @@ export const images = pgTable(
   },
   (t) => [
     index("images_sha256_idx").on(t.sha256),
-    index("images_watermark_mark_id_idx").on(t.watermarkMarkId),
+    // Unique: a mark id must lead to one image, never two (48 random bits; a collision fails the insert).
+    uniqueIndex("images_watermark_mark_id_idx").on(t.watermarkMarkId),
     uniqueIndex("images_generation_index_idx").on(t.generationId, t.index),
   ],
 );
