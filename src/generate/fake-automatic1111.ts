@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type Server } from "node:http";
 import sharp from "sharp";
+import { listenOnLoopback, readText } from "./loopback.js";
 
 export interface FakeAutomatic1111 {
   url: string;
@@ -67,7 +67,7 @@ export async function startFakeAutomatic1111(
         res.writeHead(404).end('{"detail":"Not Found"}');
         return;
       }
-      const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+      const body = JSON.parse(await readText(req)) as Record<string, unknown>;
       requests.push(body);
       paths.push(path);
       if (path === "/sdapi/v1/img2img" && !Array.isArray(body.init_images)) {
@@ -104,25 +104,11 @@ export async function startFakeAutomatic1111(
       res.writeHead(500).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const loopback = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.url,
     requests,
     paths,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: loopback.close,
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type Server } from "node:http";
 import sharp from "sharp";
+import { listenOnLoopback, readText } from "./loopback.js";
 
 export interface FakeComfyUI {
   url: string;
@@ -60,7 +60,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
       if (req.method === "GET" && route === "/system_stats") {
         json(200, { system: { os: "fake" }, devices: [] });
       } else if (req.method === "POST" && route === "/prompt") {
-        const body = JSON.parse(await readBody(req)) as { prompt: FakeComfyUI["prompts"][number] };
+        const body = JSON.parse(await readText(req)) as { prompt: FakeComfyUI["prompts"][number] };
         prompts.push(body.prompt);
         const nodes = Object.values(body.prompt ?? {});
         if (options.failWith && prompts.length <= (options.failFirst ?? Number.POSITIVE_INFINITY)) {
@@ -140,11 +140,11 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
           .writeHead(200, { "content-type": "image/png", "content-length": file.length })
           .end(file);
       } else if (req.method === "POST" && route === "/queue") {
-        const body = JSON.parse(await readBody(req)) as { delete?: string[] };
+        const body = JSON.parse(await readText(req)) as { delete?: string[] };
         deleted.push(...(body.delete ?? []));
         res.writeHead(200).end();
       } else if (req.method === "POST" && route === "/interrupt") {
-        const body = JSON.parse((await readBody(req)) || "{}") as { prompt_id?: string };
+        const body = JSON.parse((await readText(req)) || "{}") as { prompt_id?: string };
         interrupted.push(body.prompt_id ?? "*");
         res.writeHead(200).end();
       } else {
@@ -154,28 +154,15 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
       res.writeHead(500).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const loopback = await listenOnLoopback(server, () => {
+    for (const t of timers) clearTimeout(t);
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.url,
     prompts,
     hits,
     deleted,
     interrupted,
-    close: () =>
-      new Promise((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: loopback.close,
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
