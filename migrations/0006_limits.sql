@@ -8,7 +8,7 @@ CREATE TABLE "quota_counters" (
 --> statement-breakpoint
 CREATE TABLE "rate_limit_state" (
 	"key" text PRIMARY KEY NOT NULL,
-	"tat_ms" bigint NOT NULL,
+	"tat_ms" double precision NOT NULL,
 	"allowed" boolean NOT NULL
 );
 --> statement-breakpoint

@@ -6,7 +6,6 @@
  * `images`, not from these tables (docs/limits.md).
  */
 import {
-  bigint,
   boolean,
   date,
   doublePrecision,
@@ -43,7 +42,7 @@ export const tenantLimits = pgTable("tenant_limits", {
  */
 export const rateLimitState = pgTable("rate_limit_state", {
   key: text("key").primaryKey(),
-  tatMs: bigint("tat_ms", { mode: "number" }).notNull(),
+  tatMs: doublePrecision("tat_ms").notNull(),
   allowed: boolean("allowed").notNull(),
 });
 
