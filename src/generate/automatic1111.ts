@@ -142,6 +142,7 @@ export function createAutomatic1111Generator(options: Automatic1111Options): Gen
   return {
     name: "automatic1111",
     defaultModel,
+    editCapabilities: { mask: true, maxImages: 1, strength: true },
     generate(input: GenerateInput, signal: AbortSignal): Promise<GenerateOutput> {
       return run("/sdapi/v1/txt2img", common(input), input, signal);
     },

@@ -89,6 +89,7 @@ export function withCircuitBreaker(
       guarded(() => generator.generate(input, signal)),
     ...(edit
       ? {
+          editCapabilities: generator.editCapabilities,
           edit: (input: EditInput, signal: AbortSignal): Promise<GenerateOutput> =>
             guarded(() => edit(input, signal)),
         }

@@ -25,6 +25,7 @@ export {
 } from "./placeholder.js";
 export { type RetryOptions, withRetries } from "./retry.js";
 export type {
+  EditCapabilities,
   EditInput,
   GeneratedImage,
   GenerateInput,

@@ -131,6 +131,8 @@ export function createOpenAIImagesGenerator(options: OpenAIImagesOptions): Gener
   return {
     name: "openai",
     defaultModel: options.model,
+    // OpenAI's edits take up to 16 images (gpt-image-1) and a mask; it has no strength parameter.
+    editCapabilities: { mask: true, maxImages: 16, strength: false },
     generate(input: GenerateInput, signal: AbortSignal): Promise<GenerateOutput> {
       const body = {
         model: input.model ?? options.model,

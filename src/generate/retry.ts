@@ -48,6 +48,7 @@ export function withRetries(generator: Generator, options: RetryOptions): Genera
       attempt(signal, () => generator.generate(input, signal)),
     ...(edit
       ? {
+          editCapabilities: generator.editCapabilities,
           edit: (input: EditInput, signal: AbortSignal): Promise<GenerateOutput> =>
             attempt(signal, () => edit(input, signal)),
         }

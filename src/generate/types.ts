@@ -14,15 +14,39 @@ export interface GenerateInput {
 
 /**
  * An image-to-image request (OpenAI's `images/edits`, AUTOMATIC1111's img2img): the prompt and
- * output settings of a generation plus the picture to start from.
+ * output settings of a generation plus the picture to start from. The pipeline hands every
+ * backend the same normalised form, whatever the client uploaded: EXIF orientation applied,
+ * fitted (centre crop) to exactly `width`×`height`, encoded as PNG.
  */
 export interface EditInput extends GenerateInput {
-  /** The input image (PNG, JPEG or WebP bytes), already screened. */
+  /** The input image: a PNG of exactly `width`×`height` (RGB or RGBA), already screened. */
   image: Buffer;
-  /** Optional mask: where it is white the image is repainted, where black it is kept. */
+  /**
+   * Further input images (OpenAI's `image[]` after the first), same form as `image`; only sent to
+   * backends whose `editCapabilities.maxImages` is above 1.
+   */
+  references?: Buffer[];
+  /**
+   * Optional inpainting mask, a greyscale PNG of `width`×`height`: white (255) is repainted, black
+   * (0) is kept (AUTOMATIC1111's convention). An adapter whose upstream wants OpenAI's form (alpha
+   * 0 = edit) converts it. Only sent to backends whose `editCapabilities.mask` is true.
+   */
   mask?: Buffer;
   /** How far from the input to move, 0 (unchanged) to 1 (ignore it). Backend default when unset. */
   strength?: number;
+}
+
+/**
+ * What a backend's `edit` honours. The pipeline refuses a request outside it (400
+ * `edit_not_supported`) before anything is generated, instead of silently dropping a field.
+ */
+export interface EditCapabilities {
+  /** Inpainting: `mask` is honoured. */
+  mask: boolean;
+  /** Input images per edit: 1 for img2img backends; OpenAI's gpt-image-1 takes up to 16. */
+  maxImages: number;
+  /** `strength` (denoising strength) is honoured; when false a given strength is refused. */
+  strength: boolean;
 }
 
 /** One generated image, encoded as the backend delivered it. */
@@ -51,8 +75,10 @@ export interface Generator {
   /** The model id this backend uses when the request names none. */
   readonly defaultModel: string;
   generate(input: GenerateInput, signal: AbortSignal): Promise<GenerateOutput>;
-  /** Image-to-image, on backends that support it; absent otherwise. */
+  /** Image-to-image, on backends that support it; absent otherwise (400 `edit_not_supported`). */
   edit?(input: EditInput, signal: AbortSignal): Promise<GenerateOutput>;
+  /** What `edit` honours; present exactly when `edit` is. */
+  readonly editCapabilities?: EditCapabilities;
   /** Resolves when the backend answers; rejects with a HallmarkError otherwise. */
   health(signal?: AbortSignal): Promise<void>;
 }
