@@ -10,3 +10,10 @@ export {
   recordGeneration,
   type StageRecord,
 } from "./record.js";
+export {
+  createRecorder,
+  type Recorder,
+  type RecorderOptions,
+  type Seal,
+  type Sealed,
+} from "./recorder.js";

@@ -77,84 +77,91 @@ export async function recordGeneration(
 }
 
 async function writeRecord(db: Db, record: GenerationRecord): Promise<{ logIndex: number }> {
+  return withDatabase(() => db.transaction((tx) => writeRecordInTransaction(tx, record)));
+}
+
+/**
+ * Appends the log entry and inserts the generation and image rows inside the caller's
+ * transaction (which must end up holding the sequencer lock until commit: appendEntry takes it).
+ */
+export async function writeRecordInTransaction(
+  tx: Db,
+  record: GenerationRecord,
+): Promise<{ logIndex: number }> {
   const prompt = promptAudit(record.prompt, record.retention);
   const negative = promptAudit(record.negativePrompt, record.retention);
-  return withDatabase(() =>
-    db.transaction(async (tx) => {
-      const entry = await appendEntry(tx, {
-        kind: "generation",
+  const entry = await appendEntry(tx, {
+    kind: "generation",
+    generationId: record.id,
+    attributes: {
+      tenant_id: record.tenantId,
+      kind: record.kind,
+      status: record.status,
+      action: record.action,
+      model: record.model,
+      backend: record.backend,
+      error_code: record.errorCode ?? null,
+      images: record.images.map((i) => ({
+        sha256: i.sha256,
+        media_type: i.mediaType,
+        c2pa_manifest_sha256: i.c2paManifest ? sha256Hex(i.c2paManifest) : null,
+        watermark_mark_id: i.watermarkMarkId ?? null,
+        pdq: i.pdqHash ?? null,
+      })),
+    },
+    payload: {
+      end_user: record.endUser,
+      api_key_id: record.apiKeyId,
+      prompt: { retention: record.retention, text: prompt.text, sha256: prompt.sha256 },
+      negative_prompt: { text: negative.text, sha256: negative.sha256 },
+      params: record.params,
+      decision: record.decision,
+      stages: record.stages,
+      marks: record.images.map((i) => i.marks),
+    },
+  });
+  await tx.insert(generations).values({
+    logIndex: entry.index,
+    id: record.id,
+    tenantId: record.tenantId,
+    apiKeyId: record.apiKeyId,
+    endUser: record.endUser,
+    kind: record.kind,
+    status: record.status,
+    promptRetention: record.retention,
+    prompt: prompt.text,
+    promptSha256: prompt.sha256!,
+    negativePrompt: negative.text,
+    negativePromptSha256: negative.sha256,
+    params: record.params,
+    model: record.model,
+    backend: record.backend,
+    action: record.action,
+    decision: record.decision,
+    stages: record.stages,
+    errorCode: record.errorCode ?? null,
+  });
+  if (record.images.length > 0) {
+    await tx.insert(images).values(
+      record.images.map((image) => ({
         generationId: record.id,
-        attributes: {
-          tenant_id: record.tenantId,
-          kind: record.kind,
-          status: record.status,
-          action: record.action,
-          model: record.model,
-          backend: record.backend,
-          error_code: record.errorCode ?? null,
-          images: record.images.map((i) => ({
-            sha256: i.sha256,
-            media_type: i.mediaType,
-            c2pa_manifest_sha256: i.c2paManifest ? sha256Hex(i.c2paManifest) : null,
-            watermark_mark_id: i.watermarkMarkId ?? null,
-            pdq: i.pdqHash ?? null,
-          })),
-        },
-        payload: {
-          end_user: record.endUser,
-          api_key_id: record.apiKeyId,
-          prompt: { retention: record.retention, text: prompt.text, sha256: prompt.sha256 },
-          negative_prompt: { text: negative.text, sha256: negative.sha256 },
-          params: record.params,
-          decision: record.decision,
-          stages: record.stages,
-          marks: record.images.map((i) => i.marks),
-        },
-      });
-      await tx.insert(generations).values({
-        logIndex: entry.index,
-        id: record.id,
-        tenantId: record.tenantId,
-        apiKeyId: record.apiKeyId,
-        endUser: record.endUser,
-        kind: record.kind,
-        status: record.status,
-        promptRetention: record.retention,
-        prompt: prompt.text,
-        promptSha256: prompt.sha256!,
-        negativePrompt: negative.text,
-        negativePromptSha256: negative.sha256,
-        params: record.params,
-        model: record.model,
-        backend: record.backend,
-        action: record.action,
-        decision: record.decision,
-        stages: record.stages,
-        errorCode: record.errorCode ?? null,
-      });
-      if (record.images.length > 0) {
-        await tx.insert(images).values(
-          record.images.map((image) => ({
-            generationId: record.id,
-            index: image.index,
-            sha256: image.sha256,
-            mediaType: image.mediaType,
-            width: image.width,
-            height: image.height,
-            bytes: image.bytes,
-            seed: image.seed === null ? null : String(image.seed),
-            marks: image.marks,
-            watermarkMarkId: image.watermarkMarkId ?? null,
-            c2paManifest: image.c2paManifest ?? null,
-            c2paLabel: image.c2paLabel ?? null,
-            pdqHash: image.pdqHash ?? null,
-            pdqQuality: image.pdqQuality ?? null,
-          })),
-        );
-      }
-      return { logIndex: entry.index };
-    }),
-  );
+        index: image.index,
+        sha256: image.sha256,
+        mediaType: image.mediaType,
+        width: image.width,
+        height: image.height,
+        bytes: image.bytes,
+        seed: image.seed === null ? null : String(image.seed),
+        marks: image.marks,
+        watermarkMarkId: image.watermarkMarkId ?? null,
+        c2paManifest: image.c2paManifest ?? null,
+        c2paLabel: image.c2paLabel ?? null,
+        pdqHash: image.pdqHash ?? null,
+        pdqQuality: image.pdqQuality ?? null,
+      })),
+    );
+  }
+  return { logIndex: entry.index };
 }
 
 export type GenerationRow = typeof generations.$inferSelect;

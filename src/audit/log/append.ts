@@ -42,6 +42,22 @@ export async function appendEntry(tx: Db, entry: AuditEntryInput): Promise<Appen
   return appendPrepared(tx, prepareEntry(entry));
 }
 
+/**
+ * Takes the sequencer lock in the caller's transaction and returns the index the next append
+ * in that transaction will get. Lets a caller put the index into what it is about to record
+ * (a C2PA manifest) before the entry exists: nobody else can append until the commit.
+ */
+export async function reserveNextIndex(tx: Db): Promise<number> {
+  if (!isTransaction(tx)) {
+    throw new HallmarkError("internal_error", "reserveNextIndex needs a transaction");
+  }
+  await tx.execute(sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`);
+  const rows = resultRows(
+    await tx.execute(sql`select coalesce(max(index), -1) + 1 as next from audit_log_entries`),
+  );
+  return toIndex(rows[0]?.next);
+}
+
 /** Appends an already prepared entry (entries and tombstones). */
 export async function appendPrepared(tx: Db, entry: PreparedEntry): Promise<AppendedEntry> {
   if (!isTransaction(tx)) return inTransaction(tx, (inner) => appendPrepared(inner, entry));

@@ -6,7 +6,12 @@
  * HTTP. Built on the pure transparency-log core in ../tlog; formats in docs/audit-log.md §8.
  */
 
-export { type AppendedEntry, appendEntry, STORED_NODE_LEVEL } from "./append.js";
+export {
+  type AppendedEntry,
+  appendEntry,
+  reserveNextIndex,
+  STORED_NODE_LEVEL,
+} from "./append.js";
 export { type Checkpointer, type CheckpointerOptions, createCheckpointer } from "./checkpointer.js";
 export {
   type CheckpointRecord,
