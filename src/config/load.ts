@@ -58,6 +58,14 @@ export interface Config {
   watermark: { keyFile?: string; issuerKeyId?: number };
   auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
+  /** Metrics, tracing, shutdown and browser access (docs/operations.md). */
+  operations: {
+    metrics: boolean;
+    metricsToken?: string;
+    otlpEndpoint?: string;
+    shutdownDeadlineMs: number;
+    corsOrigins: string[];
+  };
 }
 
 /**
@@ -204,6 +212,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       everySeconds: e.HALLMARK_CHECKPOINT_EVERY_SECONDS,
     },
     bootstrap: e.HALLMARK_BOOTSTRAP,
+    operations: {
+      metrics: e.HALLMARK_METRICS === "on",
+      metricsToken: e.HALLMARK_METRICS_TOKEN,
+      otlpEndpoint: e.HALLMARK_OTLP_ENDPOINT,
+      shutdownDeadlineMs: e.HALLMARK_SHUTDOWN_DEADLINE_MS,
+      corsOrigins: e.HALLMARK_CORS_ORIGINS ?? [],
+    },
   };
 }
 

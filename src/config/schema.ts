@@ -129,6 +129,29 @@ export const envSchema = z.object({
   HALLMARK_WATERMARK_ISSUER_ID: z.coerce.number().int().min(0).max(65535).optional(),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
+  /** Serve Prometheus metrics at GET /metrics (docs/operations.md). */
+  HALLMARK_METRICS: z.enum(["on", "off"]).default("on"),
+  /** When set, GET /metrics requires `Authorization: Bearer <this token>`; absent: open. */
+  HALLMARK_METRICS_TOKEN: z.string().min(16, "use at least 16 characters").optional(),
+  /** OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); absent: no tracing SDK. */
+  HALLMARK_OTLP_ENDPOINT: z.string().url().optional(),
+  /** On SIGTERM/SIGINT, how long in-flight requests may run before they are cancelled. */
+  HALLMARK_SHUTDOWN_DEADLINE_MS: positiveInt.default(30_000),
+  /** Comma-separated origins allowed by CORS (`*` for any); absent: no CORS headers at all. */
+  HALLMARK_CORS_ORIGINS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^(\*|https?:\/\/[^/\s,]+)$/, "expected origins like https://app.example"),
+      ),
+    )
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -25,6 +25,8 @@ export type ErrorCode =
   | "backend_error"
   | "backend_timeout"
   | "request_cancelled"
+  | "request_timeout"
+  | "shutting_down"
   | "signing_failed"
   | "watermark_failed"
   | "audit_verification_failed"

@@ -28,6 +28,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   database_unavailable: 503,
   backend_unavailable: 503,
   backend_timeout: 504,
+  request_timeout: 504,
+  shutting_down: 503,
   signing_failed: 500,
   watermark_failed: 500,
   config_error: 500,
