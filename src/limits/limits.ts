@@ -1,0 +1,118 @@
+import type { Db } from "../db/index.js";
+import { isConnectionError } from "../db/index.js";
+import { HallmarkError } from "../errors/index.js";
+import { decide } from "./gcra.js";
+import { effectiveLimits, getTenantLimits } from "./tenant-limits.js";
+import type {
+  EffectiveLimits,
+  LimitStore,
+  Periods,
+  RateDecision,
+  Reservation,
+  ReserveResult,
+} from "./types.js";
+
+export interface LimitsOptions {
+  db: Db;
+  store: LimitStore;
+  /** The configured defaults (HALLMARK_RATE_LIMIT_*, HALLMARK_QUOTA_*). */
+  defaults: EffectiveLimits;
+  /** How long a replica keeps a tenant's overrides before reading them again (0: every request). */
+  cacheMs: number;
+}
+
+/** The quota state reported with a reservation or a refusal. */
+export interface QuotaStatus {
+  limits: EffectiveLimits["quota"];
+  used: { day: number; month: number };
+  periods: Periods;
+}
+
+/** Rate limits and image quotas per tenant, over a store every replica shares. */
+export interface Limits {
+  readonly storeKind: LimitStore["kind"];
+  /** The tenant's limits in force (defaults with its overrides), cached for `cacheMs`. */
+  limitsFor(tenantId: string): Promise<EffectiveLimits>;
+  /** Counts one request; null when the tenant has no rate limit. Never throws a 429 itself. */
+  checkRate(tenantId: string): Promise<RateDecision | null>;
+  /**
+   * Holds n images against the tenant's day and month quotas, atomically across replicas.
+   * Refusals come back as `ok: false` (the caller answers 429 with the headers).
+   */
+  reserveImages(tenantId: string, n: number): Promise<ReserveResult & { quota: QuotaStatus }>;
+  /** Gives back images that were not delivered (failure, refusal, bad request). */
+  release(reservation: Reservation): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAX_CACHED_TENANTS = 10_000;
+
+/**
+ * The limiter: tenant overrides from the database (briefly cached per replica), state in the
+ * shared store. Any store failure is a 503 (`database_unavailable`): without its counts the
+ * limiter cannot tell whether a request is within its limits, so it fails closed.
+ */
+export function createLimits(options: LimitsOptions): Limits {
+  const { db, store, defaults, cacheMs } = options;
+  const cache = new Map<string, { limits: EffectiveLimits; until: number }>();
+
+  const guarded = async <T>(what: "overrides" | "store", operation: () => Promise<T>) => {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof HallmarkError) throw error;
+      if (what === "store" && store.kind === "redis") {
+        throw new HallmarkError(
+          "database_unavailable",
+          "The rate-limit store (Redis) is unavailable; nothing was produced.",
+          { cause: error },
+        );
+      }
+      if (isConnectionError(error)) {
+        throw new HallmarkError(
+          "database_unavailable",
+          "The database is unavailable; nothing was produced.",
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
+
+  const limitsFor = async (tenantId: string): Promise<EffectiveLimits> => {
+    const now = Date.now();
+    const hit = cache.get(tenantId);
+    if (hit && hit.until > now) return hit.limits;
+    const overrides = await guarded("overrides", () => getTenantLimits(db, tenantId));
+    const limits = effectiveLimits(defaults, overrides);
+    if (cacheMs > 0) {
+      if (cache.size >= MAX_CACHED_TENANTS) cache.clear();
+      cache.set(tenantId, { limits, until: now + cacheMs });
+    }
+    return limits;
+  };
+
+  return {
+    storeKind: store.kind,
+    limitsFor,
+
+    async checkRate(tenantId) {
+      const { rate } = await limitsFor(tenantId);
+      if (!(rate.rps > 0)) return null;
+      const state = await guarded("store", () => store.take(`t:${tenantId}`, rate));
+      return decide(state, rate);
+    },
+
+    async reserveImages(tenantId, n) {
+      const { quota } = await limitsFor(tenantId);
+      const result = await guarded("store", () => store.reserve(tenantId, n, quota));
+      const periods = result.ok ? result.reservation.periods : result.periods;
+      const used = result.ok ? result.reservation.used : result.used;
+      return { ...result, quota: { limits: quota, used, periods } };
+    },
+
+    release: (reservation) => guarded("store", () => store.release(reservation)),
+
+    close: () => store.close(),
+  };
+}

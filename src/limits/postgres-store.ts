@@ -1,0 +1,162 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/index.js";
+import { intervalMs, limitMs } from "./gcra.js";
+import { periodsAt } from "./periods.js";
+import { resultRows } from "./sql-rows.js";
+import type {
+  LimitStore,
+  Periods,
+  QuotaRule,
+  RateRule,
+  RateState,
+  Reservation,
+  ReserveResult,
+} from "./types.js";
+
+/** A quota of 0 means none; the counters still count, so a quota set mid-month starts right. */
+const UNLIMITED = 2_147_483_647;
+
+/** Thrown inside the reservation transaction to roll it back when a quota would be exceeded. */
+class QuotaRefused extends Error {
+  constructor(readonly period: "day" | "month") {
+    super(period);
+  }
+}
+
+/**
+ * The limiter state in the database every replica already shares. The GCRA step is one
+ * INSERT … ON CONFLICT DO UPDATE … RETURNING: PostgreSQL locks the key's row for the update and
+ * re-evaluates the expressions on the latest committed TAT, so concurrent requests from any
+ * replica are serialised per key. Time is the database's (`now()` of the statement), so replica
+ * clocks do not matter.
+ */
+export function createPostgresLimitStore(db: Db): LimitStore {
+  return {
+    kind: "postgres",
+
+    async take(key: string, rule: RateRule): Promise<RateState> {
+      const i = intervalMs(rule);
+      const limit = limitMs(rule);
+      const rows = resultRows(
+        await db.execute(sql`
+          insert into rate_limit_state as s (key, tat_ms, allowed)
+          values (${key}, extract(epoch from now())::float8 * 1000 + ${i}::float8, ${i}::float8 <= ${limit}::float8)
+          on conflict (key) do update set
+            tat_ms = case
+              when greatest(s.tat_ms + ${i}::float8, excluded.tat_ms)
+                   - (excluded.tat_ms - ${i}::float8) <= ${limit}::float8
+              then greatest(s.tat_ms + ${i}::float8, excluded.tat_ms)
+              else s.tat_ms end,
+            allowed = greatest(s.tat_ms + ${i}::float8, excluded.tat_ms)
+                      - (excluded.tat_ms - ${i}::float8) <= ${limit}::float8
+          returning tat_ms, allowed, extract(epoch from now())::float8 * 1000 as now_ms`),
+      );
+      const row = rows[0]!;
+      return {
+        allowed: row.allowed === true || row.allowed === "t",
+        tatMs: Number(row.tat_ms),
+        nowMs: Number(row.now_ms),
+      };
+    },
+
+    async reserve(tenantId: string, n: number, rule: QuotaRule): Promise<ReserveResult> {
+      const dayLimit = rule.imagesPerDay > 0 ? rule.imagesPerDay : UNLIMITED;
+      const monthLimit = rule.imagesPerMonth > 0 ? rule.imagesPerMonth : UNLIMITED;
+      let periods: Periods | undefined;
+      try {
+        // Day row first, then month row, in every transaction (reserve and release alike), so
+        // two requests of one tenant cannot deadlock; each waits on the other's row lock and
+        // then sees its committed count.
+        return await db.transaction(async (tx) => {
+          periods = periodsAt(await databaseNow(tx as unknown as Db));
+          const day = await add(tx as unknown as Db, tenantId, "day", periods.day, n, dayLimit);
+          if (day === null) throw new QuotaRefused("day");
+          const month = await add(
+            tx as unknown as Db,
+            tenantId,
+            "month",
+            periods.month,
+            n,
+            monthLimit,
+          );
+          if (month === null) throw new QuotaRefused("month");
+          const reservation: Reservation = {
+            tenantId,
+            n,
+            periods,
+            used: { day, month },
+          };
+          return { ok: true as const, reservation };
+        });
+      } catch (error) {
+        if (!(error instanceof QuotaRefused) || !periods) throw error;
+        const used = await counts(db, tenantId, periods);
+        return { ok: false, period: error.period, periods, used };
+      }
+    },
+
+    async release(reservation: Reservation): Promise<void> {
+      const { tenantId, n, periods } = reservation;
+      await db.transaction(async (tx) => {
+        for (const [period, start] of [
+          ["day", periods.day],
+          ["month", periods.month],
+        ] as const) {
+          await tx.execute(sql`
+            update quota_counters set used = greatest(0, used - ${n})
+            where tenant_id = ${tenantId} and period = ${period} and period_start = ${start}`);
+        }
+      });
+    },
+
+    async used(tenantId: string) {
+      const periods = periodsAt(await databaseNow(db));
+      return { periods, used: await counts(db, tenantId, periods) };
+    },
+
+    close: async () => {},
+  };
+}
+
+async function databaseNow(db: Db): Promise<number> {
+  const rows = resultRows(
+    await db.execute(sql`select extract(epoch from now())::float8 * 1000 as now_ms`),
+  );
+  return Number(rows[0]!.now_ms);
+}
+
+/** Adds n to one counter when it stays within limit; null when it would not (nothing changed). */
+async function add(
+  db: Db,
+  tenantId: string,
+  period: "day" | "month",
+  start: string,
+  n: number,
+  limit: number,
+): Promise<number | null> {
+  const rows = resultRows(
+    await db.execute(sql`
+      insert into quota_counters as q (tenant_id, period, period_start, used)
+      select ${tenantId}::uuid, ${period}, ${start}::date, ${n}::int where ${n}::int <= ${limit}::int
+      on conflict (tenant_id, period, period_start) do update set used = q.used + excluded.used
+      where q.used + excluded.used <= ${limit}::int
+      returning used`),
+  );
+  return rows.length === 0 ? null : Number(rows[0]!.used);
+}
+
+async function counts(
+  db: Db,
+  tenantId: string,
+  periods: Periods,
+): Promise<{ day: number; month: number }> {
+  const rows = resultRows(
+    await db.execute(sql`
+      select period, used from quota_counters
+      where tenant_id = ${tenantId}::uuid
+        and ((period = 'day' and period_start = ${periods.day}::date)
+          or (period = 'month' and period_start = ${periods.month}::date))`),
+  );
+  const of = (p: string) => Number(rows.find((r) => r.period === p)?.used ?? 0);
+  return { day: of("day"), month: of("month") };
+}
