@@ -28,7 +28,10 @@ export async function nsfwTensor(image: RawImageInput): Promise<Float32Array> {
     .resize(SIZE, SIZE, { fit: "fill", kernel: "linear" })
     .raw()
     .toBuffer();
-  return Float32Array.from(data, (v) => v / 255);
+  // A plain loop: `Float32Array.from(data, mapFn)` is about 100× slower here (40 ms per image).
+  const x = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) x[i] = data[i]! / 255;
+  return x;
 }
 
 export interface NsfwModel {
