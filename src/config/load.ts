@@ -58,6 +58,37 @@ export interface Config {
   watermark: { keyFile?: string; issuerKeyId?: number };
   auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
+  /** Rate limits, image quotas and their shared store (docs/limits.md). */
+  rateLimits: {
+    rps: number;
+    burst: number;
+    imagesPerDay: number;
+    imagesPerMonth: number;
+    cacheMs: number;
+    redisUrl?: string;
+    redisTimeoutMs: number;
+    verifyRequiresKey: boolean;
+  };
+  /** Idempotency keys, the output store, async jobs, review holds and webhooks (docs/async.md). */
+  delivery: {
+    idempotencyTtlHours: number;
+    outputKeyFile?: string;
+    outputRetentionHours: number;
+    holdRetentionHours: number;
+    holdForReview: boolean;
+    jobExpireSeconds: number;
+    jobRetries: number;
+    workerConcurrency: number;
+    workerPollSeconds: number;
+    workerInServe: boolean;
+    webhook: {
+      secretFile?: string;
+      allowPrivate: boolean;
+      allowedHosts?: string[];
+      timeoutMs: number;
+      retries: number;
+    };
+  };
   /** Metrics, tracing, shutdown and browser access (docs/operations.md). */
   operations: {
     metrics: boolean;
@@ -212,6 +243,36 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       everySeconds: e.HALLMARK_CHECKPOINT_EVERY_SECONDS,
     },
     bootstrap: e.HALLMARK_BOOTSTRAP,
+    rateLimits: {
+      rps: e.HALLMARK_RATE_LIMIT_RPS,
+      burst: e.HALLMARK_RATE_LIMIT_BURST,
+      imagesPerDay: e.HALLMARK_QUOTA_IMAGES_PER_DAY,
+      imagesPerMonth: e.HALLMARK_QUOTA_IMAGES_PER_MONTH,
+      cacheMs: e.HALLMARK_LIMITS_CACHE_MS,
+      redisUrl: e.HALLMARK_REDIS_URL,
+      redisTimeoutMs: e.HALLMARK_REDIS_TIMEOUT_MS,
+      verifyRequiresKey: e.HALLMARK_VERIFY_REQUIRES_KEY,
+    },
+    delivery: {
+      idempotencyTtlHours: e.HALLMARK_IDEMPOTENCY_TTL_HOURS,
+      outputKeyFile: resolved(e.HALLMARK_OUTPUT_KEY_FILE),
+      outputRetentionHours: e.HALLMARK_OUTPUT_RETENTION_HOURS,
+      holdRetentionHours: e.HALLMARK_HOLD_RETENTION_HOURS,
+      holdForReview: e.HALLMARK_HOLD_FOR_REVIEW,
+      jobExpireSeconds: e.HALLMARK_JOB_EXPIRE_SECONDS,
+      jobRetries: e.HALLMARK_JOB_RETRIES,
+      workerConcurrency: e.HALLMARK_WORKER_CONCURRENCY,
+      workerPollSeconds: e.HALLMARK_WORKER_POLL_SECONDS,
+      // The embedded database cannot be opened by a second process: its worker runs in serve.
+      workerInServe: e.HALLMARK_WORKER_IN_SERVE ?? !e.DATABASE_URL,
+      webhook: {
+        secretFile: resolved(e.HALLMARK_WEBHOOK_SECRET_FILE),
+        allowPrivate: e.HALLMARK_WEBHOOK_ALLOW_PRIVATE,
+        allowedHosts: e.HALLMARK_WEBHOOK_ALLOWED_HOSTS,
+        timeoutMs: e.HALLMARK_WEBHOOK_TIMEOUT_MS,
+        retries: e.HALLMARK_WEBHOOK_RETRIES,
+      },
+    },
     operations: {
       metrics: e.HALLMARK_METRICS === "on",
       metricsToken: e.HALLMARK_METRICS_TOKEN,

@@ -129,6 +129,61 @@ export const envSchema = z.object({
   HALLMARK_WATERMARK_ISSUER_ID: z.coerce.number().int().min(0).max(65535).optional(),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
+  /** Requests per second per tenant (GCRA, shared by all replicas); 0: no rate limit (docs/limits.md). */
+  HALLMARK_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(100),
+  /** Requests a tenant may make at once on a full bucket. */
+  HALLMARK_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000_000).default(200),
+  /** Images per tenant per UTC day / month; 0: no quota. Tenants may override (tenant limits). */
+  HALLMARK_QUOTA_IMAGES_PER_DAY: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+  HALLMARK_QUOTA_IMAGES_PER_MONTH: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+  /** How long a replica caches a tenant's limit overrides (ms; 0: read them on every request). */
+  HALLMARK_LIMITS_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  /** redis:// URL: keep rate-limit and quota state in Redis instead of PostgreSQL. */
+  HALLMARK_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
+    .optional(),
+  /** How long a Redis command may take before the request is answered 503. */
+  HALLMARK_REDIS_TIMEOUT_MS: positiveInt.max(60_000).default(1000),
+  /** Require a key with the `verify` scope for POST /v1/provenance/verify (default: public). */
+  HALLMARK_VERIFY_REQUIRES_KEY: boolFlag.default(false),
+  /** How long an Idempotency-Key (and the response it replays) is kept, in hours. */
+  HALLMARK_IDEMPOTENCY_TTL_HOURS: positiveInt.max(24 * 30).default(24),
+  /** AES-256-GCM key (64 hex digits) sealing stored outputs; absent: `<data dir>/outputs.key`. */
+  HALLMARK_OUTPUT_KEY_FILE: z.string().min(1).optional(),
+  /** How long async results and released holds stay fetchable, in hours. */
+  HALLMARK_OUTPUT_RETENTION_HOURS: positiveInt.max(24 * 90).default(24),
+  /** How long a held (review) output is kept waiting for a reviewer, in hours. */
+  HALLMARK_HOLD_RETENTION_HOURS: positiveInt.max(24 * 90).default(24 * 7),
+  /** A review decision holds the generated images for a reviewer (202 held) instead of refusing. */
+  HALLMARK_HOLD_FOR_REVIEW: boolFlag.default(true),
+  /** Seconds a worker may hold a job before it is presumed dead and the job retried elsewhere. */
+  HALLMARK_JOB_EXPIRE_SECONDS: positiveInt.max(23 * 3600).default(600),
+  /** Retries of a job whose worker died (expired) before it recorded an outcome. */
+  HALLMARK_JOB_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
+  /** Jobs one worker process runs at once. */
+  HALLMARK_WORKER_CONCURRENCY: positiveInt.max(64).default(2),
+  /** How often an idle worker asks for jobs, in seconds (pg-boss polls; 0.5 at least). */
+  HALLMARK_WORKER_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
+  /** Run a worker inside `serve`; absent: yes on the embedded database, no on PostgreSQL. */
+  HALLMARK_WORKER_IN_SERVE: boolFlag.optional(),
+  /** Webhook signing secret (`whsec_` + base64, Standard Webhooks); absent: `<data dir>/webhook.secret`. */
+  HALLMARK_WEBHOOK_SECRET_FILE: z.string().min(1).optional(),
+  /** Let webhooks reach loopback, private and link-local addresses (off: SSRF protection). */
+  HALLMARK_WEBHOOK_ALLOW_PRIVATE: boolFlag.default(false),
+  /** Comma-separated host names webhooks may go to (absent: any public host). */
+  HALLMARK_WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .optional(),
+  /** Per-attempt time limit of a webhook POST, and attempts before it is given up. */
+  HALLMARK_WEBHOOK_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  HALLMARK_WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(20).default(6),
   /** Serve Prometheus metrics at GET /metrics (docs/operations.md). */
   HALLMARK_METRICS: z.enum(["on", "off"]).default("on"),
   /** When set, GET /metrics requires `Authorization: Bearer <this token>`; absent: open. */

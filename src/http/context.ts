@@ -7,5 +7,7 @@ export interface AppEnv {
     requestId: string;
     logger: Logger;
     principal: Principal;
+    /** Set by the idempotency middleware: the generation id this key's request must use. */
+    idempotency?: { generationId: string };
   };
 }
