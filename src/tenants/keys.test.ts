@@ -74,7 +74,12 @@ describe.each(testDatabases())("tenants and keys on $name", ({ open }) => {
       scopes: ["review", "review", "verify"],
     });
     expect((await authenticate(database.db, reviewer.key)).scopes).toEqual(["review", "verify"]);
-    for (const scopes of [["admin"], []]) {
+    const operator = await createApiKey(database.db, {
+      tenant: "scoped",
+      scopes: ["admin", "audit-read"],
+    });
+    expect((await authenticate(database.db, operator.key)).scopes).toEqual(["admin", "audit-read"]);
+    for (const scopes of [["root"], ["Admin"], []]) {
       await expect(createApiKey(database.db, { tenant: "scoped", scopes })).rejects.toMatchObject({
         code: "invalid_request_error",
       });

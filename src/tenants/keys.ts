@@ -9,8 +9,13 @@ export const KEY_PREFIX = "hm_";
 /** How many leading characters of a key are kept in clear, to tell keys apart in listings. */
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6;
 
-/** What a key may do. `review` opens the reviewers' workspace (src/review) on every tenant. */
-export const SCOPES = ["generate", "moderate", "verify", "review"] as const;
+/**
+ * What a key may do. `review` opens the reviewers' workspace (src/review) on every tenant;
+ * `audit-read` reads the tenant's own generation records and usage without generating;
+ * `admin` is the operator's: every tenant's usage (/v1/admin/*). docs/limits.md lists the
+ * scope of every route.
+ */
+export const SCOPES = ["generate", "moderate", "verify", "review", "audit-read", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 /** The scopes of a key created without `scopes`: the gateway's API, not the workspace. */
 export const DEFAULT_SCOPES: readonly Scope[] = ["generate", "moderate", "verify"];
