@@ -12,7 +12,9 @@ const PREFIX = "Bearer ";
  * principal on the context. Missing and wrong keys are 401, a key without the route's scope 403,
  * a database outage 503.
  */
-export function bearerAuth(db: Db, scope?: string): MiddlewareHandler<AppEnv> {
+export function bearerAuth(db: Db, scope?: string | readonly string[]): MiddlewareHandler<AppEnv> {
+  // A list means any one of them will do (e.g. generate or audit-read for reading records).
+  const anyOf = scope === undefined ? [] : typeof scope === "string" ? [scope] : scope;
   return async (c, next) => {
     const header = c.req.header("authorization");
     if (!header?.startsWith(PREFIX) || header.length === PREFIX.length) {
@@ -25,8 +27,11 @@ export function bearerAuth(db: Db, scope?: string): MiddlewareHandler<AppEnv> {
     if (key.length > 256)
       throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
     const principal = await withDatabase(() => authenticate(db, key));
-    if (scope && principal.scopes && !principal.scopes.includes(scope)) {
-      throw new HallmarkError("insufficient_scope", `This key lacks the '${scope}' scope.`);
+    if (anyOf.length > 0 && principal.scopes && !anyOf.some((s) => principal.scopes!.includes(s))) {
+      throw new HallmarkError(
+        "insufficient_scope",
+        `This key lacks the '${anyOf.join("' or '")}' scope.`,
+      );
     }
     c.set("principal", principal);
     await next();
