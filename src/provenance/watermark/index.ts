@@ -18,6 +18,7 @@ export {
 } from "./image-io.js";
 export {
   generateWatermarkKey,
+  keyBytes,
   loadWatermarkKey,
   parseWatermarkKey,
   WATERMARK_KEY_FILE,

@@ -1,0 +1,6 @@
+export {
+  type CpuPool,
+  type CpuPoolOptions,
+  createCpuPool,
+  type PooledWatermarker,
+} from "./pool.js";

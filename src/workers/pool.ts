@@ -1,0 +1,79 @@
+/**
+ * A worker-thread pool (piscina) for the pipeline's CPU-bound JavaScript: watermark embedding
+ * and detection (10–35 ms per 512² image) and PDQ hashing. On the event loop these hold every
+ * other request, including the database work of the embedded PGlite; on a pool they overlap
+ * with it and use the machine's other cores. Results are the same values the in-process
+ * functions return (the pool only moves the work).
+ */
+import { Piscina } from "piscina";
+import type { PdqResult } from "../provenance/fingerprint/index.js";
+import {
+  type DetectResult,
+  type EmbedResult,
+  keyBytes,
+  type RawImage,
+  type WatermarkKey,
+  type WatermarkPayload,
+} from "../provenance/watermark/index.js";
+import type { PoolInit, Task } from "./tasks.js";
+
+export interface CpuPool {
+  /** Watermark embedding and detection with the pool's key (absent without a key). */
+  watermarker?: PooledWatermarker;
+  pdq(image: RawImage): Promise<PdqResult>;
+  readonly threads: number;
+  close(): Promise<void>;
+}
+
+/** The `Watermarker` operations, off the event loop. */
+export interface PooledWatermarker {
+  embed(image: RawImage, payload: WatermarkPayload): Promise<EmbedResult>;
+  detect(image: RawImage): Promise<DetectResult>;
+  readonly keyFingerprint: string;
+}
+
+export interface CpuPoolOptions {
+  /** Worker threads (≥ 1). */
+  threads: number;
+  /** Tasks waiting beyond this are refused at once rather than queued without bound. */
+  maxQueue?: number;
+  watermarkKey?: WatermarkKey;
+}
+
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+
+/**
+ * Run from TypeScript sources (tsx, vitest), a worker must register the tsx loader before it
+ * imports tasks.ts: tasks-entry.mjs does that and re-exports the handler.
+ */
+function workerFilename(): string {
+  return new URL(FROM_SOURCE ? "./tasks-entry.mjs" : "./tasks.js", import.meta.url).href;
+}
+
+/** Starts the pool; threads start eagerly so the first request does not pay for them. */
+export function createCpuPool(options: CpuPoolOptions): CpuPool {
+  const threads = Math.max(1, Math.floor(options.threads));
+  const init: PoolInit = {
+    watermarkKey: options.watermarkKey ? keyBytes(options.watermarkKey) : null,
+  };
+  const piscina = new Piscina({
+    filename: workerFilename(),
+    minThreads: threads,
+    maxThreads: threads,
+    maxQueue: options.maxQueue ?? 256,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    workerData: init,
+  });
+  const run = <T>(task: Task): Promise<T> => piscina.run(task) as Promise<T>;
+  const key = options.watermarkKey;
+  return {
+    watermarker: key && {
+      keyFingerprint: key.fingerprint,
+      embed: (image, payload) => run<EmbedResult>({ op: "embed", image, payload }),
+      detect: (image) => run<DetectResult>({ op: "detect", image }),
+    },
+    pdq: (image) => run<PdqResult>({ op: "pdq", image }),
+    threads,
+    close: () => piscina.destroy(),
+  };
+}
