@@ -2,7 +2,8 @@ import sharp, { type Sharp } from "sharp";
 import { sha256Hex } from "../audit/index.js";
 import type { GeneratedImage } from "../generate/index.js";
 import type { RawImage } from "../provenance/watermark/index.js";
-import type { OutputFormat, OutputImage } from "./generate.js";
+import type { OutputImage } from "./finish.js";
+import type { OutputFormat } from "./run.js";
 import type { WatermarkedImage } from "./stage-watermark.js";
 
 export const MEDIA_TYPES: Record<OutputFormat, string> = {

@@ -1,7 +1,7 @@
 import { sha256Hex } from "../audit/index.js";
 import type { Policy } from "../policy/index.js";
 import type { C2pa, C2paMediaType, ManifestSpec } from "../provenance/c2pa/index.js";
-import type { OutputImage } from "./generate.js";
+import type { OutputImage, ProvenanceAction } from "./finish.js";
 
 export interface C2paStageInput {
   generationId: string;
@@ -12,6 +12,8 @@ export interface C2paStageInput {
   softBindings?: Array<{ alg: string; value: string } | undefined>;
   /** The licence statement for the output (from the licence audit). */
   licence: { name: string; url: string; usageTerms?: string };
+  /** `created`, or `edited` with the input image (the parent ingredient); default `created`. */
+  action?: ProvenanceAction;
 }
 
 /** A signed image and what the image row keeps of its manifest. */
@@ -45,7 +47,15 @@ export async function signOutputs(
         title: `${input.generationId}-${index}.${EXTENSIONS[mediaType]}`,
         generatorVersion: input.version,
         model: { name: input.model.id, version: input.model.version },
-        action: { kind: "created" },
+        action:
+          input.action?.kind === "edited"
+            ? {
+                kind: "edited",
+                input: input.action.input,
+                inputTitle: input.action.inputTitle,
+                inputSha256s: input.action.inputSha256s,
+              }
+            : { kind: "created" },
         trainingMining: {
           aiTraining: use,
           aiGenerativeTraining: use,

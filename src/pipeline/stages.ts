@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { StageRecord } from "../audit/index.js";
 
 /** The stages of a generation, in the order the pipeline runs them (docs/ARCHITECTURE.md). */
@@ -12,15 +13,59 @@ export const STAGE_NAMES = [
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
+/**
+ * Told of a request's stages as they happen (metrics, logs, tracing spans: src/http/middleware/
+ * metrics.ts builds one per request). `around` wraps the work of each stage that runs;
+ * `recorded` sees every record in order, including `absent`/`skipped` ones and those a use case
+ * pushes itself (the `record` stage).
+ */
+export interface StageObserver {
+  around?<T>(name: StageName, fn: () => Promise<T>): Promise<T>;
+  recorded(record: StageRecord): void;
+}
+
+/**
+ * The observer of the request being served. Carried by async context rather than through
+ * PipelineDeps so that every use case (generate, edits, a job worker) reports its stages
+ * without threading an argument through each; it holds no state of its own.
+ */
+const currentObserver = new AsyncLocalStorage<StageObserver>();
+
+/**
+ * Runs `fn` with `observer` told of every StageTimer created inside it (across awaits).
+ *
+ * @example await observeStages(observer, () => generateImages(deps, request, signal))
+ */
+export function observeStages<T>(observer: StageObserver, fn: () => T): T {
+  return currentObserver.run(observer, fn);
+}
+
 /** Collects stage records with their timings, in order. */
 export class StageTimer {
   readonly records: StageRecord[] = [];
+  private readonly observer = currentObserver.getStore();
+
+  constructor() {
+    const observer = this.observer;
+    if (observer) {
+      // Use cases also push records themselves (the `record` stage); the observer sees those too.
+      const records = this.records;
+      Object.defineProperty(records, "push", {
+        value: (...items: StageRecord[]) => {
+          const length = Array.prototype.push.apply(records, items);
+          for (const item of items) observer.recorded(item);
+          return length;
+        },
+      });
+    }
+  }
 
   /** Runs `fn` as stage `name`, timing it; a throw is recorded as `failed` and rethrown. */
   async run<T>(name: StageName, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      const value = await fn();
+      const observer = this.observer;
+      const value = await (observer?.around ? observer.around(name, fn) : fn());
       this.records.push({ name, status: "applied", ms: elapsed(started) });
       return value;
     } catch (error) {
@@ -49,3 +94,5 @@ export function serverTiming(records: StageRecord[]): string {
     })
     .join(", ");
 }
+
+export type PipelineStages = StageTimer["records"];

@@ -102,6 +102,9 @@ function generation(spec: ManifestSpec): object {
     if (spec.includePromptText) data.prompt = spec.prompt;
   }
   if (spec.policy) data.policy = spec.policy;
+  if (spec.action.kind === "edited" && spec.action.inputSha256s) {
+    data.inputs = spec.action.inputSha256s.map((sha256) => ({ sha256 }));
+  }
   return data;
 }
 

@@ -324,6 +324,10 @@ export function createReader(deps: ReaderDeps) {
         result.generation.policy = { id: str(policy.id)! };
         if (str(policy.hash)) result.generation.policy.hash = str(policy.hash);
       }
+      const inputs = arr(g.inputs)
+        .map((i) => str(obj(i)?.sha256))
+        .filter((h): h is string => h !== undefined);
+      if (inputs.length > 0) result.generation.inputs = inputs.map((sha256) => ({ sha256 }));
     }
 
     const sb = assertion(manifest, LABEL.softBinding);

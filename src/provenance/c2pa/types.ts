@@ -59,8 +59,12 @@ export interface ManifestSpec {
   /**
    * `created` for text-to-image; `edited` for image-to-image/inpainting, where `input` is the
    * image that was edited: it becomes the `parentOf` ingredient, keeping its own manifest.
+   * `inputSha256s` (the parent first, then any further inputs) go into `org.hallmark.generation`
+   * as `inputs`, so the manifest names every input even when the ingredient carries no hash.
    */
-  action: { kind: "created" } | { kind: "edited"; input: ImageInput; inputTitle?: string };
+  action:
+    | { kind: "created" }
+    | { kind: "edited"; input: ImageInput; inputTitle?: string; inputSha256s?: string[] };
   /** Training and data mining permissions; every entry defaults to `notAllowed`. */
   trainingMining?: Partial<TrainingMining>;
   licence?: Licence;
@@ -175,6 +179,8 @@ export interface ReadResult {
     prompt?: string;
     model?: { name: string; version?: string };
     policy?: { id: string; hash?: string };
+    /** SHA-256 of each input image of an edit (the parent first). */
+    inputs?: Array<{ sha256: string }>;
   } | null;
   softBinding: { alg: string; value: string } | null;
   /** The signing certificate is this gateway's own (same DER as the configured signer). */
