@@ -15,7 +15,6 @@ export type ErrorCode =
   | "payload_too_large"
   | "image_too_large"
   | "content_policy_violation"
-  | "model_not_allowed"
   | "edit_not_supported"
   | "licence_not_permitted"
   | "model_not_allowed"

@@ -21,7 +21,6 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   missing_api_key: 401,
   invalid_api_key: 401,
   insufficient_scope: 403,
-  model_not_allowed: 403,
   not_found: 404,
   payload_too_large: 413,
   image_too_large: 413,
