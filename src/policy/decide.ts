@@ -5,6 +5,7 @@ import {
   type Span,
 } from "../classify/categories.js";
 import type { Policy } from "./load.js";
+import { applyRules, type FiredRule, type ScreenText } from "./rules.js";
 
 export type Action = "allow" | "review" | "block";
 
@@ -26,7 +27,17 @@ export interface Decision {
   /** Categories at review or block, strictest first. */
   fired: Category[];
   categories: Record<Category, CategoryDecision>;
+  /** The policy's word, regex and public-figure rules that changed a score. */
+  rules: FiredRule[];
   policy: { id: string; hash: string };
+}
+
+/** One screen's scores; a text screen also gives its text and matched people, for the rules. */
+export interface Screen {
+  screen: string;
+  scores: CategoryScores;
+  text?: ScreenText;
+  people?: readonly string[];
 }
 
 /**
@@ -34,10 +45,14 @@ export interface Decision {
  * image, the output, …). For each category the highest score across screens counts. The negative
  * prompt is not a screen that decides: "nude, nsfw" there asks the model to avoid those things.
  */
-export function decide(
-  policy: Policy,
-  screens: Array<{ screen: string; scores: CategoryScores }>,
-): Decision {
+export function decide(policy: Policy, given: Screen[]): Decision {
+  const rules: FiredRule[] = [];
+  const screens = given.map((s) => {
+    if (!s.text && !s.people) return s;
+    const applied = applyRules(policy, s.scores, s.text, s.people);
+    rules.push(...applied.fired);
+    return { ...s, scores: applied.scores };
+  });
   const categories = {} as Record<Category, CategoryDecision>;
   for (const category of CATEGORIES) {
     const rule = policy.categories[category];
@@ -65,7 +80,7 @@ export function decide(
     (a, b) => SEVERITY[categories[b].action] - SEVERITY[categories[a].action],
   );
   const action = fired.length === 0 ? "allow" : categories[fired[0]!].action;
-  return { action, fired, categories, policy: { id: policy.id, hash: policy.hash } };
+  return { action, fired, categories, rules, policy: { id: policy.id, hash: policy.hash } };
 }
 
 /** The part of a decision that is safe to show the caller: no spans of other people's lists. */

@@ -4,6 +4,7 @@ export {
   type Decision,
   decide,
   publicSummary,
+  type Screen,
 } from "./decide.js";
 export {
   checkUse,
@@ -14,5 +15,25 @@ export {
   loadLicenceRegistry,
   UNKNOWN_LICENCE,
 } from "./licences.js";
-export { loadPolicyFile, type Policy, parsePolicy } from "./load.js";
-export type { PolicyFile } from "./schema.js";
+export { loadPolicyFile, type Policy, parsePolicy, policyContent } from "./load.js";
+export { contentHash, effectivePolicy, mergePolicy, parseOverride } from "./merge.js";
+export { applyRules, type FiredRule, type ScreenText } from "./rules.js";
+export type { FailureStage, PolicyFile, PolicyOverride, TextRule } from "./schema.js";
+export {
+  createPolicyStore,
+  type PolicyLogger,
+  type PolicyStore,
+  type TenantPolicy,
+} from "./store.js";
+export {
+  findTenant,
+  getTenantPolicyVersion,
+  getTenantSettings,
+  listTenantPolicyVersions,
+  type PolicyVersion,
+  setTenantPolicy,
+  setTenantSettings,
+  TENANT_USES,
+  type TenantSettings,
+  type TenantUse,
+} from "./tenant-store.js";
