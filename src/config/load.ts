@@ -32,6 +32,10 @@ export interface Config {
     maxImages: number;
     maxPixels: number;
     maxInputPixels: number;
+    /** Largest uploaded image file (edits), bytes. */
+    maxInputBytes: number;
+    /** Most input images in one edit. */
+    maxEditImages: number;
     maxModerationInputs: number;
     sizes: string[];
     defaultSize: string;
@@ -198,6 +202,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxImages: e.HALLMARK_MAX_IMAGES,
       maxPixels: e.HALLMARK_MAX_PIXELS,
       maxInputPixels: e.HALLMARK_MAX_INPUT_PIXELS,
+      maxInputBytes: e.HALLMARK_MAX_INPUT_BYTES,
+      maxEditImages: e.HALLMARK_MAX_EDIT_IMAGES,
       maxModerationInputs: e.HALLMARK_MAX_MODERATION_INPUTS,
       sizes: e.HALLMARK_SIZES,
       defaultSize: e.HALLMARK_DEFAULT_SIZE,

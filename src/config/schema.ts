@@ -51,6 +51,10 @@ export const envSchema = z.object({
   HALLMARK_MAX_PIXELS: positiveInt.default(1536 * 1536),
   /** Maximum pixels of an uploaded image (verify, edits) that is decoded at all. */
   HALLMARK_MAX_INPUT_PIXELS: positiveInt.default(50_000_000),
+  /** Largest uploaded image file (edits' `image` and `mask`), in bytes. */
+  HALLMARK_MAX_INPUT_BYTES: positiveInt.default(16 * 1024 * 1024),
+  /** Most input images in one edit (`image[]`; OpenAI's gpt-image-1 takes 16). */
+  HALLMARK_MAX_EDIT_IMAGES: positiveInt.max(64).default(16),
   HALLMARK_SIZES: sizeList.default([
     "256x256",
     "512x512",
