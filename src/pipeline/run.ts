@@ -25,6 +25,11 @@ export interface RunRequest {
   quality?: number;
   model?: string;
   endUser?: string;
+  /**
+   * The generation id to record under, chosen by the caller (an idempotent retry, an async job):
+   * the generations primary key then refuses a second record of the same request.
+   */
+  id?: string;
 }
 
 /** The screen an audited refusal is about: it names the request field in the error. */
@@ -71,7 +76,7 @@ export function startRun(
   kind: GenerationRecord["kind"],
   params: Record<string, unknown> = {},
 ): PipelineRun {
-  const id = randomUUID();
+  const id = request.id ?? randomUUID();
   const seed = request.seed ?? randomInt(0, 2 ** 31 - 1);
   return {
     deps,
