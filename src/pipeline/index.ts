@@ -8,5 +8,12 @@ export {
 } from "./generate.js";
 export { getGeneration } from "./get-generation.js";
 export { type ModerationResult, moderateTexts } from "./moderate.js";
-export { STAGE_NAMES, StageTimer, serverTiming } from "./stages.js";
+export {
+  observeStages,
+  STAGE_NAMES,
+  type StageName,
+  type StageObserver,
+  StageTimer,
+  serverTiming,
+} from "./stages.js";
 export { type VerifyDeps, type VerifyResult, verifyImage } from "./verify.js";
