@@ -62,11 +62,17 @@ program
       await runtime.close();
       process.exit(1);
     });
+    // Graceful stop (docs/operations.md): refuse new requests, let those in flight finish and
+    // commit their audit up to the deadline, cancel the rest, then close the database.
     const stop = async (signal: string) => {
-      logger.info("stopping", { signal });
+      const deadlineMs = cfg.operations.shutdownDeadlineMs;
+      const gate = runtime.operations.gate;
+      logger.info("stopping", { signal, in_flight: gate.inFlight, deadline_ms: deadlineMs });
       server.close();
+      const drained = await gate.drain(deadlineMs);
       await runtime.close();
-      process.exit(0);
+      logger.info("stopped", { signal, ...drained });
+      process.exit(drained.abandoned === 0 ? 0 : 1);
     };
     process.once("SIGINT", () => void stop("SIGINT"));
     process.once("SIGTERM", () => void stop("SIGTERM"));

@@ -13,6 +13,7 @@ import { errorResponse } from "./errors.js";
 import { bearerAuth } from "./middleware/auth.js";
 import { requestId } from "./middleware/request-id.js";
 import { requireMediaType } from "./middleware/require-media-type.js";
+import { type Operations, registerOperationsRoutes, useOperations } from "./operations.js";
 import { registerGenerationsGet } from "./routes/generations-get.js";
 import { type ReadinessCheck, registerHealth } from "./routes/health.js";
 import { registerImagesGenerations } from "./routes/images-generations.js";
@@ -32,6 +33,8 @@ export interface AppDeps {
   version: string;
   /** PDQ distance for "similar images made here" in verify. */
   pdqThreshold: number;
+  /** Metrics, tracing, time limits, shutdown, CORS (docs/operations.md). */
+  operations?: Operations;
 }
 
 /**
@@ -44,6 +47,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestId(deps.logger));
+  useOperations(app, deps.logger, deps.operations);
   app.onError((error, c) => errorResponse(c, error));
   app.notFound((c) =>
     errorResponse(c, new HallmarkError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
@@ -86,6 +90,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerGenerationsGet(app, { db: deps.db });
   registerLog(app, { db: deps.db });
   app.route("/review", reviewApp({ db: deps.db }));
+  registerOperationsRoutes(app, deps.operations);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -18,8 +18,9 @@ import {
   withCircuitBreaker,
   withRetries,
 } from "../generate/index.js";
-import { type AppDeps, createApp } from "../http/index.js";
+import { type AppDeps, createApp, createRequestGate, type Operations } from "../http/index.js";
 import type { Logger } from "../log/index.js";
+import { createMetrics } from "../metrics/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
 import { loadLicenceRegistry, loadPolicyFile } from "../policy/index.js";
 import {
@@ -31,6 +32,7 @@ import {
 } from "../provenance/c2pa/index.js";
 import { loadHashList } from "../provenance/fingerprint/index.js";
 import { createWatermarker, loadWatermarkKey } from "../provenance/watermark/index.js";
+import { startTracing } from "../telemetry/index.js";
 import { bootstrapIfEmpty } from "../tenants/index.js";
 
 export interface Runtime {
@@ -39,6 +41,8 @@ export interface Runtime {
   text: TextClassifier;
   /** The bootstrap key file written on this start, if any (never the key itself). */
   bootstrapKeyFile: string | null;
+  /** Metrics, tracing and the request gate (docs/operations.md). */
+  operations: Operations;
   close(): Promise<void>;
 }
 
@@ -135,6 +139,16 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     version: VERSION,
     publicUrl: config.publicUrl,
   };
+  const operations: Operations = {
+    metrics: config.operations.metrics ? createMetrics({ backend: generator }) : undefined,
+    metricsToken: config.operations.metricsToken,
+    tracing: config.operations.otlpEndpoint
+      ? startTracing({ endpoint: config.operations.otlpEndpoint, version: VERSION })
+      : undefined,
+    gate: createRequestGate({ timeoutMs: config.limits.requestTimeoutMs }),
+    corsOrigins: config.operations.corsOrigins,
+  };
+  operations.metrics?.queueDepth("backend", () => pipeline.limiter.queued);
   const deps: AppDeps = {
     db: database.db,
     pipeline,
@@ -144,6 +158,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     limits: config.limits,
     version: VERSION,
     pdqThreshold: config.hashLists.threshold,
+    operations,
     readiness: [
       { name: "database", check: () => database.ping() },
       {
@@ -182,8 +197,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     database,
     text,
     bootstrapKeyFile,
+    operations,
     close: async () => {
       await checkpointer.stop();
+      await operations.tracing?.shutdown().catch(() => {});
       await text.close();
       await image.close();
       await (c2pa as Partial<C2paPool>).close?.();

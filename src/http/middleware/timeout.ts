@@ -1,0 +1,132 @@
+import type { MiddlewareHandler } from "hono";
+import { HallmarkError } from "../../errors/index.js";
+import type { AppEnv } from "../context.js";
+
+export interface RequestGateOptions {
+  /** Longest a request may take before it is answered 504 `request_timeout` and cancelled. */
+  timeoutMs: number;
+}
+
+export interface DrainResult {
+  /** True when every request in flight finished before the deadline. */
+  finished: boolean;
+  /** Requests cancelled at the deadline (answered 503 `shutting_down`). */
+  cancelled: number;
+  /** Work still running after the grace period (its audit may be missing). */
+  abandoned: number;
+}
+
+/**
+ * The gate every request passes: a per-request time limit, the count of work in flight, and
+ * graceful shutdown.
+ *
+ * The request's abort signal (which the pipeline passes to the backend) is replaced by one that
+ * also fires on the time limit and at the shutdown deadline, so cancelled work stops generating
+ * and records its failure in the audit instead of running on unseen. Work is counted until it
+ * settles, not merely until the client has its answer, so shutdown waits for the audit commit.
+ *
+ * @example const gate = createRequestGate({ timeoutMs: 180_000 }); app.use("*", gate.middleware)
+ */
+export function createRequestGate(options: RequestGateOptions) {
+  let draining = false;
+  const shutdown = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (draining) {
+      c.header("Connection", "close");
+      throw new HallmarkError(
+        "shutting_down",
+        "The gateway is shutting down; retry on another replica.",
+        { details: { retryAfterSeconds: 1 } },
+      );
+    }
+    const deadline = new AbortController();
+    const signal = AbortSignal.any([c.req.raw.signal, deadline.signal, shutdown.signal]);
+    // The same request with the combined signal; the body is carried over, not read.
+    c.req.raw = new Request(c.req.raw, { signal, duplex: "half" } as RequestInit);
+
+    let timer: NodeJS.Timeout | undefined;
+    let onShutdown = () => {};
+    const stopped = new Promise<never>((_, reject) => {
+      onShutdown = () =>
+        reject(
+          new HallmarkError(
+            "shutting_down",
+            "The gateway shut down before this request finished; it was cancelled.",
+            { details: { retryAfterSeconds: 1 } },
+          ),
+        );
+      if (shutdown.signal.aborted) onShutdown();
+      shutdown.signal.addEventListener("abort", onShutdown, { once: true });
+      timer = setTimeout(() => {
+        reject(
+          new HallmarkError(
+            "request_timeout",
+            `The request did not finish within ${options.timeoutMs} ms; it was cancelled.`,
+          ),
+        );
+        deadline.abort(new Error("request timeout"));
+      }, options.timeoutMs);
+      timer.unref();
+    });
+    stopped.catch(() => {});
+
+    const work = next();
+    inFlight.add(work);
+    void work.then(
+      () => inFlight.delete(work),
+      () => inFlight.delete(work),
+    );
+    try {
+      await Promise.race([work, stopped]);
+    } finally {
+      clearTimeout(timer);
+      shutdown.signal.removeEventListener("abort", onShutdown);
+    }
+  };
+
+  return {
+    middleware,
+    /** Requests (or the work of answered ones) not yet settled. */
+    get inFlight(): number {
+      return inFlight.size;
+    },
+    get draining(): boolean {
+      return draining;
+    },
+    /**
+     * Stops admitting requests (503 `shutting_down`), waits up to `deadlineMs` for those in
+     * flight, then cancels the rest and gives them `graceMs` to record their failure.
+     */
+    async drain(deadlineMs: number, graceMs = 5_000): Promise<DrainResult> {
+      draining = true;
+      if (await settleWithin(inFlight, deadlineMs))
+        return { finished: true, cancelled: 0, abandoned: 0 };
+      const cancelled = inFlight.size;
+      shutdown.abort(new Error("shutting down"));
+      await settleWithin(inFlight, graceMs);
+      return { finished: false, cancelled, abandoned: inFlight.size };
+    },
+  };
+}
+
+export type RequestGate = ReturnType<typeof createRequestGate>;
+
+/** Resolves true once `work` is empty, or false after `ms`. */
+async function settleWithin(work: Set<Promise<unknown>>, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (work.size > 0) {
+    const left = until - Date.now();
+    if (left <= 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...work]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, left);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  return true;
+}
