@@ -1,9 +1,11 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { TextClassifier } from "../classify/text/index.js";
 import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
+import type { Limits } from "../limits/index.js";
 import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
 import type { Policy } from "../policy/index.js";
@@ -11,6 +13,8 @@ import { reviewApp } from "../review/index.js";
 import type { AppEnv } from "./context.js";
 import { errorResponse } from "./errors.js";
 import { bearerAuth } from "./middleware/auth.js";
+import { rateLimit } from "./middleware/rate-limit.js";
+import { imageQuota } from "./middleware/rate-limit-quota.js";
 import { requestId } from "./middleware/request-id.js";
 import { requireMediaType } from "./middleware/require-media-type.js";
 import { type Operations, registerOperationsRoutes, useOperations } from "./operations.js";
@@ -20,6 +24,7 @@ import { registerImagesGenerations } from "./routes/images-generations.js";
 import { registerLog } from "./routes/log.js";
 import { registerModerations } from "./routes/moderations.js";
 import { registerProvenanceVerify } from "./routes/provenance-verify.js";
+import { registerUsage } from "./routes/usage.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -33,6 +38,10 @@ export interface AppDeps {
   version: string;
   /** PDQ distance for "similar images made here" in verify. */
   pdqThreshold: number;
+  /** Per-tenant rate limits and image quotas (docs/limits.md); absent: none, and no usage routes. */
+  rateLimits?: Limits;
+  /** POST /v1/provenance/verify needs a `verify` key (and counts against its rate limit). */
+  verifyRequiresKey?: boolean;
   /** Metrics, tracing, time limits, shutdown, CORS (docs/operations.md). */
   operations?: Operations;
 }
@@ -43,6 +52,8 @@ export interface AppDeps {
  *
  * @example serve({ fetch: createApp(deps).fetch, port: 8080 })
  */
+const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
+
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -65,10 +76,25 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
 
-  // Scopes: generating and reading one's own generations need `generate`; moderation `moderate`.
-  app.use("/v1/images/*", bearerAuth(deps.db, "generate"));
-  app.use("/v1/moderations", bearerAuth(deps.db, "moderate"));
-  app.use("/v1/generations/*", bearerAuth(deps.db, "generate"));
+  // Scopes (docs/limits.md): images `generate`; moderation `moderate`; reading one's own
+  // generation records and usage `generate` or `audit-read`; every tenant's usage `admin`;
+  // verify is public unless HALLMARK_VERIFY_REQUIRES_KEY. After authentication each request
+  // counts against its tenant's rate limit, and image requests against its image quotas.
+  const limited = deps.rateLimits ? rateLimit(deps.rateLimits) : passThrough;
+  const quota = deps.rateLimits
+    ? imageQuota(deps.rateLimits, { maxImages: deps.limits.maxImages })
+    : passThrough;
+  const reading = ["generate", "audit-read"] as const;
+  app.use("/v1/images/*", bearerAuth(deps.db, "generate"), limited, quota);
+  app.use("/v1/moderations", bearerAuth(deps.db, "moderate"), limited);
+  app.on("GET", "/v1/generations/*", bearerAuth(deps.db, reading), limited);
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/generations/*", bearerAuth(deps.db, "generate"));
+  app.use("/v1/generations/*", limited);
+  app.use("/v1/usage", bearerAuth(deps.db, reading), limited);
+  app.use("/v1/admin/*", bearerAuth(deps.db, "admin"), limited);
+  if (deps.verifyRequiresKey) {
+    app.use("/v1/provenance/verify", bearerAuth(deps.db, "verify"), limited);
+  }
   app.use("/v1/images/generations", requireMediaType(["application/json"]));
   app.use("/v1/moderations", requireMediaType(["application/json"]));
 
@@ -88,6 +114,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     pdqThreshold: deps.pdqThreshold,
   });
   registerGenerationsGet(app, { db: deps.db });
+  if (deps.rateLimits) registerUsage(app, { db: deps.db, limits: deps.rateLimits });
   registerLog(app, { db: deps.db });
   app.route("/review", reviewApp({ db: deps.db }));
   registerOperationsRoutes(app, deps.operations);

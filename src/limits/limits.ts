@@ -42,6 +42,8 @@ export interface Limits {
   reserveImages(tenantId: string, n: number): Promise<ReserveResult & { quota: QuotaStatus }>;
   /** Gives back images that were not delivered (failure, refusal, bad request). */
   release(reservation: Reservation): Promise<void>;
+  /** Images the tenant has used in the current UTC day and month. */
+  quotaUsed(tenantId: string): Promise<{ periods: Periods; used: { day: number; month: number } }>;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,8 @@ export function createLimits(options: LimitsOptions): Limits {
     },
 
     release: (reservation) => guarded("store", () => store.release(reservation)),
+
+    quotaUsed: (tenantId) => guarded("store", () => store.used(tenantId)),
 
     close: () => store.close(),
   };

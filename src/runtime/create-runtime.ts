@@ -19,6 +19,12 @@ import {
   withRetries,
 } from "../generate/index.js";
 import { type AppDeps, createApp, createRequestGate, type Operations } from "../http/index.js";
+import {
+  createLimits,
+  createPostgresLimitStore,
+  createRedisLimitStore,
+  type Limits,
+} from "../limits/index.js";
 import type { Logger } from "../log/index.js";
 import { createMetrics } from "../metrics/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
@@ -149,6 +155,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     corsOrigins: config.operations.corsOrigins,
   };
   operations.metrics?.queueDepth("backend", () => pipeline.limiter.queued);
+  const rateLimits = await createConfiguredLimits(config, database);
   const deps: AppDeps = {
     db: database.db,
     pipeline,
@@ -158,6 +165,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     limits: config.limits,
     version: VERSION,
     pdqThreshold: config.hashLists.threshold,
+    rateLimits,
+    verifyRequiresKey: config.rateLimits.verifyRequiresKey,
     operations,
     readiness: [
       { name: "database", check: () => database.ping() },
@@ -202,11 +211,32 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       await checkpointer.stop();
       await operations.tracing?.shutdown().catch(() => {});
       await text.close();
+      await rateLimits.close();
       await image.close();
       await (c2pa as Partial<C2paPool>).close?.();
       if (!options.database) await database.close();
     },
   };
+}
+
+/**
+ * Rate limits and image quotas, with their state in Redis when HALLMARK_REDIS_URL is set, else
+ * in the database every replica already shares (docs/limits.md).
+ */
+async function createConfiguredLimits(config: Config, database: Database): Promise<Limits> {
+  const r = config.rateLimits;
+  const store = r.redisUrl
+    ? await createRedisLimitStore({ url: r.redisUrl, timeoutMs: r.redisTimeoutMs })
+    : createPostgresLimitStore(database.db);
+  return createLimits({
+    db: database.db,
+    store,
+    defaults: {
+      rate: { rps: r.rps, burst: r.burst },
+      quota: { imagesPerDay: r.imagesPerDay, imagesPerMonth: r.imagesPerMonth },
+    },
+    cacheMs: r.cacheMs,
+  });
 }
 
 /**
