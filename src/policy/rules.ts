@@ -39,7 +39,8 @@ function matches(re: RegExp, text: string): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   re.lastIndex = 0;
   for (const m of text.matchAll(re)) {
-    if (m[0].length === 0) continue;
+    // A pattern of lookaheads matches the empty string: it is about the text as a whole.
+    if (m[0].length === 0) return [[0, text.length]];
     out.push([m.index, m.index + m[0].length]);
     if (out.length >= 20) break;
   }

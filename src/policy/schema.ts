@@ -199,7 +199,7 @@ export const policyOverrideSchema = z
       .strict()
       .partial()
       .optional(),
-    categories: z.record(z.enum(CATEGORIES), partialCategory).optional(),
+    categories: z.partialRecord(z.enum(CATEGORIES), partialCategory).optional(),
     rules: z.array(z.record(z.string(), z.unknown())).optional(),
     public_figures: z
       .object({ allow: z.array(personId), block: z.array(personId) })
