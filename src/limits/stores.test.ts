@@ -1,0 +1,176 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, openDatabase } from "../db/index.js";
+import { testDatabases } from "../db/test-databases.js";
+import { createTenant } from "../tenants/index.js";
+import { createLimits } from "./limits.js";
+import { createPostgresLimitStore } from "./postgres-store.js";
+import { createRedisLimitStore } from "./redis-store.js";
+import { testRedisUrl } from "./test-support.js";
+import type { LimitStore } from "./types.js";
+
+/**
+ * Both stores, each as two "replicas" (two independent connections to one backing store), so
+ * that what one admits the other sees. Counts under concurrency are exact, not approximate.
+ */
+interface StoreCase {
+  name: string;
+  /** Two stores over the same state, plus a way to make a tenant id the store accepts. */
+  open(): Promise<{
+    a: LimitStore;
+    b: LimitStore;
+    tenant(): Promise<string>;
+    close(): Promise<void>;
+  }>;
+}
+
+const redisUrl = await testRedisUrl();
+
+const cases: StoreCase[] = testDatabases().map((testDb) => ({
+  name: testDb.name,
+  open: async () => {
+    const database = await testDb.open();
+    // A second pool on PostgreSQL: a second replica. PGlite is one in-process database.
+    const second: Database = database.url
+      ? await openDatabase({ url: database.url, maxConnections: 5 })
+      : database;
+    return {
+      a: createPostgresLimitStore(database.db),
+      b: createPostgresLimitStore(second.db),
+      tenant: async () =>
+        (await createTenant(database.db, `t${randomBytes(4).toString("hex")}`)).id,
+      close: async () => {
+        if (second !== database) await second.close();
+        await database.close();
+      },
+    };
+  },
+}));
+if (redisUrl) {
+  cases.push({
+    name: "redis",
+    open: async () => {
+      const prefix = `hallmark-test:${randomBytes(6).toString("hex")}:`;
+      const a = await createRedisLimitStore({ url: redisUrl, prefix, timeoutMs: 2000 });
+      const b = await createRedisLimitStore({ url: redisUrl, prefix, timeoutMs: 2000 });
+      return {
+        a,
+        b,
+        tenant: async () => randomUUID(),
+        close: async () => {
+          await a.close();
+          await b.close();
+        },
+      };
+    },
+  });
+}
+
+describe.each(cases)("limit store on $name", (storeCase) => {
+  let s: Awaited<ReturnType<StoreCase["open"]>>;
+  beforeAll(async () => {
+    s = await storeCase.open();
+  });
+  afterAll(() => s.close());
+
+  it("admits exactly `burst` of many concurrent requests from two replicas", async () => {
+    const rule = { rps: 0.01, burst: 7 };
+    const key = `t:${randomUUID()}`;
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => (i % 2 ? s.a : s.b).take(key, rule)),
+    );
+    expect(results.filter((r) => r.allowed)).toHaveLength(7);
+    const refused = results.find((r) => !r.allowed)!;
+    // The refused request left the TAT where the seventh put it: burst × interval ahead.
+    expect(refused.tatMs - refused.nowMs).toBeGreaterThan(6.9 * 100_000);
+    // Another key is not affected.
+    expect((await s.a.take(`t:${randomUUID()}`, rule)).allowed).toBe(true);
+  });
+
+  it("lets a request through again once an interval has passed", async () => {
+    const rule = { rps: 20, burst: 1 };
+    const key = `t:${randomUUID()}`;
+    expect((await s.a.take(key, rule)).allowed).toBe(true);
+    expect((await s.b.take(key, rule)).allowed).toBe(false);
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await s.b.take(key, rule)).allowed).toBe(true);
+  });
+
+  it("never lets concurrent reservations from two replicas exceed a day quota", async () => {
+    const tenant = await s.tenant();
+    const rule = { imagesPerDay: 10, imagesPerMonth: 0 };
+    const sizes = [3, 1, 2, 4, 1, 3, 2, 2, 1, 4, 3, 1];
+    const results = await Promise.all(
+      sizes.map((n, i) => (i % 2 ? s.a : s.b).reserve(tenant, n, rule)),
+    );
+    const granted = results.flatMap((r) => (r.ok ? [r.reservation.n] : []));
+    const total = granted.reduce((x, y) => x + y, 0);
+    expect(total).toBeLessThanOrEqual(10);
+    // Greedy admission: a refused request is one that no longer fitted.
+    for (const r of results) if (!r.ok) expect(r.period).toBe("day");
+    const smallestRefused = Math.min(...results.flatMap((r, i) => (r.ok ? [] : [sizes[i]!])));
+    expect(total + smallestRefused).toBeGreaterThan(10);
+    expect((await s.a.used(tenant)).used).toEqual({ day: total, month: total });
+  });
+
+  it("refuses on the month quota, and a release gives the images back to both periods", async () => {
+    const tenant = await s.tenant();
+    const rule = { imagesPerDay: 0, imagesPerMonth: 5 };
+    const first = await s.a.reserve(tenant, 4, rule);
+    expect(first.ok).toBe(true);
+    const second = await s.b.reserve(tenant, 2, rule);
+    expect(second).toMatchObject({ ok: false, period: "month", used: { day: 4, month: 4 } });
+    if (!first.ok) throw new Error("unreachable");
+    await s.b.release(first.reservation);
+    expect((await s.a.used(tenant)).used).toEqual({ day: 0, month: 0 });
+    expect((await s.a.reserve(tenant, 5, rule)).ok).toBe(true);
+    expect((await s.a.reserve(tenant, 6, { imagesPerDay: 0, imagesPerMonth: 0 })).ok).toBe(true);
+  });
+
+  it("refuses a request larger than the whole quota without counting it", async () => {
+    const tenant = await s.tenant();
+    const result = await s.a.reserve(tenant, 4, { imagesPerDay: 3, imagesPerMonth: 0 });
+    expect(result).toMatchObject({ ok: false, period: "day" });
+    expect((await s.a.used(tenant)).used.day).toBe(0);
+  });
+});
+
+describe("the limiter fails closed", () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await testDatabases()[0]!.open();
+  });
+
+  it("answers database_unavailable when Redis does not answer", async () => {
+    const tenant = await createTenant(database.db, "noredis");
+    const store = await createRedisLimitStore({ url: "redis://127.0.0.1:1", timeoutMs: 300 });
+    const limits = createLimits({
+      db: database.db,
+      store,
+      defaults: { rate: { rps: 1, burst: 1 }, quota: { imagesPerDay: 5, imagesPerMonth: 0 } },
+      cacheMs: 0,
+    });
+    await expect(limits.checkRate(tenant.id)).rejects.toMatchObject({
+      code: "database_unavailable",
+    });
+    await expect(limits.reserveImages(tenant.id, 1)).rejects.toMatchObject({
+      code: "database_unavailable",
+    });
+    await limits.close();
+  });
+
+  it("answers database_unavailable when its database is gone", async () => {
+    const tenant = await createTenant(database.db, "gone");
+    const limits = createLimits({
+      db: database.db,
+      store: createPostgresLimitStore(database.db),
+      defaults: { rate: { rps: 1, burst: 1 }, quota: { imagesPerDay: 0, imagesPerMonth: 0 } },
+      cacheMs: 0,
+    });
+    expect(await limits.checkRate(tenant.id)).toMatchObject({ allowed: true });
+    await database.close();
+    await expect(limits.checkRate(tenant.id)).rejects.toMatchObject({
+      code: "database_unavailable",
+    });
+  });
+});
