@@ -1,0 +1,123 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generations } from "../../db/schema.js";
+import { testDatabases } from "../../db/test-databases.js";
+import {
+  type FakeAutomatic1111,
+  startFakeAutomatic1111,
+} from "../../generate/fake-automatic1111.js";
+import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
+import type { AppEnv } from "../context.js";
+import { errorResponse } from "../errors.js";
+import { createRequestGate } from "./timeout.js";
+
+/** A bare app behind a gate: a route that waits `ms` (or until its request is aborted). */
+function gatedApp(timeoutMs: number) {
+  const gate = createRequestGate({ timeoutMs });
+  const app = new OpenAPIHono<AppEnv>();
+  app.use("*", async (c, next) => {
+    c.set("requestId", "req_test");
+    await next();
+  });
+  app.use("*", gate.middleware);
+  app.onError((error, c) => errorResponse(c, error));
+  const aborted: string[] = [];
+  app.get("/wait/:ms", async (c) => {
+    const signal = c.req.raw.signal;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Number(c.req.param("ms")));
+      signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        aborted.push(c.req.param("ms"));
+        resolve();
+      });
+    });
+    return c.json({ waited: c.req.param("ms") });
+  });
+  return { gate, app, aborted };
+}
+
+describe("request gate", () => {
+  it("answers 504 request_timeout in the error shape and aborts the request's signal", async () => {
+    const { app, aborted } = gatedApp(100);
+    const res = await app.request("/wait/5000");
+    expect(res.status).toBe(504);
+    const body = await res.json();
+    expect(body.error).toMatchObject({ code: "request_timeout", type: "server_error" });
+    expect(body.error.request_id).toBe("req_test");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(aborted).toEqual(["5000"]);
+    expect((await app.request("/wait/1")).status).toBe(200);
+  });
+
+  it("drains: refuses new requests with 503, lets those in flight finish", async () => {
+    const { app, gate } = gatedApp(10_000);
+    const slow = app.request("/wait/300");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(gate.inFlight).toBe(1);
+    const drained = gate.drain(5_000);
+    const refused = await app.request("/wait/1");
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect((await refused.json()).error.code).toBe("shutting_down");
+    expect((await slow).status).toBe(200);
+    expect(await drained).toEqual({ finished: true, cancelled: 0, abandoned: 0 });
+  });
+
+  it("cancels what is still running at the deadline and answers it 503", async () => {
+    const { app, gate, aborted } = gatedApp(10_000);
+    const slow = app.request("/wait/5000");
+    await new Promise((r) => setTimeout(r, 20));
+    const result = await gate.drain(100);
+    expect(result).toEqual({ finished: false, cancelled: 1, abandoned: 0 });
+    expect((await slow).status).toBe(503);
+    expect(aborted).toEqual(["5000"]);
+  });
+});
+
+describe.each(testDatabases())("request timeout through the pipeline on $name", (testDb) => {
+  let fake: FakeAutomatic1111;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    fake = await startFakeAutomatic1111({ latencyMs: 4_000 });
+    gw = await startTestGateway(testDb, {
+      HALLMARK_BACKEND: "automatic1111",
+      HALLMARK_A1111_URL: fake.url,
+      HALLMARK_REQUEST_TIMEOUT_MS: "800",
+      HALLMARK_METRICS: "off",
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await fake.close();
+  });
+
+  it("a generation slower than HALLMARK_REQUEST_TIMEOUT_MS is a 504 and is audited as failed", async () => {
+    const res = await gw.request("/v1/images/generations", {
+      json: { prompt: "a slow lighthouse", size: "256x256" },
+    });
+    expect(res.status).toBe(504);
+    expect((await res.json()).error.code).toBe("request_timeout");
+    // The cancelled generation records its failure (the pipeline saw its signal abort).
+    let rows: Array<{ status: string }> = [];
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      rows = await gw.database.db
+        .select({ status: generations.status })
+        .from(generations)
+        .where(eq(generations.status, "failed"));
+    }
+    expect(rows.length).toBe(1);
+  });
+
+  it("has no /metrics with HALLMARK_METRICS=off, and no CORS headers when no origin is configured", async () => {
+    expect((await gw.request("/metrics", { key: null })).status).toBe(404);
+    const preflight = await gw.request("/v1/moderations", {
+      key: null,
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
