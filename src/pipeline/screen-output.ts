@@ -44,6 +44,8 @@ export function outputAuditView(screen: OutputScreen): unknown {
     sources: r.sources,
     nsfw: r.nsfw ?? null,
     sexual: r.scores.sexual.score,
+    // Text read in the image: what a reviewer needs to see why a mark or brand fired.
+    text: r.text.map((l) => ({ text: l.text, confidence: l.confidence, box: l.box })),
     pdq: r.pdq,
     hashListMatches: r.hashListMatches,
   }));

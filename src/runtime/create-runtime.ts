@@ -97,6 +97,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
     sessionOptions: { intraOpNumThreads: 1 },
+    textScreen: text, // text read in images is matched against the same lexicons
   });
   const watermarkKey = await loadWatermarkKey({
     dataDir: config.dataDir,

@@ -25,7 +25,7 @@ describe("createImageClassifier", () => {
 
   it("scores a benign photo low and hashes it", async () => {
     const r = await images.classify(bridgeJpeg());
-    expect(r.sources).toEqual({ nsfw: true, faces: false, ocr: false, pdq: true });
+    expect(r.sources).toEqual({ nsfw: true, faces: false, ocr: true, pdq: true });
     expect(r.nsfw!.neutral + r.nsfw!.drawing).toBeGreaterThan(0.8);
     expect(r.scores.sexual.score).toBeLessThan(0.1);
     expect(Object.values(r.nsfw!).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
@@ -88,11 +88,17 @@ describe("createImageClassifier", () => {
   it("reports a missing model as absent, never as a score", async () => {
     const empty = mkdtempSync(join(tmpdir(), "models-"));
     try {
-      const bare = await createImageClassifier({ modelsDir: empty });
+      const bare = await createImageClassifier({
+        modelsDir: empty,
+        ocr: {
+          files: { detection: join(empty, "d"), recognition: join(empty, "r"), dictionary: "" },
+        },
+      });
       expect(bare.models).toEqual({ nsfw: false, faces: false, ocr: false });
       const r = await bare.classify(bridgeJpeg());
       expect(r.sources.nsfw).toBe(false);
       expect(r.nsfw).toBeUndefined();
+      expect([r.sources.ocr, r.text]).toEqual([false, []]);
       expect(r.pdq.hash).toMatch(/^[0-9a-f]{64}$/);
       await bare.close();
     } finally {

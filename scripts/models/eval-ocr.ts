@@ -1,0 +1,62 @@
+/**
+ * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...]`: OCR recall on planted
+ * stock-photo marks and false alarms on text-free images (set: scripts/models/ocr-eval-set.ts),
+ * through the image classifier with the prompt screen's lexicons, as the gateway runs it.
+ * A mark counts as found when its lexicon term is among the `intellectual-property` spans read
+ * from the image; a false alarm is any lexicon category scored above 0 on a text-free image.
+ */
+import { join } from "node:path";
+import { createImageClassifier } from "../../src/classify/image/index.js";
+import { createTextClassifier } from "../../src/classify/text/index.js";
+import { buildOcrEvalSet } from "./ocr-eval-set.js";
+
+const root = join(import.meta.dirname, "..", "..");
+const perMark = Number(process.argv[2] ?? 12);
+const clean = Number(process.argv[3] ?? 48);
+const sides = process.argv.slice(4).map(Number);
+const set = await buildOcrEvalSet(perMark, clean);
+const textScreen = await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") });
+
+for (const side of sides.length > 0 ? sides : [960]) {
+  const images = await createImageClassifier({
+    modelsDir: join(root, "models"),
+    ocr: { detectionSide: side },
+    textScreen,
+    sessionOptions: { intraOpNumThreads: 1 },
+  });
+  let found = 0;
+  let marked = 0;
+  let alarms = 0;
+  let anyText = 0;
+  const misses: string[] = [];
+  const ms: number[] = [];
+  for (const item of set) {
+    const r = await images.classify(item.png);
+    ms.push(r.timings.ocr);
+    const terms = new Set(r.scores["intellectual-property"].spans.map((s) => s.term));
+    if (item.term !== null) {
+      marked++;
+      if (terms.has(item.term)) found++;
+      else misses.push(`${item.name} → ${JSON.stringify(r.text.map((l) => l.text))}`);
+    } else {
+      if (r.text.length > 0) anyText++;
+      if (Object.values(r.scores).some((s) => s.spans.some((p) => p.source === "ocr"))) {
+        alarms++;
+        misses.push(`FALSE ALARM ${item.name} → ${JSON.stringify(r.text.map((l) => l.text))}`);
+      }
+    }
+  }
+  await images.close();
+  ms.sort((a, b) => a - b);
+  const cleanN = set.length - marked;
+  console.log(`detection side ${side}px, 1024×1024 images, 1 ORT thread per session`);
+  console.log(`  marks found: ${found}/${marked} (${((100 * found) / marked).toFixed(1)}%)`);
+  console.log(
+    `  false alarms on text-free images: ${alarms}/${cleanN} (${((100 * alarms) / cleanN).toFixed(1)}%); any line read: ${anyText}/${cleanN}`,
+  );
+  console.log(
+    `  OCR time p50 ${ms[Math.floor(ms.length / 2)]!.toFixed(0)} ms, p90 ${ms[Math.floor(ms.length * 0.9)]!.toFixed(0)} ms`,
+  );
+  for (const m of misses) console.log(`  ${m}`);
+}
+await textScreen.close();

@@ -1,0 +1,71 @@
+/**
+ * Scores the text read in an image against the policy's lexicons, through the prompt screen's
+ * own classifier (same normaliser: homoglyphs, leetspeak, zero-width and spacing tricks), so a
+ * stock-photo mark, a brand or any other lexicon term counts the same in pixels as in a prompt.
+ *
+ * Only the lexicon source counts: the text model was trained on prompts, not on the fragments
+ * OCR reads off signs and textures, and the public-figure list is about depicting people, not
+ * about a name printed in a picture.
+ */
+import { CATEGORIES, type Category, type CategoryScores, emptyScores } from "../categories.js";
+import type { TextLine } from "./ocr.js";
+
+/** The part of the text classifier (src/classify/text) that OCR needs; passed in by the caller. */
+export interface TextScreen {
+  classify(text: string): Promise<{
+    scores: CategoryScores;
+    bySource: Record<Category, { lexicon: number }>;
+  }>;
+}
+
+/** Longest text handed to the screen (the prompt limit's default); the rest is not matched. */
+export const MAX_OCR_TEXT_CHARS = 4_000;
+
+/**
+ * The recogniser's commonest confusion in Latin sans-serif type is capital I read as small l
+ * ("Getty lmages"), which the prompt normaliser rightly leaves alone. A second reading with
+ * l → I where an I is likely (a word's first letter, or between capitals) and "|" → I is
+ * screened beside the first; distinct terms count once whichever reading found them.
+ */
+export function ocrConfusionVariant(text: string): string {
+  return text
+    .replace(/\|/g, "I")
+    .replace(/(^|[^\p{L}])l(?=\p{L})/gu, "$1I")
+    .replace(/(?<=\p{Lu})l(?=\p{Lu})/gu, "I");
+}
+
+/**
+ * Category scores for the lines read (in reading order, one line each). Span offsets are in
+ * the joined text, `lines.map(l => l.text).join("\n")` (past its end: in the confusion
+ * variant appended after a newline); their source is "ocr".
+ */
+export async function scoreImageText(
+  screen: TextScreen,
+  lines: TextLine[],
+): Promise<CategoryScores> {
+  const scores = emptyScores();
+  if (lines.length === 0) return scores;
+  const read = lines.map((l) => l.text).join("\n");
+  const variant = ocrConfusionVariant(read);
+  const text = (variant === read ? read : `${read}\n${variant}`).slice(0, MAX_OCR_TEXT_CHARS);
+  const r = await screen.classify(text);
+  for (const c of CATEGORIES) {
+    const score = r.bySource[c].lexicon;
+    if (score <= 0) continue;
+    scores[c] = {
+      score,
+      spans: r.scores[c].spans
+        .filter((s) => s.source === "lexicon")
+        .map((s) => ({ ...s, source: "ocr" })),
+    };
+  }
+  return scores;
+}
+
+/** Per category the higher score, with both sets of spans. */
+export function mergeScores(into: CategoryScores, from: CategoryScores): void {
+  for (const c of CATEGORIES) {
+    if (from[c].score > into[c].score) into[c].score = from[c].score;
+    if (from[c].spans.length > 0) into[c].spans = [...into[c].spans, ...from[c].spans];
+  }
+}

