@@ -60,6 +60,8 @@ export interface Config {
   };
   hashLists: { files: string[]; threshold: number };
   watermark: { keyFile?: string; issuerKeyId?: number };
+  /** Worker threads for watermark and PDQ work (0: in-process). */
+  cpuThreads: number;
   auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
   /** Rate limits, image quotas and their shared store (docs/limits.md). */
@@ -232,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         : undefined,
       workers: e.HALLMARK_C2PA_WORKERS,
     },
+    cpuThreads: e.HALLMARK_CPU_THREADS,
     watermark: {
       keyFile: resolved(e.HALLMARK_WATERMARK_KEY_FILE),
       issuerKeyId: e.HALLMARK_WATERMARK_ISSUER_ID,

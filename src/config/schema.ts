@@ -131,6 +131,8 @@ export const envSchema = z.object({
   HALLMARK_WATERMARK_KEY_FILE: z.string().min(1).optional(),
   /** The 16-bit issuer key id every mark carries; absent: derived from the key's fingerprint. */
   HALLMARK_WATERMARK_ISSUER_ID: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Worker threads for CPU-bound image work (watermark, PDQ); 0: run it on the event loop. */
+  HALLMARK_CPU_THREADS: z.coerce.number().int().min(0).max(64).default(2),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
   /** Requests per second per tenant (GCRA, shared by all replicas); 0: no rate limit (docs/limits.md). */

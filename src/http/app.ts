@@ -20,6 +20,7 @@ import { requireMediaType } from "./middleware/require-media-type.js";
 import { type Operations, registerOperationsRoutes, useOperations } from "./operations.js";
 import { registerGenerationsGet } from "./routes/generations-get.js";
 import { type ReadinessCheck, registerHealth } from "./routes/health.js";
+import { registerImagesEdits } from "./routes/images-edits.js";
 import { registerImagesGenerations } from "./routes/images-generations.js";
 import { registerLog } from "./routes/log.js";
 import { registerModerations } from "./routes/moderations.js";
@@ -96,10 +97,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     app.use("/v1/provenance/verify", bearerAuth(deps.db, "verify"), limited);
   }
   app.use("/v1/images/generations", requireMediaType(["application/json"]));
+  app.use("/v1/images/edits", requireMediaType(["multipart/form-data"]));
   app.use("/v1/moderations", requireMediaType(["application/json"]));
 
   registerHealth(app, deps.readiness);
   registerImagesGenerations(app, { pipeline: deps.pipeline, limits: deps.limits, db: deps.db });
+  registerImagesEdits(app, { pipeline: deps.pipeline, limits: deps.limits });
   registerModerations(app, {
     text: deps.text,
     policy: deps.policy,
@@ -111,6 +114,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     maxInputPixels: deps.limits.maxInputPixels,
     c2pa: deps.pipeline.c2pa,
     watermark: deps.pipeline.watermark?.watermarker,
+    pdq: deps.pipeline.pdq,
     pdqThreshold: deps.pdqThreshold,
   });
   registerGenerationsGet(app, { db: deps.db });

@@ -4,7 +4,8 @@ import type { Db } from "../db/index.js";
 import type { Generator, Limiter } from "../generate/index.js";
 import type { LicenceRegistry, Policy } from "../policy/index.js";
 import type { C2pa } from "../provenance/c2pa/index.js";
-import type { Watermarker } from "../provenance/watermark/index.js";
+import type { PdqHasher } from "../provenance/fingerprint/index.js";
+import type { WatermarkEngine } from "../provenance/watermark/index.js";
 
 /** Everything the use cases need, constructed once at start (src/runtime) and passed in. */
 export interface PipelineDeps {
@@ -18,7 +19,9 @@ export interface PipelineDeps {
   image?: ImageClassifier;
   limiter: Limiter;
   /** The invisible watermark and the issuer key id its payloads carry; absent: stage absent. */
-  watermark?: { watermarker: Watermarker; issuerKeyId: number };
+  watermark?: { watermarker: WatermarkEngine; issuerKeyId: number };
+  /** PDQ hashing for verify (default in-process; the CPU pool keeps it off the event loop). */
+  pdq?: PdqHasher;
   /** C2PA signing; absent means the stage is reported absent (only when the policy allows it). */
   c2pa?: C2pa;
   /** Hallmark's version, for the manifest's claim_generator_info. */

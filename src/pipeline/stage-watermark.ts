@@ -4,7 +4,7 @@ import {
   newMarkId,
   type RawImage,
   WATERMARK_ALG,
-  type Watermarker,
+  type WatermarkEngine,
 } from "../provenance/watermark/index.js";
 
 /** An image after the watermark stage: marked pixels (or the original, with the reason). */
@@ -22,7 +22,7 @@ export interface WatermarkedImage {
  * stored manifest. Images too small to carry the mark are returned unmarked, with the reason.
  */
 export async function watermarkOutputs(
-  watermarker: Watermarker,
+  watermarker: WatermarkEngine,
   issuerKeyId: number,
   images: GeneratedImage[],
   maxPixels: number,
@@ -31,7 +31,7 @@ export async function watermarkOutputs(
   for (const image of images) {
     const raw = await decodeImage(image.bytes, { maxPixels });
     const markId = newMarkId();
-    const result = watermarker.embed(raw, { issuerKeyId, markId });
+    const result = await watermarker.embed(raw, { issuerKeyId, markId });
     if (!result.applied) {
       out.push({
         raw,

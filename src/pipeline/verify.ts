@@ -7,8 +7,12 @@ import {
 import type { Db } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
 import type { C2pa, ReadResult } from "../provenance/c2pa/index.js";
-import { pdqHashRawForLookup } from "../provenance/fingerprint/index.js";
-import { type DecodedImage, decodeImage, type Watermarker } from "../provenance/watermark/index.js";
+import { type PdqHasher, pdqHashRawForLookup } from "../provenance/fingerprint/index.js";
+import {
+  type DecodedImage,
+  decodeImage,
+  type WatermarkEngine,
+} from "../provenance/watermark/index.js";
 
 export interface VerifyResult {
   sha256: string;
@@ -117,7 +121,9 @@ export interface VerifyDeps {
   /** PDQ Hamming distance at or under which a stored image counts as similar. */
   pdqThreshold: number;
   c2pa?: C2pa;
-  watermark?: Watermarker;
+  watermark?: WatermarkEngine;
+  /** PDQ hashing (default in-process; the CPU pool's keeps it off the event loop). */
+  pdq?: PdqHasher;
 }
 
 /**
@@ -132,8 +138,10 @@ export async function verifyImage(deps: VerifyDeps, bytes: Uint8Array): Promise<
   // One decode serves the watermark detector and the perceptual hash; it enforces the pixel limit.
   const decoded: DecodedImage = await decodeImage(bytes, { maxPixels: deps.maxInputPixels });
   const sha256 = sha256Hex(bytes);
-  const detection = deps.watermark ? deps.watermark.detect(decoded) : null;
-  const pdq = await pdqHashRawForLookup(decoded);
+  const [detection, pdq] = await Promise.all([
+    deps.watermark ? deps.watermark.detect(decoded) : null,
+    pdqHashRawForLookup(decoded, deps.pdq),
+  ]);
   const [rows, manifest, marked, similar] = await Promise.all([
     findImagesBySha256(deps.db, sha256),
     deps.c2pa ? deps.c2pa.read(bytes) : Promise.resolve(null),

@@ -40,6 +40,7 @@ import { loadHashList } from "../provenance/fingerprint/index.js";
 import { createWatermarker, loadWatermarkKey } from "../provenance/watermark/index.js";
 import { startTracing } from "../telemetry/index.js";
 import { bootstrapIfEmpty } from "../tenants/index.js";
+import { createCpuPool } from "../workers/index.js";
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
@@ -103,8 +104,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     dataDir: config.dataDir,
     keyFile: config.watermark.keyFile,
   });
+  // Watermark and PDQ work on worker threads, so it does not hold the event loop.
+  const cpu =
+    config.cpuThreads > 0 ? createCpuPool({ threads: config.cpuThreads, watermarkKey }) : null;
   const watermark = {
-    watermarker: createWatermarker({ key: watermarkKey }),
+    watermarker: cpu?.watermarker ?? createWatermarker({ key: watermarkKey }),
     issuerKeyId: config.watermark.issuerKeyId ?? watermarkKey.issuerKeyId,
   };
   const c2pa = await createConfiguredC2pa(config, logger);
@@ -142,6 +146,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     },
     c2pa,
     watermark,
+    pdq: cpu?.pdq,
     onRecorded: () => checkpointer.appended(),
     version: VERSION,
     publicUrl: config.publicUrl,
@@ -214,6 +219,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       await text.close();
       await rateLimits.close();
       await image.close();
+      await cpu?.close();
       await (c2pa as Partial<C2paPool>).close?.();
       if (!options.database) await database.close();
     },

@@ -48,16 +48,26 @@ export async function pdqHashEncoded(
   }
 }
 
-/** PDQ of a raw image already oriented and at most 512 on its longest side (else: shrunk here). */
-export async function pdqHashRawForLookup(image: RawImage): Promise<PdqResult> {
-  if (Math.max(image.width, image.height) <= PDQ_HASH_SIDE) return pdqHash(image);
+/** Computes PDQ of a raw image: `pdqHash` itself, or the same function on a worker pool. */
+export type PdqHasher = (image: RawImage) => PdqResult | Promise<PdqResult>;
+
+/**
+ * PDQ of a raw image already oriented and at most 512 on its longest side (else: shrunk here).
+ * `hasher` runs the hash itself (default: in-process `pdqHash`; a worker pool keeps it off the
+ * event loop).
+ */
+export async function pdqHashRawForLookup(
+  image: RawImage,
+  hasher: PdqHasher = pdqHash,
+): Promise<PdqResult> {
+  if (Math.max(image.width, image.height) <= PDQ_HASH_SIDE) return hasher(image);
   const { data, info } = await sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: image.channels },
   })
     .resize(PDQ_HASH_SIDE, PDQ_HASH_SIDE, { fit: "inside" })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return pdqHash({
+  return hasher({
     data,
     width: info.width,
     height: info.height,

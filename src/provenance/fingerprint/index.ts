@@ -6,6 +6,7 @@
 export {
   PDQ_HASH_SIDE,
   type PdqEncodedOptions,
+  type PdqHasher,
   pdqHashEncoded,
   pdqHashRawForLookup,
 } from "./encoded.js";

@@ -39,4 +39,9 @@ export type {
   WatermarkTransform,
 } from "./types.js";
 export { WATERMARK_ALG } from "./types.js";
-export { createWatermarker, type Watermarker, type WatermarkerOptions } from "./watermarker.js";
+export {
+  createWatermarker,
+  type WatermarkEngine,
+  type Watermarker,
+  type WatermarkerOptions,
+} from "./watermarker.js";

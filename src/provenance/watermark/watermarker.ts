@@ -17,6 +17,16 @@ export interface Watermarker {
   readonly keyFingerprint: string;
 }
 
+/**
+ * A watermarker whose work may run elsewhere (a worker pool): what the pipeline and verify
+ * need. A `Watermarker` is one; so is the CPU pool's (src/workers).
+ */
+export interface WatermarkEngine {
+  embed(image: RawImage, payload: WatermarkPayload): EmbedResult | Promise<EmbedResult>;
+  detect(image: RawImage): DetectResult | Promise<DetectResult>;
+  readonly keyFingerprint: string;
+}
+
 export interface WatermarkerOptions {
   key: WatermarkKey;
   /** Embedding strength and invisibility bounds; the defaults meet PSNR ≥ 40 dB. */
