@@ -111,7 +111,8 @@ describe.each(testDatabases())("request timeout through the pipeline on $name", 
     expect(rows.length).toBe(1);
   });
 
-  it("has no /metrics with HALLMARK_METRICS=off, and no CORS headers when no origin is configured", async () => {
+  it("has no /metrics with HALLMARK_METRICS=off, no tracing SDK without an endpoint, and no CORS headers when no origin is configured", async () => {
+    expect(gw.runtime.operations.tracing).toBeUndefined();
     expect((await gw.request("/metrics", { key: null })).status).toBe(404);
     const preflight = await gw.request("/v1/moderations", {
       key: null,
