@@ -13,6 +13,7 @@ import {
 } from "../tenants/index.js";
 import { registerAuditCommands } from "./audit.js";
 import { registerCertsCommands } from "./certs.js";
+import { registerUsageCommands } from "./usage.js";
 import { registerWatermarkCommands } from "./watermark.js";
 
 /**
@@ -111,7 +112,7 @@ key
   .option("--label <label>", "a note to tell keys apart")
   .option(
     "--scope <scope...>",
-    "what the key may do: generate, moderate, verify, review (default: generate moderate verify)",
+    "what the key may do: generate, moderate, verify, review, audit-read, admin (default: generate moderate verify)",
   )
   .action((opts: { tenant: string; label?: string; scope?: string[] }) =>
     withDb(async ({ db }) => {
@@ -181,6 +182,21 @@ registerAuditCommands(program, {
   dataDir: cfg.dataDir,
   keyFile: cfg.auditLog.keyFile,
   origin: cfg.auditLog.origin,
+});
+
+registerUsageCommands(program, tenant, {
+  openDatabase: async () => {
+    const database = await openConfiguredDatabase(cfg);
+    await database.migrate();
+    return database;
+  },
+  defaults: {
+    rate: { rps: cfg.rateLimits.rps, burst: cfg.rateLimits.burst },
+    quota: {
+      imagesPerDay: cfg.rateLimits.imagesPerDay,
+      imagesPerMonth: cfg.rateLimits.imagesPerMonth,
+    },
+  },
 });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
