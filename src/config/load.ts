@@ -20,6 +20,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   policyFile: string;
+  /** Tenant policy cache time and whether policy files are watched (docs/policies.md). */
+  policy: { cacheMs: number; watch: boolean };
   lexiconDir: string;
   licenceDir: string;
   publicFiguresDir: string;
@@ -185,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     policyFile: path.resolve(
       e.HALLMARK_POLICY_FILE ?? path.join(PACKAGE_ROOT, "policies/default.yaml"),
     ),
+    policy: { cacheMs: e.HALLMARK_POLICY_CACHE_MS, watch: e.HALLMARK_POLICY_WATCH },
     licenceDir: path.resolve(
       e.HALLMARK_LICENCE_DIR ?? path.join(PACKAGE_ROOT, "policies/licences"),
     ),

@@ -35,6 +35,10 @@ export const envSchema = z.object({
     .optional(),
   /** The policy file; absent means the packaged policies/default.yaml. */
   HALLMARK_POLICY_FILE: z.string().min(1).optional(),
+  /** How long a replica trusts its cached tenant policy before a cheap freshness check (0: every request). */
+  HALLMARK_POLICY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(1000),
+  /** Reload the policies when a file in the policy folder changes (SIGHUP always reloads). */
+  HALLMARK_POLICY_WATCH: boolFlag.default(true),
   /** Folder of lexicons (per language and category); absent means the packaged policies/lexicons. */
   HALLMARK_LEXICON_DIR: z.string().min(1).optional(),
   /** The licence registry (one YAML per licence, models.yaml); absent: the packaged policies/licences. */
