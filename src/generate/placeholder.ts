@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
-import type { GeneratedImage, GenerateInput, GenerateOutput, Generator } from "./types.js";
+import type {
+  EditInput,
+  GeneratedImage,
+  GenerateInput,
+  GenerateOutput,
+  Generator,
+} from "./types.js";
 
 export const PLACEHOLDER_MODEL = "hallmark-placeholder";
 export const PLACEHOLDER_VERSION = "1";
@@ -42,8 +48,64 @@ export function createPlaceholderGenerator(): Generator {
         parameters: { method: "procedural-landscape" },
       };
     },
+    editCapabilities: { mask: true, maxImages: 1, strength: true },
+    /**
+     * A deterministic procedural "edit", named as a placeholder like the rest: the scene drawn
+     * from (prompt, seed) blended over the input by `strength` (default 0.5), only inside the
+     * mask's white area when there is a mask. No model is involved.
+     */
+    async edit(input: EditInput, signal: AbortSignal): Promise<GenerateOutput> {
+      const { width, height } = input;
+      const strength = input.strength ?? PLACEHOLDER_EDIT_STRENGTH;
+      const base = await sharp(input.image)
+        .resize(width, height, { fit: "cover" })
+        .removeAlpha()
+        .toColourspace("srgb")
+        .raw()
+        .toBuffer();
+      const mask = input.mask
+        ? await sharp(input.mask)
+            .resize(width, height, { fit: "cover", kernel: "nearest" })
+            .extractChannel(0)
+            .raw()
+            .toBuffer()
+        : undefined;
+      const images: GeneratedImage[] = [];
+      for (let i = 0; i < input.n; i++) {
+        signal.throwIfAborted();
+        const seed = input.seed + i;
+        const scene = drawScene(input.prompt, seed, width, height);
+        const out = blend(base, scene, strength, mask);
+        const bytes = await sharp(out, { raw: { width, height, channels: 3 } })
+          .png({ compressionLevel: 3 })
+          .toBuffer();
+        images.push({ bytes, mediaType: "image/png", width, height, seed });
+      }
+      return {
+        images,
+        model: { id: PLACEHOLDER_MODEL, version: PLACEHOLDER_VERSION },
+        backend: "placeholder",
+        placeholder: true,
+        parameters: { method: "procedural-blend", strength, masked: mask !== undefined },
+      };
+    },
     health: async () => {},
   };
+}
+
+/** The placeholder edit's blend weight when the request gives no strength. */
+export const PLACEHOLDER_EDIT_STRENGTH = 0.5;
+
+/** `base·(1−s) + scene·s` per sample; with a mask, only where the mask is white (≥ 128). */
+export function blend(base: Buffer, scene: Buffer, strength: number, mask?: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(base.length);
+  for (let p = 0, o = 0; o < base.length; p++, o += 3) {
+    const s = mask && mask[p]! < 128 ? 0 : strength;
+    for (let c = 0; c < 3; c++) {
+      out[o + c] = Math.round(base[o + c]! * (1 - s) + scene[o + c]! * s);
+    }
+  }
+  return out;
 }
 
 /** A small seeded PRNG (mulberry32): deterministic across platforms. */

@@ -6,7 +6,13 @@ export {
   type OutputFormat,
   type OutputImage,
 } from "./generate.js";
+export {
+  checkEditSupported,
+  type EditRequest,
+  editImages,
+} from "./edit.js";
 export { getGeneration } from "./get-generation.js";
+export { allowedModels, modelMatches } from "./model-allow.js";
 export { type ModerationResult, moderateTexts } from "./moderate.js";
 export {
   observeStages,

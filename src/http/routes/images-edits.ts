@@ -1,0 +1,281 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { HonoRequest } from "hono";
+import { parseSize } from "../../config/index.js";
+import { HallmarkError } from "../../errors/index.js";
+import { editImages, type PipelineDeps, serverTiming } from "../../pipeline/index.js";
+import type { AppEnv } from "../context.js";
+import { errorResponses } from "../openapi.js";
+import { validationHook } from "../validation.js";
+import {
+  type GenerationLimits,
+  GenerationResponseSchema,
+  generationRequestSchema,
+} from "./images-generations.js";
+
+export interface EditLimits extends GenerationLimits {
+  /** Largest uploaded file (`image`, `mask`), bytes. */
+  maxInputBytes: number;
+  /** Most files in `image[]`. */
+  maxEditImages: number;
+}
+
+const BINARY = { type: "string" as const, format: "binary" };
+
+/**
+ * The text fields of `POST /v1/images/edits` as OpenAI shapes them
+ * (https://platform.openai.com/docs/api-reference/images/createEdit), plus Hallmark's `seed`,
+ * `negative_prompt` and `strength`. Multipart sends every value as text: numbers are parsed here.
+ * OpenAI fields that do not change what is made (quality, background, input_fidelity,
+ * partial_images) are accepted and ignored; `stream: true` and `response_format: "url"` are
+ * refused; any other field is an error.
+ */
+function editFieldsSchema(limits: EditLimits) {
+  // The text fields shared with generations keep the same rules (well-formed Unicode, lengths).
+  const shape = generationRequestSchema(limits).shape;
+  const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+  return z
+    .object({
+      prompt: shape.prompt,
+      negative_prompt: shape.negative_prompt,
+      n: int(1, limits.maxImages),
+      size: shape.size,
+      response_format: z
+        .string()
+        .optional()
+        .refine((v) => v === undefined || v === "b64_json", {
+          message:
+            "only 'b64_json' is served: Hallmark does not host images at URLs (the bytes are returned with their marks).",
+        }),
+      output_format: shape.output_format,
+      output_compression: int(0, 100),
+      model: shape.model,
+      seed: int(0, 4294967295),
+      user: shape.user,
+      strength: z.coerce.number().min(0).max(1).optional(),
+      quality: z.string().max(32).optional(),
+      background: z.string().max(32).optional(),
+      input_fidelity: z.string().max(32).optional(),
+      partial_images: z.string().max(8).optional(),
+      stream: z
+        .enum(["false", "true"])
+        .optional()
+        .refine((v) => v !== "true", { message: "streaming is not supported; send stream=false." }),
+    })
+    .strict();
+}
+
+/** The multipart body for the OpenAPI document (files are checked by the pipeline, not zod). */
+function openApiBody(limits: EditLimits) {
+  return {
+    type: "object" as const,
+    required: ["image", "prompt"],
+    properties: {
+      image: {
+        description: `The image to edit: PNG, JPEG or WebP, at most ${limits.maxInputBytes} bytes. Several as 'image[]' where the backend takes them.`,
+        ...BINARY,
+      },
+      "image[]": { type: "array" as const, items: BINARY, maxItems: limits.maxEditImages },
+      mask: {
+        description:
+          "PNG with an alpha channel, the same size as the image: fully transparent pixels are edited.",
+        ...BINARY,
+      },
+      prompt: { type: "string" as const, maxLength: limits.maxPromptChars },
+      negative_prompt: { type: "string" as const },
+      n: { type: "integer" as const, minimum: 1, maximum: limits.maxImages },
+      size: { type: "string" as const, enum: limits.sizes },
+      response_format: { type: "string" as const, enum: ["b64_json"] },
+      output_format: { type: "string" as const, enum: ["png", "jpeg", "webp"] },
+      output_compression: { type: "integer" as const, minimum: 0, maximum: 100 },
+      model: { type: "string" as const },
+      seed: { type: "integer" as const, minimum: 0 },
+      strength: { type: "number" as const, minimum: 0, maximum: 1 },
+      user: { type: "string" as const },
+    },
+  };
+}
+
+/** Reads the multipart form: files in `image` / `image[]` and `mask`, every other field as text. */
+async function readForm(
+  request: HonoRequest,
+  limits: EditLimits,
+): Promise<{ images: Buffer[]; mask?: Buffer; fields: Record<string, string> }> {
+  let form: FormData;
+  try {
+    // From Hono's buffered body: middleware before the route (quotas, idempotency) read it too.
+    const type = request.header("content-type") ?? "";
+    form = await new Response(await request.arrayBuffer(), {
+      headers: { "content-type": type },
+    }).formData();
+  } catch {
+    throw new HallmarkError("invalid_request_error", "The multipart body cannot be parsed.");
+  }
+  const images: Buffer[] = [];
+  let mask: Buffer | undefined;
+  const fields: Record<string, string> = {};
+  const entries: Array<[string, FormDataEntryValue]> = [];
+  form.forEach((value, name) => {
+    entries.push([name, value]);
+  });
+  for (const [name, value] of entries) {
+    const isFile = typeof value !== "string";
+    if (name === "image" || name === "image[]" || name === "mask") {
+      if (!isFile) {
+        throw new HallmarkError(
+          "invalid_request_error",
+          `'${name}' must be a file (multipart/form-data with a filename), not a text field.`,
+          { param: name },
+        );
+      }
+      if (value.size > limits.maxInputBytes) {
+        throw new HallmarkError(
+          "image_too_large",
+          `The '${name}' file is larger than ${limits.maxInputBytes} bytes.`,
+          { param: name, details: { max_bytes: limits.maxInputBytes } },
+        );
+      }
+      const bytes = Buffer.from(await value.arrayBuffer());
+      if (name === "mask") {
+        if (mask) {
+          throw new HallmarkError("invalid_request_error", "Send one 'mask'.", { param: "mask" });
+        }
+        mask = bytes;
+      } else {
+        images.push(bytes);
+      }
+      continue;
+    }
+    if (isFile) {
+      throw new HallmarkError(
+        "invalid_request_error",
+        `'${name}' must be a text field, not a file.`,
+        {
+          param: name,
+        },
+      );
+    }
+    if (name in fields) {
+      throw new HallmarkError("invalid_request_error", `'${name}' is given more than once.`, {
+        param: name,
+      });
+    }
+    fields[name] = value;
+  }
+  if (images.length === 0) {
+    throw new HallmarkError(
+      "invalid_request_error",
+      "Send the image to edit as the multipart file 'image'.",
+      { param: "image" },
+    );
+  }
+  if (images.length > limits.maxEditImages) {
+    throw new HallmarkError(
+      "invalid_request_error",
+      `At most ${limits.maxEditImages} input images are accepted.`,
+      { param: "image" },
+    );
+  }
+  return { images, mask, fields };
+}
+
+/**
+ * `POST /v1/images/edits`: OpenAI's edit request (multipart), screened before and after
+ * generation, marked and audited like a generation; the response has the generations shape.
+ */
+export function registerImagesEdits(
+  app: OpenAPIHono<AppEnv>,
+  deps: { pipeline: PipelineDeps; limits: EditLimits },
+): void {
+  const fieldsSchema = editFieldsSchema(deps.limits);
+  const route = createRoute({
+    method: "post",
+    path: "/v1/images/edits",
+    summary: "Edit an image (img2img, inpainting): inputs and outputs screened, marked, audited",
+    security: [{ bearerAuth: [] }],
+    request: {
+      body: {
+        required: true,
+        // A plain OpenAPI schema: the form is read and checked in the handler (files by bytes).
+        content: { "multipart/form-data": { schema: openApiBody(deps.limits) } },
+      },
+    },
+    responses: {
+      200: {
+        description: "The edited images",
+        content: { "application/json": { schema: GenerationResponseSchema } },
+      },
+      ...errorResponses,
+    },
+  });
+
+  app.openapi(route, async (c) => {
+    const form = await readForm(c.req, deps.limits);
+    const parsed = fieldsSchema.safeParse(form.fields);
+    if (!parsed.success) {
+      // The same mapping as JSON bodies: unknown field → unknown_parameter, else the first issue.
+      validationHook({ success: false, error: parsed.error, target: "form" }, c);
+      throw new HallmarkError("invalid_request_error", "Invalid request.");
+    }
+    const body = parsed.data;
+    const size = body.size ?? deps.limits.defaultSize;
+    const dims = deps.limits.sizes.includes(size) ? parseSize(size) : null;
+    if (!dims) {
+      throw new HallmarkError(
+        "invalid_size",
+        `Unsupported size '${size}'; supported sizes are ${deps.limits.sizes.join(", ")}.`,
+        { param: "size" },
+      );
+    }
+    const result = await editImages(
+      deps.pipeline,
+      {
+        principal: c.get("principal"),
+        prompt: body.prompt,
+        negativePrompt: body.negative_prompt,
+        n: body.n ?? 1,
+        width: dims.width,
+        height: dims.height,
+        seed: body.seed,
+        outputFormat: body.output_format ?? "png",
+        quality:
+          body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
+        model: body.model,
+        endUser: body.user,
+        images: form.images,
+        mask: form.mask,
+        strength: body.strength,
+      },
+      c.req.raw.signal,
+    );
+    c.header("Server-Timing", serverTiming(result.stages));
+    c.header("x-hallmark-generation-id", result.id);
+    return c.json(
+      {
+        created: result.created,
+        data: result.images.map((i) => ({ b64_json: i.bytes.toString("base64") })),
+        hallmark: {
+          generation_id: result.id,
+          log_index: result.logIndex,
+          decision: {
+            action: result.decision.action,
+            categories: result.decision.fired,
+            policy: result.decision.policy,
+          },
+          model: result.model,
+          backend: result.backend,
+          placeholder: result.placeholder,
+          images: result.images.map((i) => ({
+            sha256: i.sha256,
+            media_type: i.mediaType,
+            width: i.width,
+            height: i.height,
+            seed: i.seed,
+            marks: i.marks,
+          })),
+          stages: result.stages,
+        },
+      },
+      200,
+    );
+  });
+}
