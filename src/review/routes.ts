@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Db } from "../db/index.js";
@@ -42,6 +42,15 @@ const SECURITY_HEADERS: Record<string, string> = {
   "cache-control": "no-store",
 };
 
+/** The posted form; a body that is not a form (multipart without a boundary, junk) is a 400. */
+async function readForm(c: Context): Promise<Record<string, string | File | (string | File)[]>> {
+  try {
+    return await c.req.parseBody();
+  } catch {
+    throw new HallmarkError("invalid_request_error", "The form could not be read.");
+  }
+}
+
 function isHttps(url: string, forwardedProto: string | undefined): boolean {
   return url.startsWith("https:") || forwardedProto === "https";
 }
@@ -81,7 +90,7 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
 
   app.get("/login", (c) => c.html(loginPage()));
   app.post("/login", async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const key = typeof form.key === "string" ? form.key.trim() : "";
     if (key.length === 0 || key.length > 256) return c.html(loginPage("Enter an API key."), 400);
     let principal: Awaited<ReturnType<typeof authenticate>>;
@@ -126,7 +135,7 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
     c.set("reviewer", reviewer);
     // Cookie-authenticated writes must carry the session's CSRF token.
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       if (!csrfMatches(reviewer.csrfToken, form.csrf))
         throw new HallmarkError(
           "insufficient_scope",
@@ -185,7 +194,7 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
   app.post("/g/:id/decide", async (c) => {
     const id = c.req.param("id");
     await item(id);
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const decision = REVIEW_DECISIONS.find((d) => d === form.decision);
     const note = typeof form.note === "string" ? form.note.trim() : "";
     if (!decision)
