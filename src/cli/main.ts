@@ -13,6 +13,7 @@ import {
 } from "../tenants/index.js";
 import { registerAuditCommands } from "./audit.js";
 import { registerCertsCommands } from "./certs.js";
+import { registerPolicyCommands } from "./policy.js";
 import { registerUsageCommands } from "./usage.js";
 import { registerWatermarkCommands } from "./watermark.js";
 
@@ -77,6 +78,8 @@ program
     };
     process.once("SIGINT", () => void stop("SIGINT"));
     process.once("SIGTERM", () => void stop("SIGTERM"));
+    // Reload the policies; an invalid file is logged and the policies in force stay.
+    process.on("SIGHUP", () => void runtime.policies.reload("SIGHUP"));
   });
 
 program
@@ -173,6 +176,14 @@ registerCertsCommands(program, {
 });
 
 registerWatermarkCommands(program, { dataDir: cfg.dataDir });
+registerPolicyCommands(program, tenant, {
+  config: cfg,
+  openDatabase: async () => {
+    const database = await openConfiguredDatabase(cfg);
+    await database.migrate();
+    return database;
+  },
+});
 registerAuditCommands(program, {
   openDatabase: async () => {
     const database = await openConfiguredDatabase(cfg);

@@ -8,7 +8,7 @@ import { HallmarkError } from "../errors/index.js";
 import type { Limits } from "../limits/index.js";
 import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
-import type { Policy } from "../policy/index.js";
+import type { Policy, PolicyStore } from "../policy/index.js";
 import { reviewApp } from "../review/index.js";
 import type { AppEnv } from "./context.js";
 import { errorResponse } from "./errors.js";
@@ -18,6 +18,7 @@ import { imageQuota } from "./middleware/rate-limit-quota.js";
 import { requestId } from "./middleware/request-id.js";
 import { requireMediaType } from "./middleware/require-media-type.js";
 import { type Operations, registerOperationsRoutes, useOperations } from "./operations.js";
+import { registerAdminPolicy } from "./routes/admin-policy.js";
 import { registerGenerationsGet } from "./routes/generations-get.js";
 import { type ReadinessCheck, registerHealth } from "./routes/health.js";
 import { registerImagesEdits } from "./routes/images-edits.js";
@@ -33,6 +34,8 @@ export interface AppDeps {
   pipeline: PipelineDeps;
   text: TextClassifier;
   policy: Policy;
+  /** Tenant policies and declarations: the admin policy routes (docs/policies.md). */
+  policies?: PolicyStore;
   logger: Logger;
   limits: Config["limits"];
   readiness: ReadinessCheck[];
@@ -105,7 +108,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerImagesEdits(app, { pipeline: deps.pipeline, limits: deps.limits });
   registerModerations(app, {
     text: deps.text,
-    policy: deps.policy,
+    // Read per request: a reloaded policy is in force at once.
+    get policy() {
+      return deps.pipeline.policy;
+    },
     maxChars: deps.limits.maxPromptChars,
     maxInputs: deps.limits.maxModerationInputs,
   });
@@ -120,6 +126,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerGenerationsGet(app, { db: deps.db });
   if (deps.rateLimits) registerUsage(app, { db: deps.db, limits: deps.rateLimits });
   registerLog(app, { db: deps.db });
+  if (deps.policies) registerAdminPolicy(app, { db: deps.db, policies: deps.policies });
   app.route("/review", reviewApp({ db: deps.db }));
   registerOperationsRoutes(app, deps.operations);
 

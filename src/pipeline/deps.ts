@@ -2,7 +2,8 @@ import type { ImageClassifier } from "../classify/image/index.js";
 import type { TextClassifier } from "../classify/text/index.js";
 import type { Db } from "../db/index.js";
 import type { Generator, Limiter } from "../generate/index.js";
-import type { LicenceRegistry, Policy } from "../policy/index.js";
+import type { Logger } from "../log/index.js";
+import type { LicenceRegistry, Policy, PolicyStore, TenantSettings } from "../policy/index.js";
 import type { C2pa } from "../provenance/c2pa/index.js";
 import type { PdqHasher } from "../provenance/fingerprint/index.js";
 import type { WatermarkEngine } from "../provenance/watermark/index.js";
@@ -11,6 +12,12 @@ import type { WatermarkEngine } from "../provenance/watermark/index.js";
 export interface PipelineDeps {
   db: Db;
   policy: Policy;
+  /** The policy store: a request gets its tenant's effective policy (withTenantPolicy). */
+  policies?: PolicyStore;
+  /** Set per request with the tenant's policy: what the tenant declared (licence audit). */
+  declared?: TenantSettings | null;
+  /** Warnings such as a stage bypassed under a fail-open policy. */
+  logger?: Logger;
   text: TextClassifier;
   generator: Generator;
   /** The licence registry (policies/licences); absent: every licence is recorded as not known. */

@@ -2,6 +2,7 @@ import type { StageRecord } from "../audit/index.js";
 import { HallmarkError } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
 import type { Policy } from "../policy/index.js";
+import type { PipelineRun } from "./run.js";
 
 /** The stages whose failure the policy decides (`on_failure` in policies/*.yaml). */
 export type FailureStage = "screen_prompt" | "screen_output" | "watermark" | "c2pa";
@@ -103,4 +104,29 @@ export async function stageFailed(
     policy: ctx.policy.id,
     policy_hash: ctx.policy.hash,
   });
+}
+
+/**
+ * `stageFailed` for a pipeline run: the run's policy, ids, stage records, audit params and
+ * logger; `record` records the failed request (a no-op where the caller records it itself).
+ */
+export function failStage(
+  run: Pick<PipelineRun, "deps" | "id" | "request" | "timer" | "base">,
+  stage: FailureStage,
+  error: unknown,
+  record: (error: unknown) => Promise<unknown>,
+): Promise<void> {
+  return stageFailed(
+    {
+      policy: run.deps.policy,
+      generationId: run.id,
+      tenant: run.request.principal.tenantName,
+      stages: run.timer.records,
+      params: run.base.params,
+      recordFailure: record,
+      logger: run.deps.logger,
+    },
+    stage,
+    error,
+  );
 }

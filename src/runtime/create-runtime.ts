@@ -28,7 +28,7 @@ import {
 import type { Logger } from "../log/index.js";
 import { createMetrics } from "../metrics/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
-import { loadLicenceRegistry, loadPolicyFile } from "../policy/index.js";
+import { createPolicyStore, loadLicenceRegistry, type PolicyStore } from "../policy/index.js";
 import {
   type C2pa,
   type C2paPool,
@@ -48,6 +48,8 @@ export interface Runtime {
   text: TextClassifier;
   /** The bootstrap key file written on this start, if any (never the key itself). */
   bootstrapKeyFile: string | null;
+  /** The policies in force: `policies.reload()` on SIGHUP (docs/policies.md). */
+  policies: PolicyStore;
   /** Metrics, tracing and the request gate (docs/operations.md). */
   operations: Operations;
   close(): Promise<void>;
@@ -83,7 +85,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     ? await bootstrapIfEmpty(database.db, config.dataDir)
     : null;
 
-  const policy = await loadPolicyFile(config.policyFile);
+  // Base policies from the policy folder; each tenant's effective policy is resolved per request.
+  const policies = await createPolicyStore({
+    policyFile: config.policyFile,
+    db: database.db,
+    logger,
+    cacheMs: config.policy.cacheMs,
+  });
+  const policy = policies.current();
   const licences = await loadLicenceRegistry(config.licenceDir);
   const modelPath = path.join(config.modelsDir, "text-classifier/model.onnx");
   const text = await createTextClassifier({
@@ -131,6 +140,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   const pipeline: PipelineDeps = {
     db: database.db,
     policy,
+    policies,
+    logger,
     text,
     generator,
     licences,
@@ -162,11 +173,17 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   };
   operations.metrics?.queueDepth("backend", () => pipeline.limiter.queued);
   const rateLimits = await createConfiguredLimits(config, database);
+  // A reloaded policy is in force for every later request (tenants' are rebuilt from it).
+  policies.onReload((current) => {
+    pipeline.policy = current;
+  });
+  const stopWatching = config.policy.watch ? policies.watch() : () => {};
   const deps: AppDeps = {
     db: database.db,
     pipeline,
     text,
     policy,
+    policies,
     logger,
     limits: config.limits,
     version: VERSION,
@@ -210,10 +227,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   return {
     app: createApp(deps),
     database,
+    policies,
     text,
     bootstrapKeyFile,
     operations,
     close: async () => {
+      stopWatching();
       await checkpointer.stop();
       await operations.tracing?.shutdown().catch(() => {});
       await text.close();

@@ -1,0 +1,55 @@
+import { HallmarkError } from "../errors/index.js";
+import type { Principal } from "../tenants/index.js";
+import type { PipelineDeps } from "./deps.js";
+import { licenceAudit, licenceRefusal } from "./licence-audit.js";
+import { modelAllowed } from "./policy-check.js";
+import { type PipelineRun, refuseRequest } from "./run.js";
+
+/**
+ * The dependencies of one request with its tenant's effective policy (base + the tenant's
+ * latest override) and declarations in place of the configured policy, so that every stage
+ * after this decides, records and signs under the tenant's policy id and hash.
+ */
+export async function withTenantPolicy(
+  deps: PipelineDeps,
+  principal: Principal,
+): Promise<PipelineDeps> {
+  if (!deps.policies) return deps;
+  const { policy, settings } = await deps.policies.forTenant({
+    id: principal.tenantId,
+    name: principal.tenantName,
+  });
+  return { ...deps, policy, declared: settings };
+}
+
+/**
+ * Before generating: the model must be on the policy's allow-list (403 `model_not_allowed`), and
+ * its licence must permit this tenant's declared use (403 `licence_not_permitted`, with the
+ * verdict's reasons). Either refusal is recorded in the audit (the licence audit in the row's
+ * params) before it is thrown. The licence is checked again on the model the backend reports.
+ */
+export async function requestGate(run: PipelineRun): Promise<void> {
+  const { deps, request } = run;
+  const model = request.model ?? deps.generator.defaultModel;
+  if (!modelAllowed(deps.policy, model)) {
+    await refuseRequest(
+      run,
+      new HallmarkError(
+        "model_not_allowed",
+        `The policy does not allow the model "${model}" (allowed: ${deps.policy.models.allow.join(", ")}).`,
+        { param: "model", details: { model } },
+      ),
+    );
+  }
+  const audit = licenceAudit(
+    deps.licences,
+    deps.policy,
+    model,
+    run.decision.fired,
+    deps.declared ?? null,
+  );
+  if (audit.verdict && !audit.verdict.allowed) {
+    run.base.params.licence = audit;
+    await refuseRequest(run, licenceRefusal(audit));
+  }
+}
