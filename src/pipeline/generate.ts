@@ -1,5 +1,6 @@
 import type { PipelineDeps } from "./deps.js";
 import { finishRun, type GenerationResult } from "./finish.js";
+import { checkModelAllowed } from "./model-allow.js";
 import { generateStage, type RunRequest, screenPromptStage, startRun } from "./run.js";
 
 export type { GenerationResult, OutputImage } from "./finish.js";
@@ -22,6 +23,8 @@ export async function generateImages(
   signal: AbortSignal,
 ): Promise<GenerationResult> {
   const run = startRun(deps, request, "generate");
+  // The tenant's model allow-list, before any work (a refusal is recorded, then 403).
+  await checkModelAllowed(run);
 
   // 1. Screen the prompt (a refusal is recorded and thrown).
   await screenPromptStage(run);

@@ -12,7 +12,6 @@ export {
   editImages,
 } from "./edit.js";
 export { getGeneration } from "./get-generation.js";
-export { allowedModels, modelMatches } from "./model-allow.js";
 export { type ModerationResult, moderateTexts } from "./moderate.js";
 export {
   observeStages,
