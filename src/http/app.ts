@@ -5,6 +5,7 @@ import type { TextClassifier } from "../classify/text/index.js";
 import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
+import type { Delivery } from "../jobs/index.js";
 import type { Limits } from "../limits/index.js";
 import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
@@ -13,6 +14,7 @@ import { reviewApp } from "../review/index.js";
 import type { AppEnv } from "./context.js";
 import { errorResponse } from "./errors.js";
 import { bearerAuth } from "./middleware/auth.js";
+import { idempotency } from "./middleware/idempotency.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { imageQuota } from "./middleware/rate-limit-quota.js";
 import { requestId } from "./middleware/request-id.js";
@@ -48,6 +50,8 @@ export interface AppDeps {
   verifyRequiresKey?: boolean;
   /** Metrics, tracing, time limits, shutdown, CORS (docs/operations.md). */
   operations?: Operations;
+  /** Idempotency keys, async jobs, review holds and stored outputs (docs/async.md). */
+  delivery?: Delivery;
 }
 
 /**
@@ -89,7 +93,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     ? imageQuota(deps.rateLimits, { maxImages: deps.limits.maxImages })
     : passThrough;
   const reading = ["generate", "audit-read"] as const;
-  app.use("/v1/images/*", bearerAuth(deps.db, "generate"), limited, quota);
+  // Idempotency-Key (generations and edits) after the rate limit, before the quota: a replay is
+  // a request but makes no image.
+  const idem = deps.delivery
+    ? idempotency({ db: deps.db, outputs: deps.delivery.outputs, ...deps.delivery.idempotency })
+    : passThrough;
+  app.use("/v1/images/*", bearerAuth(deps.db, "generate"), limited, idem, quota);
   app.use("/v1/moderations", bearerAuth(deps.db, "moderate"), limited);
   app.on("GET", "/v1/generations/*", bearerAuth(deps.db, reading), limited);
   app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/generations/*", bearerAuth(deps.db, "generate"));
@@ -104,7 +113,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use("/v1/moderations", requireMediaType(["application/json"]));
 
   registerHealth(app, deps.readiness);
-  registerImagesGenerations(app, { pipeline: deps.pipeline, limits: deps.limits, db: deps.db });
+  registerImagesGenerations(app, {
+    pipeline: deps.pipeline,
+    limits: deps.limits,
+    db: deps.db,
+    delivery: deps.delivery,
+  });
   registerImagesEdits(app, { pipeline: deps.pipeline, limits: deps.limits });
   registerModerations(app, {
     text: deps.text,
@@ -123,7 +137,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     pdq: deps.pipeline.pdq,
     pdqThreshold: deps.pdqThreshold,
   });
-  registerGenerationsGet(app, { db: deps.db });
+  registerGenerationsGet(app, { db: deps.db, delivery: deps.delivery });
   if (deps.rateLimits) registerUsage(app, { db: deps.db, limits: deps.rateLimits });
   registerLog(app, { db: deps.db });
   if (deps.policies) registerAdminPolicy(app, { db: deps.db, policies: deps.policies });

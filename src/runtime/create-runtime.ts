@@ -19,6 +19,7 @@ import {
   withRetries,
 } from "../generate/index.js";
 import { type AppDeps, createApp, createRequestGate, type Operations } from "../http/index.js";
+import { createDelivery, type Delivery } from "../jobs/index.js";
 import {
   createLimits,
   createPostgresLimitStore,
@@ -52,6 +53,8 @@ export interface Runtime {
   policies: PolicyStore;
   /** Metrics, tracing and the request gate (docs/operations.md). */
   operations: Operations;
+  /** Idempotency, async jobs, holds, stored outputs and webhooks (docs/async.md). */
+  delivery: Delivery;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,8 @@ export interface RuntimeOptions {
   logger: Logger;
   /** An already open database (tests); otherwise opened from the config. */
   database?: Database;
+  /** Run a job worker in this process from the start (`hallmark worker`). */
+  worker?: boolean;
 }
 
 export const VERSION: string = JSON.parse(
@@ -173,6 +178,17 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   };
   operations.metrics?.queueDepth("backend", () => pipeline.limiter.queued);
   const rateLimits = await createConfiguredLimits(config, database);
+  const delivery = await createDelivery({
+    config: config.delivery,
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    requestTimeoutMs: config.limits.requestTimeoutMs,
+    database: { ...database, url: (database as { url?: string }).url ?? config.databaseUrl },
+    pipeline,
+    logger,
+    runWorker: options.worker === true || config.delivery.workerInServe,
+    eager: options.worker === true,
+  });
   // A reloaded policy is in force for every later request (tenants' are rebuilt from it).
   policies.onReload((current) => {
     pipeline.policy = current;
@@ -191,6 +207,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     rateLimits,
     verifyRequiresKey: config.rateLimits.verifyRequiresKey,
     operations,
+    delivery,
     readiness: [
       { name: "database", check: () => database.ping() },
       {
@@ -231,7 +248,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     text,
     bootstrapKeyFile,
     operations,
+    delivery,
     close: async () => {
+      await delivery.close();
       stopWatching();
       await checkpointer.stop();
       await operations.tracing?.shutdown().catch(() => {});

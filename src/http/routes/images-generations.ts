@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseSize } from "../../config/index.js";
 import type { Db } from "../../db/index.js";
 import { HallmarkError } from "../../errors/index.js";
+import type { Delivery } from "../../jobs/index.js";
 import { generateImages, type PipelineDeps, serverTiming } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { errorResponses } from "../openapi.js";
@@ -49,6 +51,13 @@ export function generationRequestSchema(limits: GenerationLimits) {
       style: z.string().max(32).optional(),
       background: z.string().max(32).optional(),
       moderation: z.string().max(32).optional(),
+      hallmark_async: z.boolean().optional().openapi({
+        description:
+          "Answer 202 at once and generate in a worker (also `Prefer: respond-async`); docs/async.md",
+      }),
+      hallmark_webhook_url: z.string().max(2048).optional().openapi({
+        description: "POSTed a signed event when an async or held generation has its outcome",
+      }),
     })
     .strict()
     .openapi("ImageGenerationRequest");
@@ -97,9 +106,19 @@ export const GenerationResponseSchema = z
   })
   .openapi("ImageGenerationResponse");
 
+/** 202: accepted for later delivery (async job, or held for review). */
+export const GenerationAcceptedSchema = z
+  .object({
+    id: z.string().uuid(),
+    object: z.literal("generation"),
+    status: z.enum(["queued", "held"]),
+    location: z.string(),
+  })
+  .openapi("GenerationAccepted");
+
 export function registerImagesGenerations(
   app: OpenAPIHono<AppEnv>,
-  deps: { pipeline: PipelineDeps; limits: GenerationLimits; db: Db },
+  deps: { pipeline: PipelineDeps; limits: GenerationLimits; db: Db; delivery?: Delivery },
 ): void {
   const route = createRoute({
     method: "post",
@@ -117,6 +136,10 @@ export function registerImagesGenerations(
         description: "The images",
         content: { "application/json": { schema: GenerationResponseSchema } },
       },
+      202: {
+        description: "Accepted: queued for a worker (async), or held for review; poll the Location",
+        content: { "application/json": { schema: GenerationAcceptedSchema } },
+      },
       ...errorResponses,
     },
   });
@@ -132,24 +155,46 @@ export function registerImagesGenerations(
         { param: "size" },
       );
     }
-    const result = await generateImages(
-      deps.pipeline,
-      {
-        principal: c.get("principal"),
-        prompt: body.prompt,
-        negativePrompt: body.negative_prompt,
-        n: body.n ?? 1,
-        width: dims.width,
-        height: dims.height,
-        seed: body.seed,
-        outputFormat: body.output_format ?? "png",
-        quality:
-          body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
-        model: body.model,
-        endUser: body.user,
-      },
-      c.req.raw.signal,
-    );
+    const wantsAsync =
+      body.hallmark_async === true ||
+      /(^|[\s,])respond-async\b/i.test(c.req.header("prefer") ?? "");
+    if ((wantsAsync || body.hallmark_webhook_url !== undefined) && !deps.delivery) {
+      throw new HallmarkError("stage_unavailable", "Asynchronous delivery is not configured.");
+    }
+    const webhookUrl =
+      body.hallmark_webhook_url === undefined
+        ? undefined
+        : await deps.delivery!.checkWebhookUrl(body.hallmark_webhook_url);
+    // An Idempotency-Key fixes the generation id, so a retry can never record a second one.
+    const id = c.get("idempotency")?.generationId;
+    const request = {
+      id,
+      principal: c.get("principal"),
+      prompt: body.prompt,
+      negativePrompt: body.negative_prompt,
+      n: body.n ?? 1,
+      width: dims.width,
+      height: dims.height,
+      seed: body.seed,
+      outputFormat: body.output_format ?? "png",
+      quality:
+        body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
+      model: body.model,
+      endUser: body.user,
+    };
+    if (wantsAsync) {
+      const jobId = id ?? randomUUID();
+      await deps.delivery!.submit({ id: jobId, request: { ...request, id: jobId }, webhookUrl });
+      const location = `/v1/generations/${jobId}`;
+      c.header("Location", location);
+      c.header("Preference-Applied", "respond-async");
+      c.header("x-hallmark-generation-id", jobId);
+      return c.json(
+        { id: jobId, object: "generation" as const, status: "queued" as const, location },
+        202,
+      );
+    }
+    const result = await generateImages(deps.pipeline, request, c.req.raw.signal);
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
     return c.json(
