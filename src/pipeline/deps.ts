@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/index.js";
 import type { ImageClassifier } from "../classify/image/index.js";
 import type { TextClassifier } from "../classify/text/index.js";
 import type { Db } from "../db/index.js";
@@ -35,6 +36,10 @@ export interface PipelineDeps {
   version: string;
   /** Base URL for links in manifests (the audit record of a generation). */
   publicUrl: string;
+  /** Group-commit audit recorder (src/audit/recorder.ts); absent: one transaction per request. */
+  recorder?: Recorder;
+  /** The audit log's origin line, named in manifests beside the entry's index. */
+  logOrigin?: string;
   /** Told after each recorded generation (the checkpointer's N-entry schedule). */
   onRecorded?: () => void;
   limits: {

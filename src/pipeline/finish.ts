@@ -1,13 +1,14 @@
-import { type ImageRecord, recordGeneration } from "../audit/index.js";
+import { createRecorder, type ImageRecord } from "../audit/index.js";
 import { HallmarkError } from "../errors/index.js";
 import type { GenerateOutput } from "../generate/index.js";
 import { type Decision, decide } from "../policy/index.js";
 import type { ImageInput as C2paImageInput } from "../provenance/c2pa/index.js";
 import { encodeMarked, encodeOutput } from "./encode-output.js";
-import { licenceAudit } from "./licence-audit.js";
-import { type PipelineRun, recordFailure, refuse } from "./run.js";
+import { licenceAudit, licenceRefusal, licenceSummary } from "./licence-audit.js";
+import { type PipelineRun, recordFailure, refuse, refuseRequest } from "./run.js";
 import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
+import { failStage } from "./stage-failure.js";
 import { watermarkOutputs } from "./stage-watermark.js";
 import type { PipelineStages } from "./stages.js";
 
@@ -32,6 +33,8 @@ export interface GenerationResult {
   model: { id: string; version: string };
   backend: string;
   placeholder: boolean;
+  /** The licence audit's verdict and the output terms (also in the audit row and manifest). */
+  licence?: Record<string, unknown>;
 }
 
 /**
@@ -66,9 +69,11 @@ export async function finishRun(
         screenOutputs(classifier, output.images),
       );
     } catch (error) {
-      await recordFailure(run, error);
-      throw error;
+      // Fail-closed (the default) throws 503; fail-open decides on the earlier screens alone.
+      await failStage(run, "screen_output", error, (e) => recordFailure(run, e));
     }
+  }
+  if (outputScreen) {
     timer.records.at(-1)!.note = outputScreen.note;
     finalDecision = decide(deps.policy, [...run.screens, ...outputScreen.screens]);
     const outputRecord = {
@@ -88,12 +93,23 @@ export async function finishRun(
       );
     }
     if (finalDecision.action !== "allow") await refuse(run, finalDecision, outputRecord, "output");
-  } else {
+  } else if (!deps.image) {
     timer.note("screen_output", "absent", "image classifiers are not configured");
   }
 
   // The licence audit: under which licence the output is made and handed over.
-  const licence = licenceAudit(deps.licences, deps.policy, output.model.id, finalDecision.fired);
+  const licence = licenceAudit(
+    deps.licences,
+    deps.policy,
+    output.model.id,
+    finalDecision.fired,
+    deps.declared ?? null,
+  );
+  // The backend may report another model than the one asked for: its licence decides too.
+  if (licence.verdict && !licence.verdict.allowed) {
+    run.base.params.licence = licence;
+    await refuseRequest(run, licenceRefusal(licence));
+  }
 
   // 5. Watermark every output (before signing: the manifest binds the marked bytes).
   let encoded: OutputImage[];
@@ -109,16 +125,13 @@ export async function finishRun(
       encoded = await encodeMarked(marked, output.images, request.outputFormat, request.quality);
       markIds.push(...marked.map((m) => m.markId));
     } catch (error) {
-      await recordFailure(run, error);
-      throw error instanceof HallmarkError
-        ? error
-        : new HallmarkError(
-            "watermark_failed",
-            "The watermark could not be applied; no image was returned.",
-            {
-              cause: error,
-            },
-          );
+      // Fail-closed (the default) throws 503; fail-open delivers the images unmarked, recorded.
+      await failStage(run, "watermark", error, (e) => recordFailure(run, e));
+      softBindings = undefined;
+      markIds.length = 0;
+      encoded = await Promise.all(
+        output.images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
+      );
     }
   } else {
     timer.note("watermark", "absent", "the invisible watermark is not configured");
@@ -127,77 +140,83 @@ export async function finishRun(
     );
   }
 
-  // 6. Sign C2PA manifests: last, because it binds the final bytes.
-  let images: Array<OutputImage | SignedImage> = encoded;
-  if (deps.c2pa) {
-    const c2pa = deps.c2pa;
-    try {
-      images = await timer.run("c2pa", () =>
-        signOutputs(c2pa, deps.policy, encoded, {
-          generationId: id,
-          prompt: request.prompt,
-          model: output.model,
-          auditUrl: `${deps.publicUrl}/v1/generations/${id}`,
-          version: deps.version,
-          softBindings,
-          licence: licence.statement,
-          action,
-        }),
-      );
-    } catch (error) {
-      await recordFailure(run, error);
-      throw error instanceof HallmarkError
-        ? error
-        : new HallmarkError(
-            "signing_failed",
-            "The C2PA manifest could not be signed; no image was returned.",
-            {
-              cause: error,
-            },
-          );
-    }
-  } else {
-    timer.note("c2pa", "absent", "C2PA signing is not configured");
-  }
-
-  // 7. Record, before any byte is returned.
+  // 6–7. Sign and record. The recorder reserves this request's audit-log index first, so the
+  // C2PA manifest names its log entry; signing runs while the index is held (requests arriving
+  // together are sealed in parallel and committed in one transaction), and the rows commit
+  // before any byte is returned. A signing failure is recorded as a failed request at its index.
   const recordStarted = performance.now();
-  const imageRecords: ImageRecord[] = images.map((image, index) => ({
-    index,
-    sha256: image.sha256,
-    mediaType: image.mediaType,
-    width: image.width,
-    height: image.height,
-    bytes: image.bytes.length,
-    seed: image.seed,
-    marks: image.marks,
-    c2paManifest: "c2paManifest" in image ? image.c2paManifest : null,
-    c2paLabel: "c2paLabel" in image ? image.c2paLabel : null,
-    watermarkMarkId: markIds[index] ?? null,
-    pdqHash: outputScreen?.results[index]?.pdq.hash ?? null,
-    pdqQuality: outputScreen?.results[index]?.pdq.quality ?? null,
-  }));
-  const stagesForRow = [...timer.records];
-  const { logIndex } = await recordGeneration(deps.db, {
-    ...run.base,
-    params: { ...run.base.params, licence },
-    status: "completed",
-    model: output.model.id,
-    backend: output.backend,
-    action: run.decision.action,
-    decision: {
-      ...run.decisionRecord,
-      ...finalDecision,
-      output: outputScreen ? outputAuditView(outputScreen) : null,
-      generator: { ...output.model, parameters: output.parameters },
+  let images: Array<OutputImage | SignedImage> = encoded;
+  if (!deps.c2pa) timer.note("c2pa", "absent", "C2PA signing is not configured");
+  const toRecords = (list: Array<OutputImage | SignedImage>): ImageRecord[] =>
+    list.map((image, index) => ({
+      index,
+      sha256: image.sha256,
+      mediaType: image.mediaType,
+      width: image.width,
+      height: image.height,
+      bytes: image.bytes.length,
+      seed: image.seed,
+      marks: image.marks,
+      c2paManifest: "c2paManifest" in image ? image.c2paManifest : null,
+      c2paLabel: "c2paLabel" in image ? image.c2paLabel : null,
+      watermarkMarkId: markIds[index] ?? null,
+      pdqHash: outputScreen?.results[index]?.pdq.hash ?? null,
+      pdqQuality: outputScreen?.results[index]?.pdq.quality ?? null,
+    }));
+  const seal = async (logIndex: number) => {
+    if (deps.c2pa) {
+      const c2pa = deps.c2pa;
+      try {
+        images = await timer.run("c2pa", () =>
+          signOutputs(c2pa, deps.policy, encoded, {
+            generationId: id,
+            prompt: request.prompt,
+            model: output.model,
+            auditUrl: `${deps.publicUrl}/v1/generations/${id}`,
+            version: deps.version,
+            softBindings,
+            licence: licence.statement,
+            action,
+            log: { index: logIndex, origin: deps.logOrigin },
+          }),
+        );
+      } catch (error) {
+        throw error instanceof HallmarkError
+          ? error
+          : new HallmarkError(
+              "signing_failed",
+              "The C2PA manifest could not be signed; no image was returned.",
+              { cause: error },
+            );
+      }
+    }
+    return { images: toRecords(images), stages: [...timer.records] };
+  };
+  const recorder = deps.recorder ?? createRecorder(deps.db);
+  const { logIndex } = await recorder.record(
+    {
+      ...run.base,
+      params: { ...run.base.params, licence },
+      status: "completed",
+      model: output.model.id,
+      backend: output.backend,
+      action: run.decision.action,
+      decision: {
+        ...run.decisionRecord,
+        ...finalDecision,
+        output: outputScreen ? outputAuditView(outputScreen) : null,
+        generator: { ...output.model, parameters: output.parameters },
+      },
+      stages: [...timer.records],
+      images: [],
     },
-    stages: stagesForRow,
-    images: imageRecords,
-  });
+    seal,
+  );
+  const signMs = timer.records.find((r) => r.name === "c2pa" && r.status === "applied")?.ms ?? 0;
   timer.records.push({
     name: "record",
     status: "applied",
-    ms: Math.round((performance.now() - recordStarted) * 100) / 100,
+    ms: Math.round((performance.now() - recordStarted - signMs) * 100) / 100,
   });
 
   deps.onRecorded?.();
@@ -211,5 +230,6 @@ export async function finishRun(
     model: output.model,
     backend: output.backend,
     placeholder: output.placeholder,
+    licence: licenceSummary(licence),
   };
 }

@@ -14,6 +14,8 @@ export interface C2paStageInput {
   licence: { name: string; url: string; usageTerms?: string };
   /** `created`, or `edited` with the input image (the parent ingredient); default `created`. */
   action?: ProvenanceAction;
+  /** The request's audit-log entry, reserved before signing (see src/audit/recorder.ts). */
+  log?: { index: number; origin?: string };
 }
 
 /** A signed image and what the image row keeps of its manifest. */
@@ -67,6 +69,8 @@ export async function signOutputs(
         includePromptText: policy.manifest.include_prompt_text,
         generationId: input.generationId,
         auditUrl: input.auditUrl,
+        logIndex: input.log?.index,
+        logOrigin: input.log?.origin,
         policy: { id: policy.id, hash: policy.hash },
         softBinding: input.softBindings?.[index],
       };

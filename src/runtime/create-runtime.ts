@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { createRecorder } from "../audit/index.js";
 import { createCheckpointer, loadLogKey } from "../audit/log/index.js";
 import { createImageClassifier } from "../classify/image/index.js";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
@@ -163,6 +164,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     c2pa,
     watermark,
     pdq: cpu?.pdq,
+    recorder: createRecorder(database.db),
+    logOrigin: config.auditLog.origin,
     onRecorded: () => checkpointer.appended(),
     version: VERSION,
     publicUrl: config.publicUrl,

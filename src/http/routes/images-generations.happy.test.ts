@@ -135,8 +135,13 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
       ai_generated: true,
       signed_by_this_gateway: true,
       digital_source_type: "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
-      generation: { generationId: made.hallmark.generation_id },
+      generation: {
+        generationId: made.hallmark.generation_id,
+        // The manifest names the request's audit-log entry (reserved before signing).
+        logIndex: made.hallmark.log_index,
+      },
     });
+    expect(verdict.c2pa.generation.logOrigin).toEqual(expect.any(String));
     expect(verdict.c2pa.licence.url).toMatch(/^https:/);
     expect(verdict.c2pa.anchors.length).toBeGreaterThan(0);
 

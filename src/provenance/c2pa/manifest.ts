@@ -97,6 +97,7 @@ function generation(spec: ManifestSpec): object {
   };
   if (spec.auditUrl) data.auditUrl = spec.auditUrl;
   if (spec.logIndex !== undefined) data.logIndex = spec.logIndex;
+  if (spec.logOrigin !== undefined) data.logOrigin = spec.logOrigin;
   if (spec.prompt !== undefined) {
     data.promptSha256 = sha256Hex(spec.prompt);
     if (spec.includePromptText) data.prompt = spec.prompt;

@@ -312,6 +312,8 @@ export function createReader(deps: ReaderDeps) {
       const auditUrl = str(g.auditUrl);
       if (auditUrl) result.generation.auditUrl = auditUrl;
       if (typeof g.logIndex === "number") result.generation.logIndex = g.logIndex;
+      const logOrigin = str(g.logOrigin);
+      if (logOrigin) result.generation.logOrigin = logOrigin;
       const promptSha256 = str(g.promptSha256);
       if (promptSha256) result.generation.promptSha256 = promptSha256;
       const prompt = str(g.prompt);

@@ -77,6 +77,8 @@ export interface ManifestSpec {
   auditUrl?: string;
   /** Index of the audit entry in the transparency log, when known at signing time. */
   logIndex?: number;
+  /** The log's origin line (C2SP checkpoint origin), naming which log `logIndex` is in. */
+  logOrigin?: string;
   policy?: { id: string; hash?: string };
   /** Soft binding of the invisible watermark: algorithm name and value (base64). */
   softBinding?: { alg: string; value: string };
@@ -175,6 +177,7 @@ export interface ReadResult {
     generationId: string;
     auditUrl?: string;
     logIndex?: number;
+    logOrigin?: string;
     promptSha256?: string;
     prompt?: string;
     model?: { name: string; version?: string };
