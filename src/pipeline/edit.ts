@@ -6,6 +6,7 @@ import { type EditInputImage, prepareInputImages, prepareMask } from "./edit-inp
 import { type InputScreen, inputAuditView, realPeopleRule, screenInputs } from "./edit-screen.js";
 import { finishRun, type GenerationResult } from "./finish.js";
 import { checkModelAllowed } from "./model-allow.js";
+import { licenceGate, withTenantPolicy } from "./tenant-policy.js";
 import {
   generateStage,
   type PipelineRun,
@@ -83,7 +84,7 @@ export async function editImages(
   const inputs = await prepareInputImages(request.images, size, limits);
   const mask = request.mask ? await prepareMask(request.mask, inputs[0]!, size, limits) : undefined;
 
-  const run = startRun(deps, request, "edit", {
+  const run = startRun(await withTenantPolicy(deps, request.principal), request, "edit", {
     strength: request.strength ?? null,
     inputs: inputs.map((i) => ({ sha256: i.sha256, media_type: i.mediaType })),
     mask: mask ? { sha256: mask.sha256 } : null,
@@ -92,6 +93,7 @@ export async function editImages(
 
   // 1. Screen the prompt (a refusal is recorded and thrown).
   await screenPromptStage(run);
+  await licenceGate(run);
 
   // 2. Screen the input images under the same policy.
   await screenInputStage(run, inputs);

@@ -2,6 +2,7 @@ import type { PipelineDeps } from "./deps.js";
 import { finishRun, type GenerationResult } from "./finish.js";
 import { checkModelAllowed } from "./model-allow.js";
 import { generateStage, type RunRequest, screenPromptStage, startRun } from "./run.js";
+import { licenceGate, withTenantPolicy } from "./tenant-policy.js";
 
 export type { GenerationResult, OutputImage } from "./finish.js";
 export type { OutputFormat } from "./run.js";
@@ -22,12 +23,15 @@ export async function generateImages(
   request: GenerationRequest,
   signal: AbortSignal,
 ): Promise<GenerationResult> {
-  const run = startRun(deps, request, "generate");
+  // The tenant's effective policy and declarations decide, record and sign everything below.
+  const run = startRun(await withTenantPolicy(deps, request.principal), request, "generate");
   // The tenant's model allow-list, before any work (a refusal is recorded, then 403).
   await checkModelAllowed(run);
 
   // 1. Screen the prompt (a refusal is recorded and thrown).
   await screenPromptStage(run);
+  // The model's licence must permit the tenant's declared use (403 licence_not_permitted).
+  await licenceGate(run);
   run.timer.note("screen_input", "skipped", "no input image");
 
   // 3. Generate, within the backend's concurrency limit and timeout.

@@ -1,12 +1,13 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { type GenerationRecord, recordGeneration } from "../audit/index.js";
-import type { CategoryScores } from "../classify/categories.js";
 import { HallmarkError } from "../errors/index.js";
 import type { GenerateOutput } from "../generate/index.js";
-import { type Decision, decide, publicSummary } from "../policy/index.js";
+import { type Decision, decide, publicSummary, type Screen } from "../policy/index.js";
 import type { Principal } from "../tenants/index.js";
 import type { PipelineDeps } from "./deps.js";
-import { auditView, screenPrompt } from "./screen-prompt.js";
+import { promptScreen } from "./policy-check.js";
+import { auditView, type PromptScreen, screenPrompt } from "./screen-prompt.js";
+import { failStage } from "./stage-failure.js";
 import { StageTimer } from "./stages.js";
 
 export type OutputFormat = "png" | "jpeg" | "webp";
@@ -63,7 +64,7 @@ export interface PipelineRun {
     | "params"
   >;
   /** Screens decided so far (prompt, input images); the output is decided together with them. */
-  screens: Array<{ screen: string; scores: CategoryScores }>;
+  screens: Screen[];
   decision: Decision;
   /** The decision's whole explanation for the audit row (scores, spans, per-screen views). */
   decisionRecord: Record<string, unknown>;
@@ -112,15 +113,22 @@ export function startRun(
 /** Stage 1: screens the prompt (and records the negative prompt's scores); refuses per policy. */
 export async function screenPromptStage(run: PipelineRun): Promise<void> {
   const { deps, request, timer } = run;
-  const screen = await timer.run("screen_prompt", () =>
-    screenPrompt(deps.text, request.prompt, request.negativePrompt),
-  );
-  run.screens = [{ screen: "prompt", scores: screen.prompt.scores }];
+  let screen: PromptScreen | null = null;
+  try {
+    screen = await timer.run("screen_prompt", () =>
+      screenPrompt(deps.text, request.prompt, request.negativePrompt),
+    );
+  } catch (error) {
+    // Fail-closed (the default) throws 503; fail-open goes on with no prompt screen, recorded.
+    await failStage(run, "screen_prompt", error, (e) => recordFailure(run, e));
+  }
+  // The prompt with its text and people, so the policy's word, regex and public-figure rules run.
+  run.screens = screen ? [promptScreen(deps.text, request.prompt, screen.prompt)] : [];
   run.decision = decide(deps.policy, run.screens);
   run.decisionRecord = {
     ...run.decision,
-    prompt: auditView(screen.prompt),
-    negativePrompt: auditView(screen.negativePrompt),
+    prompt: auditView(screen?.prompt ?? null),
+    negativePrompt: auditView(screen?.negativePrompt ?? null),
   };
   if (run.decision.action !== "allow")
     await refuse(run, run.decision, run.decisionRecord, "prompt");
