@@ -16,6 +16,7 @@ import { registerCertsCommands } from "./certs.js";
 import { registerPolicyCommands } from "./policy.js";
 import { registerUsageCommands } from "./usage.js";
 import { registerWatermarkCommands } from "./watermark.js";
+import { registerWorkerCommand } from "./worker.js";
 
 /**
  * `hallmark`: serve, migrate, tenant and key management. Configuration comes from the
@@ -176,6 +177,7 @@ registerCertsCommands(program, {
 });
 
 registerWatermarkCommands(program, { dataDir: cfg.dataDir });
+registerWorkerCommand(program, config);
 registerPolicyCommands(program, tenant, {
   config: cfg,
   openDatabase: async () => {
