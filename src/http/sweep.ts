@@ -140,6 +140,31 @@ function shapedJson(ids: string[]) {
   );
 }
 
+/** Bodies the route would accept or nearly: valid fields with hostile values, no unknown keys. */
+function nearValidJson() {
+  const generation = fc.record(
+    {
+      prompt: fc.oneof(
+        fc.constantFrom("a lighthouse at dusk", "a watercolour fox", "n.u.d.e photo"),
+        anyText,
+      ),
+      size: fc.constantFrom("256x256", "512x512", "0x0", "256x256 "),
+      n: fc.oneof(fc.constant(1), fc.integer({ min: 0, max: 5 })),
+      seed: fc.oneof(fc.nat(), fc.integer()),
+      output_format: fc.constantFrom("png", "jpeg", "webp"),
+      output_compression: fc.integer({ min: -1, max: 101 }),
+      negative_prompt: anyText,
+      user: anyText,
+      model: fc.oneof(fc.constant("placeholder"), anyText),
+    },
+    { requiredKeys: ["prompt"] },
+  );
+  const moderation = fc.record({
+    input: fc.oneof(anyText, fc.array(anyText, { minLength: 1, maxLength: 5 })),
+  });
+  return fc.oneof(generation, moderation).map((j) => JSON.stringify(j));
+}
+
 function multipart(image: Buffer) {
   return fc
     .record({
@@ -164,13 +189,25 @@ function multipart(image: Buffer) {
 function requestFor(route: RouteSpec, target: SweepTarget) {
   const { keys, ids, image } = target;
   const param = fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(...ids, "acme", "other", "default") },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        ...ids,
+        "acme",
+        "other",
+        "default",
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "favicon.png",
+      ),
+    },
     { weight: 2, arbitrary: fc.uuid() },
     { weight: 3, arbitrary: anyText },
   );
   const params = route.path.match(/:[A-Za-z_]+(\{[^}]*\})?\??/g) ?? [];
   const body = fc.oneof(
-    { weight: 4, arbitrary: shapedJson(ids).map((j) => JSON.stringify(j)) },
+    { weight: 4, arbitrary: nearValidJson() },
+    { weight: 2, arbitrary: shapedJson(ids).map((j) => JSON.stringify(j)) },
     { weight: 1, arbitrary: fc.anything().map((v) => JSON.stringify(v) ?? "null") },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2048 }).map((a) => Buffer.from(a)) },
     { weight: 1, arbitrary: fc.constant(image) },
@@ -178,6 +215,7 @@ function requestFor(route: RouteSpec, target: SweepTarget) {
     { weight: 1, arbitrary: fc.constant(undefined) },
   );
   const auth = fc.oneof(
+    { weight: 4, arbitrary: fc.constant(`Bearer ${keys.own}`) },
     fc.constantFrom(
       `Bearer ${keys.own}`,
       `Bearer ${keys.other}`,
@@ -196,10 +234,16 @@ function requestFor(route: RouteSpec, target: SweepTarget) {
       { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD") },
     ),
     params: fc.tuple(...params.map(() => param)),
-    query: fc.dictionary(fc.oneof(fc.constantFrom(...QUERY_KEYS), printable), anyText, {
-      maxKeys: 4,
-    }),
-    contentType: fc.oneof(fc.constantFrom(...CONTENT_TYPES), printable),
+    query: fc.dictionary(
+      fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...QUERY_KEYS) }, printable),
+      fc.oneof(fc.nat(20).map(String), anyText),
+      { maxKeys: 4 },
+    ),
+    contentType: fc.oneof(
+      { weight: 4, arbitrary: fc.constant("application/json") },
+      { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
+      printable,
+    ),
     authorization: auth,
     extraHeaders: fc.dictionary(
       fc.constantFrom(
