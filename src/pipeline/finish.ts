@@ -181,16 +181,26 @@ export async function finishRun(
           }),
         );
       } catch (error) {
-        throw error instanceof HallmarkError
-          ? error
-          : new HallmarkError(
-              "signing_failed",
-              "The C2PA manifest could not be signed; no image was returned.",
-              { cause: error },
-            );
+        const failure =
+          error instanceof HallmarkError
+            ? error
+            : new HallmarkError(
+                "signing_failed",
+                "The C2PA manifest could not be signed; no image was returned.",
+                { cause: error },
+              );
+        // The policy decides: fail closed (this throws, and the recorder records the request
+        // as failed at its index) or fail open (deliver unsigned, the bypass audited). No
+        // separate failure record here: the sequencer lock is held by this very record.
+        await failStage(run, "c2pa", failure, async () => {});
+        images = encoded;
       }
     }
-    return { images: toRecords(images), stages: [...timer.records] };
+    return {
+      images: toRecords(images),
+      stages: [...timer.records],
+      params: { ...run.base.params, licence },
+    };
   };
   const recorder = deps.recorder ?? createRecorder(deps.db);
   const { logIndex } = await recorder.record(
