@@ -87,6 +87,10 @@ export const GenerationResponseSchema = z
       }),
       model: z.object({ id: z.string(), version: z.string() }),
       backend: z.string(),
+      licence: z.record(z.string(), z.unknown()).optional().openapi({
+        description:
+          "The licence audit: the model's licence, the use it was checked for (the tenant's declaration), the verdict with its reasons and obligations, and the output terms",
+      }),
       placeholder: z.boolean().openapi({
         description:
           "True when the embedded procedural placeholder drew the image (not a generative model).",
@@ -212,6 +216,7 @@ export function registerImagesGenerations(
           model: result.model,
           backend: result.backend,
           placeholder: result.placeholder,
+          ...(result.licence ? { licence: result.licence } : {}),
           images: result.images.map((i) => ({
             sha256: i.sha256,
             media_type: i.mediaType,
