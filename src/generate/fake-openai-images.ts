@@ -92,6 +92,41 @@ export async function startFakeOpenAIImages(
           if (v === null) continue;
           body[k] = typeof v === "string" ? v : Buffer.from(await v.arrayBuffer());
         }
+        // Several input images come as `image[]` (gpt-image-1 takes up to 16).
+        const several = form.getAll("image[]");
+        if (several.length > 0) {
+          body["image[]"] = await Promise.all(
+            several.map(async (v) =>
+              typeof v === "string" ? v : Buffer.from(await v.arrayBuffer()),
+            ),
+          );
+        }
+        // OpenAI's rules for edits: an image is required; a mask is a PNG with alpha of the
+        // image's size.
+        const first = (body.image ?? (body["image[]"] as Buffer[] | undefined)?.[0]) as
+          | Buffer
+          | undefined;
+        const invalid = async (): Promise<string | null> => {
+          if (!Buffer.isBuffer(first)) return "image is required";
+          if (!Buffer.isBuffer(body.mask)) return null;
+          const [im, mk] = await Promise.all([
+            sharp(first).metadata(),
+            sharp(body.mask).metadata(),
+          ]);
+          if (mk.format !== "png" || !mk.hasAlpha) return "mask must be a PNG with alpha";
+          if (im.width !== mk.width || im.height !== mk.height) {
+            return "mask and image must have the same dimensions";
+          }
+          return null;
+        };
+        const problem = await invalid();
+        if (problem) {
+          requests.push({ path, authorization: req.headers.authorization, body });
+          json(400, {
+            error: { message: problem, type: "invalid_request_error", code: "invalid_value" },
+          });
+          return;
+        }
       } else {
         body = JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
       }

@@ -46,17 +46,31 @@ describe("OpenAI-compatible images adapter against a fake upstream on loopback",
     await g.health();
   });
 
-  it("sends edits as multipart with image and mask", async () => {
+  it("sends edits as multipart: image, the mask in OpenAI's alpha form, image[] for several", async () => {
     fake = await startFakeOpenAIImages();
     const g = createOpenAIImagesGenerator({ url: fake.url, model: "m", maxPixels: 1e6 });
-    const image = await sharp({ create: { width: 4, height: 4, channels: 3, background: "red" } })
+    expect(g.editCapabilities).toEqual({ mask: true, maxImages: 16, strength: false });
+    const image = await sharp({
+      create: { width: 128, height: 96, channels: 3, background: "red" },
+    })
       .png()
       .toBuffer();
-    const out = await g.edit!({ ...input, n: 1, image, mask: image }, never);
+    // Hallmark's mask: white (repaint) on the left half, black (keep) on the right.
+    const grey = Buffer.alloc(128 * 96);
+    for (let y = 0; y < 96; y++) grey.fill(255, y * 128, y * 128 + 64);
+    const mask = await sharp(grey, { raw: { width: 128, height: 96, channels: 1 } })
+      .png()
+      .toBuffer();
+    const out = await g.edit!({ ...input, n: 1, image, mask }, never);
     const req = fake.requests[0]!;
     expect(req.path).toBe("/v1/images/edits");
     expect((req.body.image as Buffer).equals(image)).toBe(true);
-    expect((req.body.mask as Buffer).equals(image)).toBe(true);
+    const sent = await sharp(req.body.mask as Buffer)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect(sent.info.channels).toBe(4);
+    expect(sent.data[3]).toBe(0); // left: transparent, edited
+    expect(sent.data[100 * 4 + 3]).toBe(255); // right: opaque, kept
     expect(req.body).toMatchObject({
       prompt: "a red apple",
       n: "1",
@@ -64,6 +78,25 @@ describe("OpenAI-compatible images adapter against a fake upstream on loopback",
       response_format: "b64_json",
     });
     expect(out.images).toHaveLength(1);
+
+    await g.edit!({ ...input, n: 1, image, references: [image, image] }, never);
+    const several = fake.requests[1]!;
+    expect(several.body.image).toBeUndefined();
+    expect((several.body["image[]"] as Buffer[]).length).toBe(3);
+  });
+
+  it("the fake refuses a mask of another size as OpenAI does (400 → backend_error)", async () => {
+    fake = await startFakeOpenAIImages();
+    const g = createOpenAIImagesGenerator({ url: fake.url, model: "m", maxPixels: 1e6 });
+    const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: "red" } })
+      .png()
+      .toBuffer();
+    const mask = await sharp({ create: { width: 4, height: 4, channels: 3, background: "white" } })
+      .png()
+      .toBuffer();
+    await expect(g.edit!({ ...input, n: 1, image, mask }, never)).rejects.toMatchObject({
+      code: "backend_error",
+    });
   });
 
   it("maps upstream errors to typed HallmarkErrors", async () => {

@@ -1,3 +1,4 @@
+import sharp from "sharp";
 import { z } from "zod";
 import { HallmarkError } from "../errors/index.js";
 import type {
@@ -143,16 +144,20 @@ export function createOpenAIImagesGenerator(options: OpenAIImagesOptions): Gener
       };
       return run("/v1/images/generations", JSON.stringify(body), input, signal);
     },
-    /** `POST /v1/images/edits`, multipart as OpenAI shapes it: image, optional mask, prompt, n, size. */
-    edit(input: EditInput, signal: AbortSignal): Promise<GenerateOutput> {
+    /**
+     * `POST /v1/images/edits`, multipart as OpenAI shapes it: `image` (or `image[]` for several),
+     * optional `mask` in OpenAI's form (a PNG whose fully transparent pixels are edited), prompt,
+     * n, size. OpenAI has no strength parameter (`editCapabilities.strength` is false).
+     */
+    async edit(input: EditInput, signal: AbortSignal): Promise<GenerateOutput> {
       const form = new FormData();
-      form.set(
-        "image",
-        new Blob([new Uint8Array(input.image)], { type: "image/png" }),
-        "image.png",
-      );
-      if (input.mask)
-        form.set("mask", new Blob([new Uint8Array(input.mask)], { type: "image/png" }), "mask.png");
+      const png = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: "image/png" });
+      const all = [input.image, ...(input.references ?? [])];
+      if (all.length === 1) form.append("image", png(input.image), "image.png");
+      else
+        for (const [i, bytes] of all.entries())
+          form.append("image[]", png(bytes), `image-${i}.png`);
+      if (input.mask) form.append("mask", png(await toOpenAIMask(input.mask)), "mask.png");
       form.set("model", input.model ?? options.model);
       form.set("prompt", input.prompt);
       form.set("n", String(input.n));
@@ -172,4 +177,23 @@ export function createOpenAIImagesGenerator(options: OpenAIImagesOptions): Gener
       await response.body?.cancel();
     },
   };
+}
+
+/**
+ * Hallmark's mask (greyscale, white = repaint) in OpenAI's form: an RGBA PNG that is transparent
+ * (alpha 0) where the image is to be edited and opaque elsewhere.
+ */
+export async function toOpenAIMask(mask: Buffer): Promise<Buffer> {
+  const { data, info } = await sharp(mask)
+    .toColourspace("b-w")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const rgba = Buffer.alloc(info.width * info.height * 4);
+  for (let p = 0; p < info.width * info.height; p++) {
+    const edit = data[p * info.channels]! >= 128;
+    rgba[p * 4 + 3] = edit ? 0 : 255;
+  }
+  return sharp(rgba, { raw: { width: info.width, height: info.height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
