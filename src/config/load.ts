@@ -46,6 +46,16 @@ export interface Config {
   backend: BackendCommon &
     (
       | { kind: "placeholder" }
+      | { kind: "embedded"; steps: number }
+      | {
+          kind: "onnx-sd";
+          dir: string;
+          modelId?: string;
+          steps: number;
+          sampler?: "euler_a" | "euler" | "ddim";
+          guidanceScale: number;
+          provider: "auto" | "cuda" | "cpu";
+        }
       | { kind: "automatic1111"; url: string }
       | { kind: "openai"; url: string; apiKey?: string; model: string }
       | { kind: "comfyui"; url: string; workflow?: string; checkpoint: string }
@@ -144,6 +154,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.HALLMARK_BACKEND === "comfyui" && !e.HALLMARK_COMFYUI_URL) {
     problems.push("HALLMARK_COMFYUI_URL: required when HALLMARK_BACKEND=comfyui");
   }
+  if (e.HALLMARK_BACKEND === "onnx-sd" && !e.HALLMARK_ONNX_SD_DIR) {
+    problems.push("HALLMARK_ONNX_SD_DIR: required when HALLMARK_BACKEND=onnx-sd");
+  }
   if (e.HALLMARK_BACKEND === "automatic1111" && !e.HALLMARK_A1111_URL) {
     problems.push("HALLMARK_A1111_URL: required when HALLMARK_BACKEND=automatic1111");
   }
@@ -178,7 +191,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
               checkpoint: e.HALLMARK_COMFYUI_CHECKPOINT,
               ...backendCommon,
             }
-          : { kind: "placeholder", ...backendCommon };
+          : e.HALLMARK_BACKEND === "embedded"
+            ? { kind: "embedded", steps: e.HALLMARK_EMBEDDED_STEPS, ...backendCommon }
+            : e.HALLMARK_BACKEND === "onnx-sd"
+              ? {
+                  kind: "onnx-sd",
+                  dir: resolved(e.HALLMARK_ONNX_SD_DIR)!,
+                  modelId: e.HALLMARK_ONNX_SD_MODEL,
+                  steps: e.HALLMARK_ONNX_SD_STEPS,
+                  sampler: e.HALLMARK_ONNX_SD_SAMPLER,
+                  guidanceScale: e.HALLMARK_ONNX_SD_GUIDANCE,
+                  provider: e.HALLMARK_ONNX_SD_PROVIDER,
+                  ...backendCommon,
+                }
+              : { kind: "placeholder", ...backendCommon };
   return {
     host: e.HALLMARK_HOST,
     port: e.HALLMARK_PORT,

@@ -73,10 +73,26 @@ export const envSchema = z.object({
   /** Maximum entries in one /v1/moderations request. */
   HALLMARK_MAX_MODERATION_INPUTS: positiveInt.default(64),
 
-  /** `placeholder` (embedded procedural image, no model) or `automatic1111`. */
+  /**
+   * `embedded` (the bundled diffusion model), `onnx-sd` (a Stable Diffusion ONNX export folder),
+   * `placeholder` (procedural image, no model), `automatic1111`, `openai` or `comfyui`.
+   */
   HALLMARK_BACKEND: z
-    .enum(["placeholder", "automatic1111", "openai", "comfyui"])
+    .enum(["embedded", "onnx-sd", "placeholder", "automatic1111", "openai", "comfyui"])
     .default("placeholder"),
+  /** Denoising steps of the embedded model. */
+  HALLMARK_EMBEDDED_STEPS: z.coerce.number().int().min(1).max(200).default(20),
+  /** A Stable Diffusion ONNX export folder (optimum / diffusers layout) for HALLMARK_BACKEND=onnx-sd. */
+  HALLMARK_ONNX_SD_DIR: z.string().min(1).optional(),
+  /** The model id recorded and licence-checked; absent: the folder's name. */
+  HALLMARK_ONNX_SD_MODEL: z.string().min(1).optional(),
+  HALLMARK_ONNX_SD_STEPS: z.coerce.number().int().min(1).max(200).default(25),
+  /** Absent: from the export's scheduler_config.json (Euler ancestral when it names another). */
+  HALLMARK_ONNX_SD_SAMPLER: z.enum(["euler_a", "euler", "ddim"]).optional(),
+  /** Classifier-free guidance; 1 or less turns it off (SD-Turbo). */
+  HALLMARK_ONNX_SD_GUIDANCE: z.coerce.number().min(0).max(30).default(7.5),
+  /** `auto`: CUDA when onnxruntime-node has its CUDA provider, else CPU. */
+  HALLMARK_ONNX_SD_PROVIDER: z.enum(["auto", "cuda", "cpu"]).default("auto"),
   HALLMARK_A1111_URL: z.string().url().optional(),
   /** An OpenAI-compatible images service (POST {url}/v1/images/generations). */
   HALLMARK_OPENAI_URL: z.string().url().default("https://api.openai.com"),

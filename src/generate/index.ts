@@ -13,10 +13,23 @@ export {
   loadComfyWorkflow,
   parseComfyWorkflow,
 } from "./comfyui-workflow.js";
+export {
+  createEmbeddedGenerator,
+  EMBEDDED_MODEL,
+  type EmbeddedGeneratorOptions,
+} from "./embedded.js";
 export { type FakeAutomatic1111, startFakeAutomatic1111 } from "./fake-automatic1111.js";
 export { type FakeComfyUI, startFakeComfyUI } from "./fake-comfyui.js";
 export { type FakeOpenAIImages, startFakeOpenAIImages } from "./fake-openai-images.js";
 export { createLimiter, type Limiter, type LimiterOptions } from "./limiter.js";
+export {
+  createOnnxSdGenerator,
+  type GeneratorCapabilities,
+  type OnnxSdGenerator,
+  type OnnxSdGeneratorOptions,
+  SAMPLERS,
+  type SamplerName,
+} from "./onnx-sd/index.js";
 export { createOpenAIImagesGenerator, type OpenAIImagesOptions } from "./openai-images.js";
 export {
   createPlaceholderGenerator,

@@ -10,7 +10,9 @@ import { type Database, openDatabase } from "../db/index.js";
 import {
   createAutomatic1111Generator,
   createComfyUIGenerator,
+  createEmbeddedGenerator,
   createLimiter,
+  createOnnxSdGenerator,
   createOpenAIImagesGenerator,
   createPlaceholderGenerator,
   DEFAULT_COMFYUI_WORKFLOW_PATH,
@@ -337,6 +339,21 @@ async function createGenerator(config: Config): Promise<Generator> {
   switch (b.kind) {
     case "placeholder":
       return createPlaceholderGenerator();
+    // Local ONNX models: nothing to retry and no upstream to break a circuit on.
+    case "embedded":
+      return createEmbeddedGenerator({
+        dir: path.join(config.modelsDir, "embedded-diffusion"),
+        steps: b.steps,
+      });
+    case "onnx-sd":
+      return createOnnxSdGenerator({
+        dir: b.dir,
+        modelId: b.modelId,
+        steps: b.steps,
+        sampler: b.sampler,
+        guidanceScale: b.guidanceScale,
+        executionProvider: b.provider,
+      });
     case "automatic1111":
       base = createAutomatic1111Generator({ url: b.url, maxPixels });
       break;

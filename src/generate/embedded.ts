@@ -1,0 +1,38 @@
+import { createOnnxSdGenerator, type OnnxSdGenerator } from "./onnx-sd/index.js";
+
+/** The model id of the embedded default model (licence: policies/licences/models.yaml). */
+export const EMBEDDED_MODEL = "hallmark-embedded-diffusion";
+
+export interface EmbeddedGeneratorOptions {
+  /** The model folder, `<models dir>/embedded-diffusion` (an SD-layout ONNX export). */
+  dir: string;
+  /** Denoising steps (default 20). */
+  steps?: number;
+  /** Classifier-free guidance scale (default 4). */
+  guidanceScale?: number;
+}
+
+/**
+ * The default backend: Hallmark's own small text-to-image diffusion model
+ * (models/embedded-diffusion, trained by scripts/train-diffusion on procedurally drawn scenes),
+ * run on the CPU by the same ONNX Stable Diffusion pipeline as any SD export. It denoises at its
+ * native 32×32 and sharp upscales to the requested size; responses say so
+ * (`parameters.native_resolution`, `upscaled`). Small and quick, and a real diffusion model: the
+ * pictures follow the caption vocabulary it was trained on (coloured shapes on backgrounds,
+ * suns over hills, gradients, stripes), nothing else.
+ */
+export function createEmbeddedGenerator(
+  options: EmbeddedGeneratorOptions,
+): Promise<OnnxSdGenerator> {
+  return createOnnxSdGenerator({
+    dir: options.dir,
+    backend: "embedded",
+    modelId: EMBEDDED_MODEL,
+    resolution: "native",
+    steps: options.steps ?? 20,
+    guidanceScale: options.guidanceScale ?? 4,
+    executionProvider: "cpu",
+    // One thread per operator: the model is tiny, and concurrent requests then spread over cores.
+    intraOpNumThreads: 1,
+  });
+}
