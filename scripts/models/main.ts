@@ -4,7 +4,9 @@
  * and prints each file's sha256 (compare with the model cards).
  */
 import { join } from "node:path";
+import { convertFaces } from "./convert-faces.js";
 import { convertNsfw } from "./convert-nsfw.js";
+import { facesParity, writeFacesParity } from "./faces-parity.js";
 import { nsfwParity, PARITY_JSON } from "./parity.js";
 import { loadNsfwjsMobileNetV2 } from "./tfjs-load.js";
 
@@ -18,4 +20,21 @@ if (!process.argv.includes("--no-parity")) {
     `parity ${report.model}: ${report.images.length} images, max |tfjs - onnx| = ${report.maxAbsDiff.toExponential(2)}`,
   );
   if (report.maxAbsDiff > 1e-4) process.exitCode = 1;
+}
+
+const facesDir = join(root, "models", "faces");
+for (const f of await convertFaces(facesDir)) console.log(`${f.sha256}  ${f.path}`);
+if (!process.argv.includes("--no-parity")) {
+  const report = await facesParity(facesDir);
+  writeFacesParity(facesDir, report);
+  for (const [stem, r] of Object.entries(report.models)) {
+    const worst = Math.max(...Object.values(r.maxDiff));
+    console.log(
+      `parity ${stem}.onnx: ${report.images.length} images, max |tfjs - onnx| / max(1, |tfjs|) = ${worst.toExponential(2)}`,
+    );
+    if (worst > 1e-4) process.exitCode = 1;
+  }
+  console.log(
+    `parity blazeface scores: max |Δ sigmoid| = ${report.blazefaceScoreMaxAbsDiff.toExponential(2)}`,
+  );
 }

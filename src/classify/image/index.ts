@@ -5,6 +5,7 @@
  */
 export {
   createImageClassifier,
+  DEFAULT_FACE_MIN_SCORE,
   DEFAULT_HASH_THRESHOLD,
   type Face,
   type ImageClassifier,
@@ -20,6 +21,7 @@ export {
   type ImageInput,
   type RawImageInput,
 } from "./decode.js";
+export { ageFromDistribution } from "./faces-age.js";
 export { NSFW_CLASSES, type NsfwClass, type NsfwProbabilities, sexualScore } from "./nsfw.js";
 export {
   DEFAULT_OCR_DETECTION_SIDE,

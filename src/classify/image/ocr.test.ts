@@ -1,8 +1,11 @@
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTextClassifier, type TextClassifier } from "../text/index.js";
 import { createImageClassifier, type ImageClassifier } from "./classifier.js";
+import { packagedOcrModels } from "./ocr.js";
 import { boxesFromProbability, detectionSize } from "./ocr-detect.js";
 import { convexHull, corners, minAreaRect, readingOrder, unclip } from "./ocr-geometry.js";
 import { ocrConfusionVariant } from "./ocr-match.js";
@@ -10,6 +13,17 @@ import { ctcGreedy } from "./ocr-recognise.js";
 import { bridgeJpeg } from "./test-images.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
+
+describe("PaddleOCR model files", () => {
+  it("are the files whose sha256 models/ocr/README.md states", () => {
+    const card = readFileSync(join(ROOT, "models/ocr/README.md"), "utf8");
+    const files = packagedOcrModels();
+    for (const path of [files.detection, files.recognition, files.dictionary]) {
+      const sha = createHash("sha256").update(readFileSync(path)).digest("hex");
+      expect(card).toContain(`| ${basename(path)} | \`${sha}\` |`);
+    }
+  });
+});
 
 describe("OCR geometry", () => {
   it("finds the rotated rectangle around a rotated rectangle's points", () => {

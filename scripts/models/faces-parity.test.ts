@@ -1,0 +1,49 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { convertFaces, FACE_MODELS, readHumanModel } from "./convert-faces.js";
+import { facesParity } from "./faces-parity.js";
+import { listOps } from "./graph-to-onnx.js";
+
+const DIR = join(import.meta.dirname, "..", "..", "models", "faces");
+
+describe("face models: TF.js graph → ONNX", () => {
+  it("reconverts to the same bytes as the committed files, whose sha256 the card states", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "faces-"));
+    try {
+      const card = readFileSync(join(DIR, "README.md"), "utf8");
+      for (const { path, sha256 } of await convertFaces(tmp)) {
+        const committed = join(DIR, path.split("/").pop()!);
+        expect(createHash("sha256").update(readFileSync(committed)).digest("hex")).toBe(sha256);
+        expect(card).toContain(sha256);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("covers every op the two graphs use", () => {
+    for (const spec of FACE_MODELS) {
+      const ops = Object.keys(listOps(readHumanModel(spec.stem).json));
+      expect(ops.length).toBeGreaterThan(5);
+    }
+    // The converter throws on an op it does not know; convertFaces above ran both graphs.
+  });
+
+  it("matches TF.js running the originals on the 20 parity images", async () => {
+    const r = await facesParity(DIR);
+    expect(r.images).toHaveLength(20);
+    const faceres = r.models.faceres!;
+    for (const v of Object.values(faceres.maxAbsDiff)) expect(v).toBeLessThan(1e-4);
+    // BlazeFace: the face scores it is used for agree to 1e-4; raw logits (up to ±11,000) and
+    // box regressions (input pixels) agree to 1e-4 relative / 1e-3 px (float32 accumulation).
+    expect(r.blazefaceScoreMaxAbsDiff).toBeLessThan(1e-4);
+    const bf = r.models.blazeface!;
+    expect(bf.maxDiff.Identity!).toBeLessThan(1e-4);
+    expect(bf.maxDiff.Identity_1!).toBeLessThan(1e-4);
+    expect(bf.maxAbsDiff.Identity_2!).toBeLessThan(1e-3);
+    expect(bf.maxAbsDiff.Identity_3!).toBeLessThan(1e-3);
+  }, 240_000);
+});
