@@ -29,7 +29,7 @@ describe.each(testDatabases())("POST /v1/provenance/verify security on $name", (
       key: null,
       method: "POST",
       headers: { "content-type": "image/png", ...headers },
-      body: image,
+      body: new Uint8Array(image),
     });
 
   it("answers without a key, and the same with a revoked, unknown or other tenant's key", async () => {
