@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { generations, images } from "../../db/schema.js";
 import { testDatabases } from "../../db/test-databases.js";
 import { setTenantLimits } from "../../limits/index.js";
+import { testRedisUrl } from "../../limits/test-support.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { createApiKey } from "../../tenants/index.js";
 import { limitedTenant, type Replica, startReplica } from "./rate-limit.test-support.js";
@@ -159,5 +160,51 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
     const right = await replica.request("/v1/provenance/verify", { key: gw.key, body, headers });
     expect([400, 415, 422]).toContain(right.status);
     expect(right.headers.get("ratelimit")).toMatch(/^"rate";/);
+  });
+});
+
+const redisUrl = await testRedisUrl();
+
+/** The same guarantees with the state in Redis (HALLMARK_REDIS_URL), and 503 when it is away. */
+describe.runIf(redisUrl !== null)("rate limits and quotas in Redis", () => {
+  let gw: TestGateway;
+  let replica: Replica;
+  let stranded: Replica;
+  beforeAll(async () => {
+    const env = { ...ENV, HALLMARK_REDIS_URL: redisUrl! };
+    gw = await startTestGateway(testDatabases()[0]!, env);
+    replica = await startReplica(gw, env);
+    stranded = await startReplica(gw, {
+      ...env,
+      HALLMARK_REDIS_URL: "redis://127.0.0.1:1",
+      HALLMARK_REDIS_TIMEOUT_MS: "300",
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await stranded?.close();
+    await replica?.close();
+    await gw?.close();
+  });
+
+  it("two gateways share one rate limit and one quota through Redis", async () => {
+    const t = await limitedTenant(gw, { rps: 0.01, burst: 5, imagesPerDay: 2 });
+    const either = (i: number, path: string, json: unknown) =>
+      i % 2 ? gw.request(path, { key: t.key, json }) : replica.request(path, { key: t.key, json });
+    const generated = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => either(i, "/v1/images/generations", gen)),
+    );
+    expect(generated.map((r) => r.status).sort()).toEqual([200, 200, 429, 429]);
+    const moderated = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => either(i, "/v1/moderations", { input: "x" })),
+    );
+    // 4 of the 5 requests of the burst went to generations.
+    expect(moderated.map((r) => r.status).sort()).toEqual([200, 429, 429, 429]);
+  });
+
+  it("fails closed: 503 when Redis does not answer, whatever the key", async () => {
+    const res = await stranded.request("/v1/moderations", { key: gw.key, json: { input: "x" } });
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe("database_unavailable");
+    expect(res.headers.get("retry-after")).not.toBeNull();
   });
 });
