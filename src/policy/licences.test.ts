@@ -55,6 +55,7 @@ describe("the shipped licence registry", () => {
       "creativeml-openrail-m",
       "creativeml-openrail-plusplus-m",
       "flux-1-dev-non-commercial",
+      "hallmark-embedded-diffusion",
       "hallmark-placeholder",
       "stability-ai-community",
     ]);
