@@ -7,6 +7,15 @@ import type { GenerateInput } from "./types.js";
 export const DEFAULT_COMFYUI_WORKFLOW_PATH = new URL("./comfyui/txt2img.json", import.meta.url);
 
 /**
+ * The img2img workflow shipped with Hallmark: LoadImage (the uploaded input) → VAEEncode →
+ * RepeatLatentBatch (n) → KSampler with `denoise` = strength → VAEDecode → SaveImage.
+ */
+export const DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH = new URL(
+  "./comfyui/img2img.json",
+  import.meta.url,
+);
+
+/**
  * A ComfyUI workflow in API format (what "Save (API Format)" writes): node id → `class_type` and
  * `inputs`, where an input is a literal or a `[nodeId, outputIndex]` link.
  */
@@ -21,23 +30,39 @@ export type ComfyWorkflow = z.infer<typeof comfyWorkflowSchema>;
  * becomes a number; text placeholders are substituted inside strings. Substitution works on the
  * parsed object, never on JSON text, so a prompt cannot inject nodes.
  */
-const NUMERIC = ["seed", "width", "height", "batch_size"] as const;
-const TEXT = ["prompt", "negative_prompt", "model"] as const;
+const NUMERIC = ["seed", "width", "height", "batch_size", "denoise"] as const;
+const TEXT = ["prompt", "negative_prompt", "model", "image"] as const;
 
-/** Parses and checks a workflow template; it must at least place `{{prompt}}`. */
-export function parseComfyWorkflow(value: unknown): ComfyWorkflow {
+/**
+ * Parses and checks a workflow template; it must at least place `{{prompt}}`, and an edit
+ * (img2img) template also `{{image}}` (the uploaded input's name, for a LoadImage node).
+ */
+export function parseComfyWorkflow(
+  value: unknown,
+  kind: "txt2img" | "img2img" = "txt2img",
+): ComfyWorkflow {
   const parsed = comfyWorkflowSchema.safeParse(value);
   if (!parsed.success) {
     throw new HallmarkError("config_error", "The ComfyUI workflow is not an API-format workflow.");
   }
-  if (!JSON.stringify(parsed.data).includes("{{prompt}}")) {
+  const text = JSON.stringify(parsed.data);
+  if (!text.includes("{{prompt}}")) {
     throw new HallmarkError("config_error", "The ComfyUI workflow has no {{prompt}} placeholder.");
+  }
+  if (kind === "img2img" && !text.includes("{{image}}")) {
+    throw new HallmarkError(
+      "config_error",
+      "The ComfyUI edit workflow has no {{image}} placeholder (a LoadImage node's image).",
+    );
   }
   return parsed.data;
 }
 
 /** Reads a workflow template file (JSON, API format). */
-export async function loadComfyWorkflow(path: string | URL): Promise<ComfyWorkflow> {
+export async function loadComfyWorkflow(
+  path: string | URL,
+  kind: "txt2img" | "img2img" = "txt2img",
+): Promise<ComfyWorkflow> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -47,7 +72,7 @@ export async function loadComfyWorkflow(path: string | URL): Promise<ComfyWorkfl
     });
   }
   try {
-    return parseComfyWorkflow(JSON.parse(text));
+    return parseComfyWorkflow(JSON.parse(text), kind);
   } catch (error) {
     if (error instanceof HallmarkError) throw error;
     throw new HallmarkError("config_error", "The ComfyUI workflow file is not JSON.", {
@@ -56,22 +81,28 @@ export async function loadComfyWorkflow(path: string | URL): Promise<ComfyWorkfl
   }
 }
 
-/** Fills a template's placeholders for one request; the template itself is not modified. */
+/**
+ * Fills a template's placeholders for one request; the template itself is not modified. For an
+ * edit, `edit.image` is the uploaded input's name and `edit.denoise` the strength (default 0.75).
+ */
 export function fillComfyWorkflow(
   template: ComfyWorkflow,
   input: GenerateInput,
   model: string,
+  edit: { image?: string; denoise?: number } = {},
 ): ComfyWorkflow {
   const numbers: Record<(typeof NUMERIC)[number], number> = {
     seed: input.seed,
     width: input.width,
     height: input.height,
     batch_size: input.n,
+    denoise: edit.denoise ?? 0.75,
   };
   const texts: Record<(typeof TEXT)[number], string> = {
     prompt: input.prompt,
     negative_prompt: input.negativePrompt ?? "",
     model,
+    image: edit.image ?? "",
   };
   const fill = (value: unknown): unknown => {
     if (typeof value === "string") {

@@ -1,7 +1,9 @@
 import fc from "fast-check";
+import sharp from "sharp";
 import { afterEach, describe, expect, it } from "vitest";
 import { createComfyUIGenerator } from "./comfyui.js";
 import {
+  DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH,
   DEFAULT_COMFYUI_WORKFLOW_PATH,
   fillComfyWorkflow,
   loadComfyWorkflow,
@@ -20,6 +22,7 @@ const input = {
 };
 const never = new AbortController().signal;
 const workflow = await loadComfyWorkflow(DEFAULT_COMFYUI_WORKFLOW_PATH);
+const editWorkflow = await loadComfyWorkflow(DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH, "img2img");
 
 describe("ComfyUI workflow template", () => {
   it("fills numbers as numbers and text inside strings, without touching the template", () => {
@@ -57,6 +60,14 @@ describe("ComfyUI workflow template", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("an edit template must place {{image}}; {{denoise}} becomes a number", async () => {
+    expect(() => parseComfyWorkflow(workflow, "img2img")).toThrow(/\{\{image\}\}/);
+    const filled = fillComfyWorkflow(editWorkflow, input, "m", { image: "in.png", denoise: 0.4 });
+    expect(filled["10"]!.inputs.image).toBe("in.png");
+    expect(filled["3"]!.inputs.denoise).toBe(0.4);
+    expect(filled["12"]!.inputs.amount).toBe(2);
   });
 
   it("refuses a template that is not API format or places no prompt", () => {
@@ -110,6 +121,40 @@ describe("ComfyUI adapter against a fake upstream on loopback", () => {
       await fake.close();
       fake = undefined;
     }
+  });
+
+  it("edits: uploads the input with POST /upload/image, then queues the img2img template", async () => {
+    fake = await startFakeComfyUI({ latencyMs: 20 });
+    const g = createComfyUIGenerator({
+      url: fake.url,
+      workflow,
+      editWorkflow,
+      maxPixels: 1e6,
+      pollIntervalMs: 10,
+    });
+    expect(g.editCapabilities).toEqual({ mask: false, maxImages: 1, strength: true });
+    const image = await sharp({
+      create: { width: 96, height: 64, channels: 3, background: "teal" },
+    })
+      .png()
+      .toBuffer();
+    const out = await g.edit!({ ...input, image, strength: 0.35 }, never);
+    expect(fake.hits["/upload/image"]).toBe(1);
+    const [name, stored] = [...fake.uploads.entries()][0]!;
+    expect(stored.equals(image)).toBe(true);
+    expect(fake.prompts[0]!["10"]!.inputs.image).toBe(name);
+    expect(fake.prompts[0]!["3"]!.inputs.denoise).toBe(0.35);
+    expect(out.images.map((i) => [i.width, i.height])).toEqual([
+      [96, 64],
+      [96, 64],
+    ]);
+    expect(out.parameters).toMatchObject({ denoise: 0.35 });
+  });
+
+  it("has no edit without an edit template", () => {
+    const g = createComfyUIGenerator({ url: "http://127.0.0.1:1", workflow, maxPixels: 1e6 });
+    expect(g.edit).toBeUndefined();
+    expect(g.editCapabilities).toBeUndefined();
   });
 
   it("retries a 503 on POST /prompt", async () => {

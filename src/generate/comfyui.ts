@@ -3,7 +3,13 @@ import { z } from "zod";
 import { HallmarkError } from "../errors/index.js";
 import { type ComfyWorkflow, fillComfyWorkflow, parseComfyWorkflow } from "./comfyui-workflow.js";
 import { sleep } from "./retry.js";
-import type { GeneratedImage, GenerateInput, GenerateOutput, Generator } from "./types.js";
+import type {
+  EditInput,
+  GeneratedImage,
+  GenerateInput,
+  GenerateOutput,
+  Generator,
+} from "./types.js";
 import {
   notSafeToRetry,
   readUpstreamBytes,
@@ -17,6 +23,11 @@ export interface ComfyUIOptions {
   url: string;
   /** The API-format workflow template (see comfyui-workflow.ts for its placeholders). */
   workflow: unknown;
+  /**
+   * The img2img template (must place `{{image}}`; `{{denoise}}` takes the strength). Absent: the
+   * backend has no `edit` and edits are refused with `edit_not_supported`.
+   */
+  editWorkflow?: unknown;
   /** Largest image (pixels) accepted back from the upstream. */
   maxPixels: number;
   /** Checkpoint filled into `{{model}}` when the request names none. */
@@ -27,6 +38,15 @@ export interface ComfyUIOptions {
 }
 
 const LABEL = "ComfyUI";
+
+/** `POST /upload/image`'s answer: where ComfyUI stored the file (LoadImage reads it from there). */
+const uploadResponse = z
+  .object({
+    name: z.string().min(1),
+    subfolder: z.string().default(""),
+    type: z.string().optional(),
+  })
+  .passthrough();
 
 /** `POST /prompt`'s answer. */
 const promptResponse = z.object({ prompt_id: z.string().min(1) }).passthrough();
@@ -68,6 +88,10 @@ export function createComfyUIGenerator(options: ComfyUIOptions): Generator {
   const base = options.url.replace(/\/$/, "");
   const doFetch = options.fetch ?? fetch;
   const template: ComfyWorkflow = parseComfyWorkflow(options.workflow);
+  const editTemplate: ComfyWorkflow | undefined =
+    options.editWorkflow === undefined
+      ? undefined
+      : parseComfyWorkflow(options.editWorkflow, "img2img");
   const defaultModel = options.defaultModel ?? "v1-5-pruned-emaonly.safetensors";
   const pollMs = options.pollIntervalMs ?? 250;
   const clientId = randomUUID();
@@ -135,59 +159,108 @@ export function createComfyUIGenerator(options: ComfyUIOptions): Generator {
     }
   }
 
+  /** Queues a filled workflow, waits for it, and fetches and checks its first `n` images. */
+  async function runWorkflow(
+    workflow: ComfyWorkflow,
+    input: GenerateInput,
+    model: string,
+    signal: AbortSignal,
+    parameters: Record<string, unknown> = {},
+  ): Promise<GenerateOutput> {
+    const queued = promptResponse.safeParse(
+      await json("/prompt", { prompt: workflow, client_id: clientId }, signal),
+    );
+    if (!queued.success) {
+      throw new HallmarkError("backend_error", `The ${LABEL} backend did not queue the prompt.`);
+    }
+    const promptId = queued.data.prompt_id;
+    try {
+      const outputs = await waitForOutputs(promptId, signal);
+      const refs = Object.keys(outputs)
+        .sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))
+        .flatMap((node) => outputs[node]?.images ?? [])
+        .filter((ref) => ref.type === "output")
+        .slice(0, input.n);
+      if (refs.length < input.n) {
+        throw new HallmarkError(
+          "backend_error",
+          `The backend returned ${refs.length} of ${input.n} images.`,
+        );
+      }
+      const images: GeneratedImage[] = [];
+      for (const ref of refs) {
+        const query = new URLSearchParams(ref).toString();
+        const response = await requestUpstream({
+          fetch: doFetch,
+          label: LABEL,
+          url: `${base}/view?${query}`,
+          signal,
+        });
+        const bytes = await readUpstreamBytes(response, LABEL, signal, maxBytes);
+        images.push(await checkUpstreamImage(bytes, input, input.seed, options.maxPixels));
+      }
+      return {
+        images,
+        model: { id: model, version: "unknown" },
+        backend: "comfyui",
+        placeholder: false,
+        parameters: { prompt_id: promptId, seedPerImage: false, ...parameters },
+      };
+    } catch (error) {
+      if (signal.aborted) abandon(promptId);
+      throw notSafeToRetry(error);
+    }
+  }
+
+  /**
+   * `POST /upload/image` (multipart `image`, `type: input`, `overwrite`): stores the input where
+   * a LoadImage node finds it. The name is random, so concurrent edits never read each other's.
+   */
+  async function upload(bytes: Buffer, signal: AbortSignal): Promise<string> {
+    const form = new FormData();
+    form.append(
+      "image",
+      new Blob([new Uint8Array(bytes)], { type: "image/png" }),
+      `hallmark-${randomUUID()}.png`,
+    );
+    form.append("type", "input");
+    form.append("overwrite", "true");
+    const response = await requestUpstream({
+      fetch: doFetch,
+      label: LABEL,
+      url: `${base}/upload/image`,
+      body: form,
+      signal,
+    });
+    const stored = uploadResponse.safeParse(await readUpstreamJson(response, LABEL, signal));
+    if (!stored.success) {
+      throw new HallmarkError("backend_error", `The ${LABEL} backend did not store the input.`);
+    }
+    return stored.data.subfolder
+      ? `${stored.data.subfolder}/${stored.data.name}`
+      : stored.data.name;
+  }
+
   return {
     name: "comfyui",
     defaultModel,
-    async generate(input: GenerateInput, signal: AbortSignal): Promise<GenerateOutput> {
+    generate(input: GenerateInput, signal: AbortSignal): Promise<GenerateOutput> {
       const model = input.model ?? defaultModel;
-      const queued = promptResponse.safeParse(
-        await json(
-          "/prompt",
-          { prompt: fillComfyWorkflow(template, input, model), client_id: clientId },
-          signal,
-        ),
-      );
-      if (!queued.success) {
-        throw new HallmarkError("backend_error", `The ${LABEL} backend did not queue the prompt.`);
-      }
-      const promptId = queued.data.prompt_id;
-      try {
-        const outputs = await waitForOutputs(promptId, signal);
-        const refs = Object.keys(outputs)
-          .sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))
-          .flatMap((node) => outputs[node]?.images ?? [])
-          .filter((ref) => ref.type === "output")
-          .slice(0, input.n);
-        if (refs.length < input.n) {
-          throw new HallmarkError(
-            "backend_error",
-            `The backend returned ${refs.length} of ${input.n} images.`,
-          );
-        }
-        const images: GeneratedImage[] = [];
-        for (const ref of refs) {
-          const query = new URLSearchParams(ref).toString();
-          const response = await requestUpstream({
-            fetch: doFetch,
-            label: LABEL,
-            url: `${base}/view?${query}`,
-            signal,
-          });
-          const bytes = await readUpstreamBytes(response, LABEL, signal, maxBytes);
-          images.push(await checkUpstreamImage(bytes, input, input.seed, options.maxPixels));
-        }
-        return {
-          images,
-          model: { id: model, version: "unknown" },
-          backend: "comfyui",
-          placeholder: false,
-          parameters: { prompt_id: promptId, seedPerImage: false },
-        };
-      } catch (error) {
-        if (signal.aborted) abandon(promptId);
-        throw notSafeToRetry(error);
-      }
+      return runWorkflow(fillComfyWorkflow(template, input, model), input, model, signal);
     },
+    ...(editTemplate
+      ? {
+          editCapabilities: { mask: false, maxImages: 1, strength: true },
+          /** img2img: upload the input, then the edit template with `{{image}}` and `{{denoise}}`. */
+          async edit(input: EditInput, signal: AbortSignal): Promise<GenerateOutput> {
+            const model = input.model ?? defaultModel;
+            const image = await upload(input.image, signal);
+            const denoise = input.strength ?? 0.75;
+            const workflow = fillComfyWorkflow(editTemplate, input, model, { image, denoise });
+            return runWorkflow(workflow, input, model, signal, { denoise });
+          },
+        }
+      : {}),
     async health(signal = AbortSignal.timeout(5000)) {
       await json("/system_stats", undefined, signal);
     },

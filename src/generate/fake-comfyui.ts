@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import sharp from "sharp";
-import { listenOnLoopback, readText } from "./loopback.js";
+import { listenOnLoopback, readBody, readText } from "./loopback.js";
 
 export interface FakeComfyUI {
   url: string;
@@ -9,6 +9,8 @@ export interface FakeComfyUI {
   prompts: Array<Record<string, { class_type: string; inputs: Record<string, unknown> }>>;
   /** Counts of requests per route ("/prompt", "/history", "/view"). */
   hits: Record<string, number>;
+  /** Files stored through POST /upload/image, by name (what LoadImage reads). */
+  uploads: Map<string, Buffer>;
   /** Prompt ids deleted through POST /queue and interrupted through POST /interrupt. */
   deleted: string[];
   interrupted: string[];
@@ -39,7 +41,8 @@ interface Job {
  * client_id }` → `{ prompt_id, number, node_errors }`; `GET /history/{id}` → `{}` until the run
  * ends, then `{ [id]: { outputs: { [node]: { images: [{ filename, subfolder, type }] } }, status } }`;
  * `GET /view?filename=&subfolder=&type=` → the PNG; `POST /queue` `{ delete: [id] }`;
- * `POST /interrupt`; `GET /system_stats`. It renders flat cards of the EmptyLatentImage's size.
+ * `POST /interrupt`; `GET /system_stats`; `POST /upload/image` (multipart) for LoadImage. It renders
+ * flat cards of the EmptyLatentImage's size, or for img2img of the loaded input's size.
  */
 export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promise<FakeComfyUI> {
   const prompts: FakeComfyUI["prompts"] = [];
@@ -48,6 +51,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
   const interrupted: string[] = [];
   const jobs = new Map<string, Job>();
   const files = new Map<string, Buffer>();
+  const uploads = new Map<string, Buffer>();
   const timers = new Set<NodeJS.Timeout>();
 
   const server: Server = createServer(async (req, res) => {
@@ -59,6 +63,25 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     try {
       if (req.method === "GET" && route === "/system_stats") {
         json(200, { system: { os: "fake" }, devices: [] });
+      } else if (req.method === "POST" && route === "/upload/image") {
+        // ComfyUI's upload: multipart `image` (+ `type`, `subfolder`, `overwrite`) → where it is.
+        const form = await new Request("http://fake/", {
+          method: "POST",
+          headers: { "content-type": req.headers["content-type"] ?? "" },
+          body: new Uint8Array(await readBody(req)),
+        }).formData();
+        const file = form.get("image");
+        if (!file || typeof file === "string") {
+          res.writeHead(400).end();
+          return;
+        }
+        const subfolder = String(form.get("subfolder") ?? "");
+        const name = (file as File).name || "image.png";
+        uploads.set(
+          subfolder ? `${subfolder}/${name}` : name,
+          Buffer.from(await file.arrayBuffer()),
+        );
+        json(200, { name, subfolder, type: String(form.get("type") ?? "input") });
       } else if (req.method === "POST" && route === "/prompt") {
         const body = JSON.parse(await readText(req)) as { prompt: FakeComfyUI["prompts"][number] };
         prompts.push(body.prompt);
@@ -75,9 +98,26 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
           return;
         }
         const latent = nodes.find((n) => n.class_type === "EmptyLatentImage")?.inputs ?? {};
-        const width = Number(latent.width ?? 512);
-        const height = Number(latent.height ?? 512);
-        const batch = Number(latent.batch_size ?? 1);
+        let width = Number(latent.width ?? 512);
+        let height = Number(latent.height ?? 512);
+        let batch = Number(latent.batch_size ?? 1);
+        // img2img: the size is the loaded input's, the batch RepeatLatentBatch's amount.
+        const load = nodes.find((n) => n.class_type === "LoadImage");
+        if (load) {
+          const input = uploads.get(String(load.inputs.image));
+          if (!input) {
+            json(400, {
+              error: { type: "prompt_outputs_failed_validation", message: "Invalid image file" },
+              node_errors: {},
+            });
+            return;
+          }
+          const meta = await sharp(input).metadata();
+          width = meta.width ?? 512;
+          height = meta.height ?? 512;
+          const repeat = nodes.find((n) => n.class_type === "RepeatLatentBatch")?.inputs ?? {};
+          batch = Number(repeat.amount ?? 1);
+        }
         const id = randomUUID();
         const job: Job = { done: false, error: false, files: [] };
         jobs.set(id, job);
@@ -161,6 +201,7 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     url: loopback.url,
     prompts,
     hits,
+    uploads,
     deleted,
     interrupted,
     close: loopback.close,

@@ -8,6 +8,7 @@ export {
 export { type ComfyUIOptions, createComfyUIGenerator } from "./comfyui.js";
 export {
   type ComfyWorkflow,
+  DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH,
   DEFAULT_COMFYUI_WORKFLOW_PATH,
   fillComfyWorkflow,
   loadComfyWorkflow,
