@@ -58,7 +58,14 @@ export interface Config {
         }
       | { kind: "automatic1111"; url: string }
       | { kind: "openai"; url: string; apiKey?: string; model: string }
-      | { kind: "comfyui"; url: string; workflow?: string; checkpoint: string }
+      | {
+          kind: "comfyui";
+          url: string;
+          workflow?: string;
+          /** The img2img template; absent: the bundled one; `off`: the backend has no edits. */
+          editWorkflow?: string;
+          checkpoint: string;
+        }
     );
   c2pa: {
     certFile?: string;
@@ -188,6 +195,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
               kind: "comfyui",
               url: e.HALLMARK_COMFYUI_URL!,
               workflow: resolved(e.HALLMARK_COMFYUI_WORKFLOW),
+              editWorkflow:
+                e.HALLMARK_COMFYUI_EDIT_WORKFLOW === "off"
+                  ? "off"
+                  : resolved(e.HALLMARK_COMFYUI_EDIT_WORKFLOW),
               checkpoint: e.HALLMARK_COMFYUI_CHECKPOINT,
               ...backendCommon,
             }

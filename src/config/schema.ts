@@ -102,6 +102,8 @@ export const envSchema = z.object({
   /** A ComfyUI API-format workflow with {{prompt}}, {{seed}}, … placeholders; absent: the bundled txt2img. */
   HALLMARK_COMFYUI_WORKFLOW: z.string().min(1).optional(),
   HALLMARK_COMFYUI_CHECKPOINT: z.string().min(1).default("v1-5-pruned-emaonly.safetensors"),
+  /** An API-format img2img workflow with {{image}} (and {{denoise}}); absent: the bundled one; `off`: no edits. */
+  HALLMARK_COMFYUI_EDIT_WORKFLOW: z.string().min(1).optional(),
   /** Retries of failures that are safe to retry (connection refused, 502/503 before any work). */
   HALLMARK_BACKEND_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   /** Consecutive failures that open the backend's circuit breaker, and how long it stays open. */

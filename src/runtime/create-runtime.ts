@@ -15,6 +15,7 @@ import {
   createOnnxSdGenerator,
   createOpenAIImagesGenerator,
   createPlaceholderGenerator,
+  DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH,
   DEFAULT_COMFYUI_WORKFLOW_PATH,
   type Generator,
   loadComfyWorkflow,
@@ -369,6 +370,13 @@ async function createGenerator(config: Config): Promise<Generator> {
       base = createComfyUIGenerator({
         url: b.url,
         workflow: await loadComfyWorkflow(b.workflow ?? DEFAULT_COMFYUI_WORKFLOW_PATH),
+        editWorkflow:
+          b.editWorkflow === "off"
+            ? undefined
+            : await loadComfyWorkflow(
+                b.editWorkflow ?? DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH,
+                "img2img",
+              ),
         defaultModel: b.checkpoint,
         maxPixels,
       });
