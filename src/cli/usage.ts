@@ -93,7 +93,14 @@ export function registerUsageCommands(
           ]),
         ];
         const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-        for (const row of table) print(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  "));
+        for (const row of table) {
+          print(
+            row
+              .map((cell, i) => cell.padEnd(widths[i]!))
+              .join("  ")
+              .trimEnd(),
+          );
+        }
         if (rows.length === 0) print(`(no requests from ${range.from} to ${range.to})`);
       }),
     );

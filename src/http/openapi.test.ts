@@ -20,6 +20,8 @@ describe("GET /openapi.json (pglite)", () => {
         "/v1/images/generations",
         "/v1/moderations",
         "/v1/provenance/verify",
+        "/v1/usage",
+        "/v1/admin/usage",
       ].sort(),
     );
     const generate = doc.paths["/v1/images/generations"].post;
