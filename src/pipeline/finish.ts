@@ -66,7 +66,7 @@ export async function finishRun(
     const classifier = deps.image;
     try {
       outputScreen = await timer.run("screen_output", () =>
-        screenOutputs(classifier, output.images),
+        screenOutputs(classifier, output.images, deps.policy),
       );
     } catch (error) {
       // Fail-closed (the default) throws 503; fail-open decides on the earlier screens alone.

@@ -1,6 +1,69 @@
-import type { CategoryScores } from "../classify/categories.js";
+import { type CategoryScores, emptyScores } from "../classify/categories.js";
 import type { ImageClassifier, ImageResult } from "../classify/image/index.js";
 import type { GeneratedImage } from "../generate/index.js";
+import type { Policy } from "../policy/index.js";
+
+/** What the image rules read from a policy; `faces` falls back to the schema's defaults. */
+export type ImageRulesPolicy = Pick<Policy, "categories"> & {
+  faces?: { minor_age?: number; input_with_face?: "allow" | "review" | "block" };
+};
+export const DEFAULT_MINOR_AGE = 25;
+
+/**
+ * The minors rule (issue 5): sexual content (the policy's `sexual` review threshold reached)
+ * together with any face whose apparent age is under `faces.minor_age` (default 25: 18 plus a
+ * margin for the age estimate's error) scores `sexual/minors` at 1, so the policy blocks it and
+ * the decision names the severe category. Returns the scores unchanged when the rule does not
+ * apply, or when faces were not looked for (`sources.faces` false: never assumed absent).
+ */
+export function applyMinorsRule(policy: ImageRulesPolicy, result: ImageResult): CategoryScores {
+  const minorAge = policy.faces?.minor_age ?? DEFAULT_MINOR_AGE;
+  const sexual = result.scores.sexual.score;
+  if (!result.sources.faces || sexual < policy.categories.sexual.review) return result.scores;
+  const young = result.faces.filter((f) => f.age !== undefined && f.age < minorAge);
+  if (young.length === 0) return result.scores;
+  const youngest = Math.min(...young.map((f) => f.age!));
+  return {
+    ...result.scores,
+    "sexual/minors": {
+      score: 1,
+      spans: [
+        {
+          start: 0,
+          end: 0,
+          text: "",
+          term: `sexual ${sexual.toFixed(2)} with a face of apparent age ${youngest.toFixed(0)} (under ${minorAge})`,
+          source: "faces",
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The input rule for edits: an input image showing a face may be a photo of a real person, so
+ * the policy's `faces.input_with_face` (default review) decides, as a `public-figure` score at
+ * that action's threshold. Empty scores when no face was found or faces did not run.
+ */
+export function inputFaceScores(policy: ImageRulesPolicy, result: ImageResult): CategoryScores {
+  const scores = emptyScores();
+  const action = policy.faces?.input_with_face ?? "review";
+  if (!result.sources.faces || result.faces.length === 0 || action === "allow") return scores;
+  const rule = policy.categories["public-figure"];
+  scores["public-figure"] = {
+    score: action === "block" ? rule.block : rule.review,
+    spans: [
+      {
+        start: 0,
+        end: 0,
+        text: "",
+        term: `input image shows ${result.faces.length} face(s)`,
+        source: "faces",
+      },
+    ],
+  };
+  return scores;
+}
 
 /** What the output screen found, per image, for the decision and the audit row. */
 export interface OutputScreen {
@@ -13,10 +76,14 @@ export interface OutputScreen {
   note: string;
 }
 
-/** Screens every generated image (nudity, hash lists, PDQ for the image row). */
+/**
+ * Screens every generated image (nudity, text, faces, hash lists, PDQ for the image row); with
+ * the policy, the minors rule runs on each.
+ */
 export async function screenOutputs(
   classifier: ImageClassifier,
   images: GeneratedImage[],
+  policy?: ImageRulesPolicy,
 ): Promise<OutputScreen> {
   const results = await Promise.all(images.map((image) => classifier.classify(image.bytes)));
   const first = results[0];
@@ -32,7 +99,10 @@ export async function screenOutputs(
     : [];
   return {
     results,
-    screens: results.map((r, i) => ({ screen: `output[${i}]`, scores: r.scores })),
+    screens: results.map((r, i) => ({
+      screen: `output[${i}]`,
+      scores: policy ? applyMinorsRule(policy, r) : r.scores,
+    })),
     hashListMatches: results.flatMap((r, image) => r.hashListMatches.map((m) => ({ image, ...m }))),
     note: absent.length > 0 ? `${ran.join(", ")} (${absent.join(", ")} not built)` : ran.join(", "),
   };
@@ -46,6 +116,7 @@ export function outputAuditView(screen: OutputScreen): unknown {
     sexual: r.scores.sexual.score,
     // Text read in the image: what a reviewer needs to see why a mark or brand fired.
     text: r.text.map((l) => ({ text: l.text, confidence: l.confidence, box: l.box })),
+    faces: r.faces.map((f) => ({ box: f.box, age: f.age ?? null, score: f.score })),
     pdq: r.pdq,
     hashListMatches: r.hashListMatches,
   }));

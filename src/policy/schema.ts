@@ -158,6 +158,19 @@ export const policyFileSchema = z
       })
       .strict()
       .default({ include_prompt_text: false, training_mining: "notAllowed" }),
+    /** Faces the image screen finds (docs/image-screening.md). */
+    faces: z
+      .object({
+        /**
+         * Sexual content (the `sexual` review threshold reached) with any face of apparent age
+         * under this is `sexual/minors` at 1 (blocked): 18 plus a margin for the estimate's error.
+         */
+        minor_age: z.number().min(18).max(40).default(25),
+        /** What an input image (an edit) showing a face gets: a real person may be in it. */
+        input_with_face: z.enum(["allow", "review", "block"]).default("review"),
+      })
+      .strict()
+      .default({ minor_age: 25, input_with_face: "review" }),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -243,6 +256,14 @@ export const policyOverrideSchema = z
       .object({
         include_prompt_text: z.boolean(),
         training_mining: z.enum(["allowed", "notAllowed", "constrained"]),
+      })
+      .strict()
+      .partial()
+      .optional(),
+    faces: z
+      .object({
+        minor_age: z.number().min(18).max(40),
+        input_with_face: z.enum(["allow", "review", "block"]),
       })
       .strict()
       .partial()

@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { emptyScores } from "../classify/categories.js";
+import type { ImageResult } from "../classify/image/index.js";
+import { decide, loadPolicyFile, type Policy } from "../policy/index.js";
+import { applyMinorsRule, inputFaceScores } from "./screen-output.js";
+
+const POLICY = join(import.meta.dirname, "..", "..", "policies", "default.yaml");
+
+function result(sexual: number, ages: number[], faces = true): ImageResult {
+  const scores = emptyScores();
+  scores.sexual = { score: sexual, spans: [] };
+  return {
+    scores,
+    faces: ages.map((age) => ({ box: { x: 0, y: 0, width: 10, height: 10 }, age, score: 0.9 })),
+    text: [],
+    pdq: { hash: "0".repeat(64), quality: 100 },
+    hashListMatches: [],
+    sources: { nsfw: true, faces, ocr: true, pdq: true },
+    width: 100,
+    height: 100,
+    timings: { decode: 0, nsfw: 0, pdq: 0, ocr: 0, faces: 0, total: 0 },
+  };
+}
+
+describe("the minors rule", () => {
+  let policy: Policy;
+  beforeAll(async () => {
+    policy = await loadPolicyFile(POLICY);
+  });
+
+  it("blocks sexual content with a face under the default minor age (25), as sexual/minors", () => {
+    expect(policy.faces).toEqual({ minor_age: 25, input_with_face: "review" });
+    const scores = applyMinorsRule(policy, result(0.55, [40, 21]));
+    expect(scores["sexual/minors"].score).toBe(1);
+    expect(scores["sexual/minors"].spans[0]).toMatchObject({ source: "faces" });
+    const d = decide(policy, [{ screen: "output[0]", scores }]);
+    expect(d.action).toBe("block");
+    expect(d.fired[0]).toBe("sexual/minors");
+  });
+
+  it("leaves adults, non-sexual images and images without faces alone", () => {
+    for (const r of [result(0.9, [30, 45]), result(0.3, [12]), result(0.9, [])]) {
+      expect(applyMinorsRule(policy, r)["sexual/minors"].score).toBe(0);
+    }
+    // Sexual alone is still decided by its own thresholds (review at 0.55).
+    const d = decide(policy, [
+      { screen: "o", scores: applyMinorsRule(policy, result(0.55, [40])) },
+    ]);
+    expect([d.action, d.fired]).toEqual(["review", ["sexual"]]);
+  });
+
+  it("follows the policy's minor_age and does not assume no faces when faces did not run", () => {
+    const strict = { ...policy, faces: { minor_age: 30, input_with_face: "review" as const } };
+    expect(applyMinorsRule(strict, result(0.6, [28]))["sexual/minors"].score).toBe(1);
+    expect(applyMinorsRule(policy, result(0.6, [28]))["sexual/minors"].score).toBe(0);
+    expect(applyMinorsRule(policy, result(0.6, [10], false))["sexual/minors"].score).toBe(0);
+  });
+});
+
+describe("the input-with-a-face rule (edits)", () => {
+  it("holds an input showing a face for review by default; allow and block follow the policy", async () => {
+    const policy = await loadPolicyFile(POLICY);
+    const held = decide(policy, [
+      { screen: "input", scores: inputFaceScores(policy, result(0, [35])) },
+    ]);
+    expect([held.action, held.fired]).toEqual(["review", ["public-figure"]]);
+    const none = inputFaceScores(policy, result(0, []));
+    expect(none["public-figure"].score).toBe(0);
+    const block = { ...policy, faces: { minor_age: 25, input_with_face: "block" as const } };
+    expect(
+      decide(block, [{ screen: "input", scores: inputFaceScores(block, result(0, [35])) }]).action,
+    ).toBe("block");
+    const allow = { ...policy, faces: { minor_age: 25, input_with_face: "allow" as const } };
+    expect(inputFaceScores(allow, result(0, [35]))["public-figure"].score).toBe(0);
+  });
+});
