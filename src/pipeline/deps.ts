@@ -42,6 +42,12 @@ export interface PipelineDeps {
   logOrigin?: string;
   /** Told after each recorded generation (the checkpointer's N-entry schedule). */
   onRecorded?: () => void;
+  /**
+   * A "review" decision holds the request instead of refusing it: the images are made, marked,
+   * signed and recorded (status refused, error `held_for_review`) but not returned; the caller
+   * keeps them sealed until a reviewer decides (docs/async.md).
+   */
+  holdForReview?: boolean;
   limits: {
     maxPromptChars: number;
     backendTimeoutMs: number;

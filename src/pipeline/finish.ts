@@ -5,7 +5,7 @@ import { type Decision, decide } from "../policy/index.js";
 import type { ImageInput as C2paImageInput } from "../provenance/c2pa/index.js";
 import { encodeMarked, encodeOutput } from "./encode-output.js";
 import { licenceAudit, licenceRefusal, licenceSummary } from "./licence-audit.js";
-import { type PipelineRun, recordFailure, refuse, refuseRequest } from "./run.js";
+import { holds, type PipelineRun, recordFailure, refuse, refuseRequest } from "./run.js";
 import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
 import { failStage } from "./stage-failure.js";
@@ -22,6 +22,9 @@ export interface OutputImage {
   marks: unknown[];
 }
 
+/** The error code a held generation is recorded with (status refused, action review). */
+export const HELD_FOR_REVIEW = "held_for_review";
+
 export interface GenerationResult {
   id: string;
   /** Index of this request's entry in the tamper-evident audit log. */
@@ -35,6 +38,8 @@ export interface GenerationResult {
   placeholder: boolean;
   /** The licence audit's verdict and the output terms (also in the audit row and manifest). */
   licence?: Record<string, unknown>;
+  /** Held for review: recorded, but the images must not be returned (docs/async.md). */
+  held?: boolean;
 }
 
 /**
@@ -92,7 +97,9 @@ export async function finishRun(
         },
       );
     }
-    if (finalDecision.action !== "allow") await refuse(run, finalDecision, outputRecord, "output");
+    if (holds(run, finalDecision)) run.held = true;
+    else if (finalDecision.action !== "allow")
+      await refuse(run, finalDecision, outputRecord, "output");
   } else if (!deps.image) {
     timer.note("screen_output", "absent", "image classifiers are not configured");
   }
@@ -207,7 +214,9 @@ export async function finishRun(
     {
       ...run.base,
       params: { ...run.base.params, licence },
-      status: "completed",
+      // A hold is recorded as a refusal a reviewer can lift (the review workspace's queue).
+      status: run.held ? "refused" : "completed",
+      errorCode: run.held ? HELD_FOR_REVIEW : null,
       model: output.model.id,
       backend: output.backend,
       action: run.decision.action,
@@ -241,5 +250,6 @@ export async function finishRun(
     backend: output.backend,
     placeholder: output.placeholder,
     licence: licenceSummary(licence),
+    held: run.held,
   };
 }

@@ -31,6 +31,11 @@ export interface RunRequest {
    * the generations primary key then refuses a second record of the same request.
    */
   id?: string;
+  /**
+   * The caller can deliver a held request later (202, sealed store): only then does a "review"
+   * decision hold instead of refuse (and only with deps.holdForReview).
+   */
+  allowHold?: boolean;
 }
 
 /** The screen an audited refusal is about: it names the request field in the error. */
@@ -68,6 +73,8 @@ export interface PipelineRun {
   decision: Decision;
   /** The decision's whole explanation for the audit row (scores, spans, per-screen views). */
   decisionRecord: Record<string, unknown>;
+  /** Held for review (deps.holdForReview): made and recorded, but not returned. */
+  held: boolean;
 }
 
 /** Starts a run: ids, seed and the audit fields; `params` adds use-case parameters to the row. */
@@ -107,6 +114,7 @@ export function startRun(
     screens: [],
     decision: decide(deps.policy, []),
     decisionRecord: {},
+    held: false,
   };
 }
 
@@ -130,8 +138,18 @@ export async function screenPromptStage(run: PipelineRun): Promise<void> {
     prompt: auditView(screen?.prompt ?? null),
     negativePrompt: auditView(screen?.negativePrompt ?? null),
   };
-  if (run.decision.action !== "allow")
+  if (holds(run, run.decision)) run.held = true;
+  else if (run.decision.action !== "allow")
     await refuse(run, run.decision, run.decisionRecord, "prompt");
+}
+
+/** A "review" decision holds the request (made, recorded, kept) when the deployment says so. */
+export function holds(run: PipelineRun, decision: Decision): boolean {
+  return (
+    decision.action === "review" &&
+    run.deps.holdForReview === true &&
+    run.request.allowHold === true
+  );
 }
 
 const REFUSAL_MESSAGES: Record<RefusedScreen, (verb: string) => string> = {
