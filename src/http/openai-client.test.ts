@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "../db/test-databases.js";
@@ -34,6 +34,53 @@ describe.each(testDatabases())("openai client against the gateway on $name", (te
     expect(b64).toBeTruthy();
     const meta = await sharp(Buffer.from(b64!, "base64")).metadata();
     expect([meta.width, meta.height]).toEqual([512, 512]);
+  });
+
+  it("images.edit sends multipart (image via toFile, mask) and gets b64_json back", async () => {
+    const client = new OpenAI({ apiKey: gw.key, baseURL, maxRetries: 0 });
+    const png = await sharp({
+      create: { width: 256, height: 256, channels: 3, background: { r: 40, g: 90, b: 160 } },
+    })
+      .composite([
+        {
+          input: await sharp({
+            create: { width: 96, height: 96, channels: 3, background: { r: 230, g: 200, b: 40 } },
+          })
+            .png()
+            .toBuffer(),
+          left: 80,
+          top: 80,
+        },
+      ])
+      .png()
+      .toBuffer();
+    const mask = await sharp({
+      create: { width: 256, height: 256, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .png()
+      .toBuffer();
+    const result = await client.images.edit({
+      image: await toFile(png, "photo.png", { type: "image/png" }),
+      mask: await toFile(mask, "mask.png", { type: "image/png" }),
+      prompt: "a lighthouse at dusk",
+      n: 1,
+      size: "256x256",
+      response_format: "b64_json",
+    });
+    const b64 = result.data?.[0]?.b64_json;
+    expect(b64).toBeTruthy();
+    const meta = await sharp(Buffer.from(b64!, "base64")).metadata();
+    expect([meta.width, meta.height]).toEqual([256, 256]);
+
+    const error = await client.images
+      .edit({
+        image: await toFile(png, "photo.png", { type: "image/png" }),
+        prompt: "a lighthouse at dusk",
+        response_format: "url",
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("response_format");
   });
 
   it("moderations.create returns OpenAI's shape", async () => {
