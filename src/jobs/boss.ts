@@ -13,6 +13,8 @@ export interface WebhookJob {
   type: string;
   /** The receiver's dedup key, the same on every retry. */
   messageId: string;
+  /** `outcome` (the job's recorded outcome) or `review` (a reviewer decided a hold). */
+  phase?: "outcome" | "review";
 }
 
 export interface JobQueueOptions {

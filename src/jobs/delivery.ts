@@ -1,5 +1,7 @@
 import type { Config } from "../config/index.js";
 import type { Database } from "../db/index.js";
+import { withDatabase } from "../db/index.js";
+import { generationJobs } from "../db/schema-jobs.js";
 import type { Logger } from "../log/index.js";
 import {
   createOutputStore,
@@ -15,7 +17,12 @@ import {
   type WebhookUrlPolicy,
 } from "../webhooks/index.js";
 import { createJobQueue, type JobQueue } from "./boss.js";
-import { hasUnfinishedJobs, type MaintenanceReport, purgeExpired } from "./maintenance.js";
+import {
+  claimDecidedHolds,
+  hasUnfinishedJobs,
+  type MaintenanceReport,
+  purgeExpired,
+} from "./maintenance.js";
 import { submitGeneration } from "./submit.js";
 import { runGenerationJob, runWebhookJob, type WorkerContext } from "./worker.js";
 
@@ -33,6 +40,17 @@ export interface Delivery {
   holdForReview: boolean;
   /** Checks a request's webhook URL (form, allow-list, resolved addresses); 400 otherwise. */
   checkWebhookUrl(url: string): Promise<string>;
+  /**
+   * Keeps a held request's images (sealed, for HALLMARK_HOLD_RETENTION_HOURS) until a reviewer
+   * decides; `webhookUrl` then hears the decision.
+   */
+  hold(input: {
+    id: string;
+    tenantId: string;
+    apiKeyId: string | null;
+    images: Array<{ mediaType: string; bytes: Buffer }>;
+    webhookUrl?: string;
+  }): Promise<void>;
   /** Queues an asynchronous generation under `id` (its generation id). */
   submit(input: { id: string; request: GenerationRequest; webhookUrl?: string }): Promise<void>;
   /** One retention pass (also run on a timer). */
@@ -111,6 +129,7 @@ export async function createDelivery(options: DeliveryOptions): Promise<Delivery
           logger,
           publicUrl: options.publicUrl,
           outputRetentionHours: config.outputRetentionHours,
+          holdRetentionHours: config.holdRetentionHours,
           signal: stopping.signal,
         };
         await q.workGenerations(config.workerConcurrency, (id, meta) =>
@@ -127,7 +146,23 @@ export async function createDelivery(options: DeliveryOptions): Promise<Delivery
     return queue;
   };
 
-  const maintain = (now?: Date) => purgeExpired(database.db, outputs, now);
+  const maintain = async (now?: Date): Promise<MaintenanceReport> => {
+    const report = await purgeExpired(database.db, outputs, now);
+    const decided = await claimDecidedHolds(database.db);
+    if (decided.length > 0) {
+      const q = await start();
+      for (const { id, decision } of decided) {
+        const status = decision === "approve" ? "completed" : "refused";
+        await q.sendWebhook({
+          generationId: id,
+          type: `generation.${status}`,
+          messageId: `msg_${id}_review`,
+          phase: "review",
+        });
+      }
+    }
+    return { ...report, reviewWebhooks: decided.length };
+  };
   const timer = setInterval(() => {
     maintain().catch((error: unknown) =>
       logger.warn("delivery maintenance failed", { error: String(error) }),
@@ -156,6 +191,28 @@ export async function createDelivery(options: DeliveryOptions): Promise<Delivery
     holdRetentionHours: config.holdRetentionHours,
     holdForReview: config.holdForReview,
     checkWebhookUrl: async (url) => (await checkWebhookUrl(url, webhookPolicy)).toString(),
+    hold: async (input) => {
+      await outputs.put(
+        database.db,
+        input.id,
+        input.images.map((image, index) => ({ index, ...image })),
+        new Date(Date.now() + config.holdRetentionHours * 3600_000),
+      );
+      await withDatabase(() =>
+        database.db
+          .insert(generationJobs)
+          .values({
+            id: input.id,
+            tenantId: input.tenantId,
+            apiKeyId: input.apiKeyId,
+            mode: "hold",
+            state: "recorded",
+            webhookUrl: input.webhookUrl ?? null,
+            webhookState: input.webhookUrl ? "held" : null,
+          })
+          .onConflictDoNothing(),
+      );
+    },
     submit: async (input) => {
       const q = await start();
       await submitGeneration({ db: database.db, queue: q, key }, input);

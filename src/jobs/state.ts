@@ -16,10 +16,14 @@ export async function loadJob(db: Db, id: string): Promise<JobRow | null> {
 export async function recordedStatus(
   db: Db,
   id: string,
-): Promise<{ status: string; action: string } | null> {
+): Promise<{ status: string; action: string; errorCode: string | null } | null> {
   return withDatabase(async () => {
     const [row] = await db
-      .select({ status: generations.status, action: generations.action })
+      .select({
+        status: generations.status,
+        action: generations.action,
+        errorCode: generations.errorCode,
+      })
       .from(generations)
       .where(eq(generations.id, id));
     return row ?? null;
@@ -67,7 +71,18 @@ export async function markFailed(db: Db, id: string, errorCode: string): Promise
   );
 }
 
-export async function setWebhookState(db: Db, id: string, state: "sent" | "failed") {
+/** The status a client sees for a recorded outcome before any review: held, or as recorded. */
+export function outcomeStatus(recorded: { status: string; errorCode: string | null }): string {
+  return recorded.errorCode === "held_for_review" ? "held" : recorded.status;
+}
+
+/**
+ * pending (outcome webhook to send) → sent | failed; a held outcome's webhook leaves `held`
+ * (a reviewer's decision is awaited), then review_queued → sent | failed.
+ */
+export type WebhookState = "pending" | "held" | "review_queued" | "sent" | "failed";
+
+export async function setWebhookState(db: Db, id: string, state: WebhookState) {
   await withDatabase(() =>
     db
       .update(generationJobs)

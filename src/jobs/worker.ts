@@ -11,6 +11,7 @@ import {
   markFailed,
   markRecorded,
   markRunning,
+  outcomeStatus,
   recordedStatus,
   setWebhookState,
 } from "./state.js";
@@ -24,8 +25,9 @@ export interface WorkerContext {
   webhooks: WebhookSender;
   logger: Logger;
   publicUrl: string;
-  /** How long results stay fetchable. */
+  /** How long results stay fetchable, and held results wait for a reviewer. */
   outputRetentionHours: number;
+  holdRetentionHours: number;
   /** Aborted when the worker stops: running pipelines are cancelled (their jobs retried). */
   signal: AbortSignal;
 }
@@ -57,8 +59,9 @@ export async function runGenerationJob(
       return;
     }
     try {
-      const request = openRequest(ctx.key, id, job.request);
+      const request = { ...openRequest(ctx.key, id, job.request), allowHold: true };
       const result = await generateImages(ctx.pipeline, request, ctx.signal);
+      const hours = result.held ? ctx.holdRetentionHours : ctx.outputRetentionHours;
       await ctx.outputs.put(
         ctx.db,
         id,
@@ -67,7 +70,7 @@ export async function runGenerationJob(
           mediaType: image.mediaType,
           bytes: image.bytes,
         })),
-        new Date(Date.now() + ctx.outputRetentionHours * 3600_000),
+        new Date(Date.now() + hours * 3600_000),
       );
     } catch (error) {
       if (!(await recordedStatus(ctx.db, id).catch(() => null))) {
@@ -94,11 +97,13 @@ export async function finishJob(
 ): Promise<void> {
   const row = await markRecorded(ctx.db, id);
   if (!row?.webhookUrl) return;
-  const status = await recordedStatus(ctx.db, id);
+  const recorded = await recordedStatus(ctx.db, id);
+  const status = recorded ? outcomeStatus(recorded) : "failed";
   await ctx.queue.sendWebhook({
     generationId: id,
-    type: eventType(status?.status ?? "failed"),
-    messageId: `msg_${id}_${status?.status ?? "failed"}`,
+    type: eventType(status),
+    messageId: `msg_${id}_${status}`,
+    phase: "outcome",
   });
 }
 
@@ -129,7 +134,9 @@ export async function runWebhookJob(
       },
       job.messageId,
     );
-    await setWebhookState(ctx.db, job.generationId, "sent");
+    // A held outcome's receiver hears again when a reviewer decides.
+    const next = job.phase !== "review" && status === "held" ? "held" : "sent";
+    await setWebhookState(ctx.db, job.generationId, next);
   } catch (error) {
     const final =
       meta.retryCount >= meta.retryLimit ||

@@ -6,6 +6,7 @@ import { generationJobs } from "../db/schema-jobs.js";
 import { HallmarkError } from "../errors/index.js";
 import type { OutputStore } from "../outputs/index.js";
 import type { Principal } from "../tenants/index.js";
+import { HELD_FOR_REVIEW } from "./finish.js";
 
 /**
  * Where a generation stands, as its owner sees it: `queued` / `running` (an async job not yet
@@ -15,8 +16,12 @@ import type { Principal } from "../tenants/index.js";
 export type GenerationStatus = "queued" | "running" | "held" | "completed" | "refused" | "failed";
 
 /** The status of a recorded generation, after any review decision on a hold. */
-export function recordedStatus(status: string, review: string | null): GenerationStatus {
-  if (status === "held") {
+export function recordedStatus(
+  status: string,
+  errorCode: string | null,
+  review: string | null,
+): GenerationStatus {
+  if (errorCode === HELD_FOR_REVIEW) {
     if (review === "approve") return "completed";
     if (review === "uphold") return "refused";
     return "held";
@@ -59,7 +64,7 @@ export async function getGeneration(
   }
   const g = found.generation;
   const review =
-    g.status === "held"
+    g.errorCode === HELD_FOR_REVIEW
       ? await withDatabase(async () => {
           const [row] = await db
             .select({ decision: reviewDecisions.decision })
@@ -68,7 +73,7 @@ export async function getGeneration(
           return row?.decision ?? null;
         })
       : null;
-  const status = recordedStatus(g.status, review);
+  const status = recordedStatus(g.status, g.errorCode, review);
   const stored = status === "completed" && outputs ? await outputs.get(db, id) : null;
   return {
     id: g.id,

@@ -3,6 +3,7 @@ import { appendEntry } from "../audit/log/index.js";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
 import { generations, images, reviewDecisions, tenants } from "../db/schema.js";
+import { generationOutputs } from "../db/schema-jobs.js";
 import { HallmarkError } from "../errors/index.js";
 
 /** A reviewer's verdict on a held request: approve (release) or uphold (keep refused). */
@@ -63,6 +64,12 @@ export async function recordReview(
         createdAt: time,
         logIndex: index,
       });
+      // An upheld hold's kept images are discarded with the decision (docs/async.md).
+      if (input.decision === "uphold") {
+        await tx
+          .delete(generationOutputs)
+          .where(eq(generationOutputs.generationId, input.generationId));
+      }
       return { logIndex: index };
     }),
   );

@@ -170,6 +170,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     recorder: createRecorder(database.db),
     logOrigin: config.auditLog.origin,
     onRecorded: () => checkpointer.appended(),
+    holdForReview: config.delivery.holdForReview,
     version: VERSION,
     publicUrl: config.publicUrl,
   };

@@ -198,7 +198,28 @@ export function registerImagesGenerations(
         202,
       );
     }
-    const result = await generateImages(deps.pipeline, request, c.req.raw.signal);
+    const result = await generateImages(
+      deps.pipeline,
+      { ...request, allowHold: deps.delivery !== undefined },
+      c.req.raw.signal,
+    );
+    if (result.held) {
+      // Held for review: made and recorded, kept sealed, never returned until approved.
+      await deps.delivery!.hold({
+        id: result.id,
+        tenantId: request.principal.tenantId,
+        apiKeyId: request.principal.apiKeyId,
+        images: result.images.map((i) => ({ mediaType: i.mediaType, bytes: i.bytes })),
+        webhookUrl,
+      });
+      const location = `/v1/generations/${result.id}`;
+      c.header("Location", location);
+      c.header("x-hallmark-generation-id", result.id);
+      return c.json(
+        { id: result.id, object: "generation" as const, status: "held" as const, location },
+        202,
+      );
+    }
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
     return c.json(
