@@ -68,23 +68,21 @@ export function createPostgresLimitStore(db: Db): LimitStore {
         // two requests of one tenant cannot deadlock; each waits on the other's row lock and
         // then sees its committed count.
         return await db.transaction(async (tx) => {
-          periods = periodsAt(await databaseNow(tx as unknown as Db));
-          const day = await add(tx as unknown as Db, tenantId, "day", periods.day, n, dayLimit);
-          if (day === null) throw new QuotaRefused("day");
-          const month = await add(
-            tx as unknown as Db,
-            tenantId,
-            "month",
-            periods.month,
-            n,
-            monthLimit,
-          );
+          const t = tx as unknown as Db;
+          // The periods are the transaction's now() in UTC, the same for both statements.
+          const day = await add(t, tenantId, "day", n, dayLimit);
+          if (day === null) {
+            periods = periodsAt(await databaseNow(t));
+            throw new QuotaRefused("day");
+          }
+          periods = periodsAt(day.nowMs);
+          const month = await add(t, tenantId, "month", n, monthLimit);
           if (month === null) throw new QuotaRefused("month");
           const reservation: Reservation = {
             tenantId,
             n,
             periods,
-            used: { day, month },
+            used: { day: day.used, month: month.used },
           };
           return { ok: true as const, reservation };
         });
@@ -125,24 +123,30 @@ async function databaseNow(db: Db): Promise<number> {
   return Number(rows[0]!.now_ms);
 }
 
-/** Adds n to one counter when it stays within limit; null when it would not (nothing changed). */
+/**
+ * Adds n to the counter of the current UTC day or month (of the transaction's now()) when it
+ * stays within limit; null when it would not (nothing changed).
+ */
 async function add(
   db: Db,
   tenantId: string,
   period: "day" | "month",
-  start: string,
   n: number,
   limit: number,
-): Promise<number | null> {
+): Promise<{ used: number; nowMs: number } | null> {
+  const start =
+    period === "day"
+      ? sql`(now() at time zone 'UTC')::date`
+      : sql`date_trunc('month', now() at time zone 'UTC')::date`;
   const rows = resultRows(
     await db.execute(sql`
       insert into quota_counters as q (tenant_id, period, period_start, used)
-      select ${tenantId}::uuid, ${period}, ${start}::date, ${n}::int where ${n}::int <= ${limit}::int
+      select ${tenantId}::uuid, ${period}, ${start}, ${n}::int where ${n}::int <= ${limit}::int
       on conflict (tenant_id, period, period_start) do update set used = q.used + excluded.used
       where q.used + excluded.used <= ${limit}::int
-      returning used`),
+      returning used, extract(epoch from now())::float8 * 1000 as now_ms`),
   );
-  return rows.length === 0 ? null : Number(rows[0]!.used);
+  return rows.length === 0 ? null : { used: Number(rows[0]!.used), nowMs: Number(rows[0]!.now_ms) };
 }
 
 async function counts(
