@@ -141,28 +141,41 @@ function shapedJson(ids: string[]) {
 }
 
 /** Bodies the route would accept or nearly: valid fields with hostile values, no unknown keys. */
-function nearValidJson() {
+function nearValidJson(kind: RouteKind) {
   const generation = fc.record(
     {
       prompt: fc.oneof(
-        fc.constantFrom("a lighthouse at dusk", "a watercolour fox", "n.u.d.e photo"),
-        anyText,
+        { weight: 3, arbitrary: fc.constantFrom("a lighthouse at dusk", "a watercolour fox") },
+        { weight: 1, arbitrary: fc.constantFrom("n.u.d.e photo", "explicit porn") },
+        { weight: 1, arbitrary: anyText },
       ),
-      size: fc.constantFrom("256x256", "512x512", "0x0", "256x256 "),
-      n: fc.oneof(fc.constant(1), fc.integer({ min: 0, max: 5 })),
+      size: fc.oneof(
+        { weight: 4, arbitrary: fc.constant("256x256") },
+        fc.constantFrom("0x0", "256x256 ", "1024x1024"),
+      ),
+      n: fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, fc.integer({ min: 0, max: 5 })),
       seed: fc.oneof(fc.nat(), fc.integer()),
       output_format: fc.constantFrom("png", "jpeg", "webp"),
       output_compression: fc.integer({ min: -1, max: 101 }),
-      negative_prompt: anyText,
-      user: anyText,
-      model: fc.oneof(fc.constant("placeholder"), anyText),
+      negative_prompt: printable,
+      user: printable,
     },
     { requiredKeys: ["prompt"] },
   );
   const moderation = fc.record({
     input: fc.oneof(anyText, fc.array(anyText, { minLength: 1, maxLength: 5 })),
   });
-  return fc.oneof(generation, moderation).map((j) => JSON.stringify(j));
+  const body = kind === "moderation" ? moderation : generation;
+  return body.map((j) => JSON.stringify(j));
+}
+
+type RouteKind = "generation" | "moderation" | "verify" | "other";
+
+function kindOf(route: RouteSpec): RouteKind {
+  if (route.path.includes("/moderations")) return "moderation";
+  if (route.path.includes("/verify")) return "verify";
+  if (route.path.startsWith("/v1/images/")) return "generation";
+  return "other";
 }
 
 function multipart(image: Buffer) {
@@ -204,18 +217,19 @@ function requestFor(route: RouteSpec, target: SweepTarget) {
     { weight: 2, arbitrary: fc.uuid() },
     { weight: 3, arbitrary: anyText },
   );
+  const kind = kindOf(route);
   const params = route.path.match(/:[A-Za-z_]+(\{[^}]*\})?\??/g) ?? [];
   const body = fc.oneof(
-    { weight: 4, arbitrary: nearValidJson() },
+    { weight: kind === "other" ? 2 : 8, arbitrary: nearValidJson(kind) },
     { weight: 2, arbitrary: shapedJson(ids).map((j) => JSON.stringify(j)) },
     { weight: 1, arbitrary: fc.anything().map((v) => JSON.stringify(v) ?? "null") },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2048 }).map((a) => Buffer.from(a)) },
-    { weight: 1, arbitrary: fc.constant(image) },
+    { weight: kind === "verify" ? 8 : 1, arbitrary: fc.constant(image) },
     { weight: 1, arbitrary: multipart(image) },
     { weight: 1, arbitrary: fc.constant(undefined) },
   );
   const auth = fc.oneof(
-    { weight: 4, arbitrary: fc.constant(`Bearer ${keys.own}`) },
+    { weight: 8, arbitrary: fc.constant(`Bearer ${keys.own}`) },
     fc.constantFrom(
       `Bearer ${keys.own}`,
       `Bearer ${keys.other}`,
@@ -240,7 +254,10 @@ function requestFor(route: RouteSpec, target: SweepTarget) {
       { maxKeys: 4 },
     ),
     contentType: fc.oneof(
-      { weight: 4, arbitrary: fc.constant("application/json") },
+      {
+        weight: 8,
+        arbitrary: fc.constant(kind === "verify" ? "image/png" : "application/json"),
+      },
       { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
       printable,
     ),
