@@ -139,6 +139,11 @@ export const policyFileSchema = z
         watermark: "closed",
         c2pa: "closed",
       }),
+    /** Edits (POST /v1/images/edits): what an input photo with a face (a real person) gets. */
+    edits: z
+      .object({ real_people: z.enum(["allow", "review", "block"]).default("review") })
+      .strict()
+      .default({ real_people: "review" }),
     licence: z
       .object({
         name: z.string().min(1),
@@ -239,6 +244,11 @@ export const policyOverrideSchema = z
         watermark: failureMode,
         c2pa: failureMode,
       })
+      .strict()
+      .partial()
+      .optional(),
+    edits: z
+      .object({ real_people: z.enum(["allow", "review", "block"]) })
       .strict()
       .partial()
       .optional(),
