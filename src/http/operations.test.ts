@@ -53,7 +53,7 @@ describe.each(testDatabases())(
       });
       await createTenant(database.db, "acme");
       ({ key } = await createApiKey(database.db, { tenant: "acme" }));
-    });
+    }, 240_000);
     afterAll(async () => {
       await runtime.close();
       await database.close();

@@ -40,7 +40,7 @@ describe.each(testDatabases())("OpenTelemetry spans per stage on $name", (testDb
   beforeAll(async () => {
     collector = await startFakeCollector();
     gw = await startTestGateway(testDb, { HALLMARK_OTLP_ENDPOINT: collector.url });
-  });
+  }, 240_000);
   afterAll(async () => {
     if (!closed) await gw.close();
     await collector.close();

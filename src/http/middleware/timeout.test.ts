@@ -87,7 +87,7 @@ describe.each(testDatabases())("request timeout through the pipeline on $name", 
       HALLMARK_REQUEST_TIMEOUT_MS: "800",
       HALLMARK_METRICS: "off",
     });
-  });
+  }, 240_000);
   afterAll(async () => {
     await gw.close();
     await fake.close();
