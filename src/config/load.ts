@@ -39,6 +39,8 @@ export interface Config {
     /** Most input images in one edit. */
     maxEditImages: number;
     maxModerationInputs: number;
+    /** Most images in one /v1/moderations request. */
+    maxModerationImages: number;
     sizes: string[];
     defaultSize: string;
     requestTimeoutMs: number;
@@ -247,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxInputBytes: e.HALLMARK_MAX_INPUT_BYTES,
       maxEditImages: e.HALLMARK_MAX_EDIT_IMAGES,
       maxModerationInputs: e.HALLMARK_MAX_MODERATION_INPUTS,
+      maxModerationImages: e.HALLMARK_MAX_MODERATION_IMAGES,
       sizes: e.HALLMARK_SIZES,
       defaultSize: e.HALLMARK_DEFAULT_SIZE,
       requestTimeoutMs: e.HALLMARK_REQUEST_TIMEOUT_MS,

@@ -72,6 +72,8 @@ export const envSchema = z.object({
   HALLMARK_DEFAULT_SIZE: z.string().regex(SIZE_RE).default("512x512"),
   /** Maximum entries in one /v1/moderations request. */
   HALLMARK_MAX_MODERATION_INPUTS: positiveInt.default(64),
+  /** Maximum images (data URLs) in one /v1/moderations request: each is fully screened. */
+  HALLMARK_MAX_MODERATION_IMAGES: positiveInt.default(4),
 
   /**
    * `embedded` (the bundled diffusion model), `onnx-sd` (a Stable Diffusion ONNX export folder),

@@ -128,6 +128,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     },
     maxChars: deps.limits.maxPromptChars,
     maxInputs: deps.limits.maxModerationInputs,
+    image: deps.pipeline.image,
+    maxImages: deps.limits.maxModerationImages,
   });
   registerProvenanceVerify(app, {
     db: deps.db,

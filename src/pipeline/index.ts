@@ -12,7 +12,14 @@ export {
   editImages,
 } from "./edit.js";
 export { getGeneration } from "./get-generation.js";
-export { type ModerationResult, moderateTexts } from "./moderate.js";
+export {
+  decodeImageDataUrl,
+  type ModerationPart,
+  type ModerationResult,
+  type MultiModalResult,
+  moderateMultiModal,
+  moderateTexts,
+} from "./moderate.js";
 export {
   observeStages,
   STAGE_NAMES,

@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { CATEGORIES, type Category } from "../classify/categories.js";
+import { CATEGORIES, type Category, type CategoryScores } from "../classify/categories.js";
+import type { ImageClassifier, ImageResult } from "../classify/image/index.js";
 import type { TextClassifier } from "../classify/text/index.js";
+import { HallmarkError } from "../errors/index.js";
 import { decide, type Policy } from "../policy/index.js";
+import { applyMinorsRule } from "./screen-output.js";
 
 export interface ModerationResult {
   flagged: boolean;
@@ -79,5 +82,194 @@ export async function moderateTexts(
       ? `hallmark-text-${deps.text.modelId.slice(0, 12)}`
       : "hallmark-text-lexicon",
     results,
+  };
+}
+
+/** One part of OpenAI's multi-modal moderation input. */
+export type ModerationPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string } };
+
+/** What OpenAI calls the input types a category was applied to. */
+export type InputType = "text" | "image";
+
+export interface MultiModalResult extends ModerationResult {
+  /** Per category, the input types it was scored on (OpenAI's field, omni-moderation). */
+  category_applied_input_types: Record<Category, InputType[]>;
+  hallmark: ModerationResult["hallmark"] & {
+    /** Per image part, in input order: what the image screen found. */
+    images: Array<{
+      index: number;
+      width: number;
+      height: number;
+      sources: ImageResult["sources"];
+      nsfw: ImageResult["nsfw"] | null;
+      faces: Array<{ box: ImageResult["faces"][number]["box"]; age: number | null; score: number }>;
+      text: Array<{ text: string; confidence: number }>;
+      hash_list_matches: ImageResult["hashListMatches"];
+    }>;
+  };
+}
+
+const DATA_URL = /^data:(image\/(?:png|jpeg|jpg|webp|gif|avif|tiff));base64,([A-Za-z0-9+/=\s]*)$/i;
+
+/**
+ * Decodes an `image_url.url` that must be a base64 data URL of an image. Remote URLs are
+ * refused, never fetched (no request leaves the gateway on a caller's behalf).
+ * @throws HallmarkError `invalid_request_error` naming the input's parameter path.
+ */
+export function decodeImageDataUrl(url: string, param: string): Uint8Array {
+  if (/^https?:/i.test(url)) {
+    throw new HallmarkError(
+      "invalid_request_error",
+      "remote image URLs are not fetched: send the image inline as a data URL (data:image/png;base64,...)",
+      { param },
+    );
+  }
+  const m = DATA_URL.exec(url);
+  if (m === null) {
+    throw new HallmarkError(
+      "invalid_request_error",
+      "image_url.url must be a base64 data URL of a PNG, JPEG, WebP, GIF, AVIF or TIFF image",
+      { param },
+    );
+  }
+  const b64 = m[2]!.replace(/\s+/g, "");
+  if (b64.length % 4 === 1) {
+    throw new HallmarkError("invalid_request_error", "image data is not valid base64", { param });
+  }
+  const bytes = Buffer.from(b64, "base64");
+  if (bytes.length === 0) {
+    throw new HallmarkError("invalid_request_error", "image data is empty", { param });
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * The categories an image screen scores: `sexual` when the nudity model ran, `sexual/minors` when
+ * faces ran too (the minors rule), and every lexicon category when text was read (OCR), except
+ * `public-figure`, which comes from the curated list of names, not from text in pixels.
+ */
+function imageCategories(r: ImageResult): Set<Category> {
+  const out = new Set<Category>();
+  if (r.sources.nsfw) out.add("sexual");
+  if (r.sources.nsfw && r.sources.faces) out.add("sexual/minors");
+  if (r.sources.ocr) for (const c of CATEGORIES) if (c !== "public-figure") out.add(c);
+  return out;
+}
+
+/**
+ * OpenAI's multi-modal form (an array of `{type: "text"}` and `{type: "image_url"}` parts) is one
+ * input: one result, each category at its highest score over the parts, with
+ * `category_applied_input_types` saying which kinds of part it was scored on. Images come as
+ * data URLs and go through the image screen (nudity, faces with the minors rule, text in the
+ * image, hash lists); an operator hash-list match flags the input.
+ * @throws HallmarkError `invalid_request_error` (remote URL, bad data URL, too many images),
+ *   `invalid_image`, `image_too_large`; `stage_unavailable` when no image classifier is configured.
+ */
+export async function moderateMultiModal(
+  deps: {
+    text: TextClassifier;
+    image?: ImageClassifier;
+    policy: Policy;
+    maxImages: number;
+  },
+  parts: ModerationPart[],
+): Promise<{ id: string; model: string; results: MultiModalResult[] }> {
+  const images = parts.flatMap((p, index) => (p.type === "image_url" ? [{ p, index }] : []));
+  if (images.length > deps.maxImages) {
+    throw new HallmarkError(
+      "invalid_request_error",
+      `at most ${deps.maxImages} images per moderation request`,
+      { param: "input", details: { images: images.length, maxImages: deps.maxImages } },
+    );
+  }
+  // Decode every data URL before any work, so a bad part fails the request cheaply.
+  const decoded = images.map(({ p, index }) =>
+    decodeImageDataUrl(
+      (p as Extract<ModerationPart, { type: "image_url" }>).image_url.url,
+      `input[${index}].image_url.url`,
+    ),
+  );
+  const classifier = deps.image;
+  if (images.length > 0 && classifier === undefined) {
+    throw new HallmarkError("stage_unavailable", "image screening is not configured");
+  }
+  const texts = parts.flatMap((p) => (p.type === "text" ? [p.text] : []));
+  const joined = texts.join("\n");
+  const textResult = texts.length > 0 ? await deps.text.classify(joined) : undefined;
+  const imageResults: ImageResult[] = [];
+  for (const bytes of decoded) imageResults.push(await classifier!.classify(bytes));
+
+  const screens: Array<{ screen: string; scores: CategoryScores }> = [];
+  if (textResult) screens.push({ screen: "text", scores: textResult.scores });
+  imageResults.forEach((r, i) => {
+    screens.push({ screen: `image[${images[i]!.index}]`, scores: applyMinorsRule(deps.policy, r) });
+  });
+  const d = decide(deps.policy, screens);
+  const hashMatches = imageResults.flatMap((r) => r.hashListMatches);
+  const applied = {} as Record<Category, InputType[]>;
+  const categories = {} as Record<Category, boolean>;
+  const scores = {} as Record<Category, number>;
+  const spans: ModerationResult["hallmark"]["spans"] = [];
+  const imageCats = imageResults.map(imageCategories);
+  for (const c of CATEGORIES) {
+    categories[c] = d.categories[c].action !== "allow";
+    scores[c] = d.categories[c].score;
+    applied[c] = [
+      ...(textResult ? (["text"] as const) : []),
+      ...(imageCats.some((s) => s.has(c)) ? (["image"] as const) : []),
+    ];
+    for (const s of d.categories[c].spans) {
+      spans.push({
+        category: c,
+        start: s.start,
+        end: s.end,
+        text: s.text,
+        source: s.source === "ocr" || s.source === "faces" ? `${s.source}:${s.screen}` : s.source,
+        term: s.term,
+      });
+    }
+  }
+  const action = hashMatches.length > 0 ? "block" : d.action;
+  return {
+    id: `modr-${randomUUID().replaceAll("-", "")}`,
+    model: deps.text.modelId
+      ? `hallmark-omni-${deps.text.modelId.slice(0, 12)}`
+      : "hallmark-omni-lexicon",
+    results: [
+      {
+        flagged: action !== "allow",
+        categories,
+        category_scores: scores,
+        category_applied_input_types: applied,
+        hallmark: {
+          action,
+          normalised: textResult?.normalised ?? "",
+          sources: textResult?.sources ?? { lexicon: false, model: false, list: false },
+          spans,
+          people: textResult?.people ?? [],
+          by_source: textResult
+            ? Object.fromEntries(
+                CATEGORIES.filter((c) => textResult.scores[c].score > 0).map((c) => [
+                  c,
+                  textResult.bySource[c],
+                ]),
+              )
+            : {},
+          model_id: textResult?.modelId ?? null,
+          images: imageResults.map((r, i) => ({
+            index: images[i]!.index,
+            width: r.width,
+            height: r.height,
+            sources: r.sources,
+            nsfw: r.nsfw ?? null,
+            faces: r.faces.map((f) => ({ box: f.box, age: f.age ?? null, score: f.score })),
+            text: r.text.map((l) => ({ text: l.text, confidence: l.confidence })),
+            hash_list_matches: r.hashListMatches,
+          })),
+        },
+      },
+    ],
   };
 }

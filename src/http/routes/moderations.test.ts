@@ -6,7 +6,7 @@ describe("POST /v1/moderations (pglite)", () => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startTestGateway(testDatabases()[0]!);
-  });
+  }, 240_000);
   afterAll(() => gw.close());
 
   it("scores each input in OpenAI's shape, with spans and sources for reviewers", async () => {

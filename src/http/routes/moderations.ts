@@ -1,13 +1,17 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { CATEGORIES } from "../../classify/categories.js";
+import type { ImageClassifier } from "../../classify/image/index.js";
 import type { TextClassifier } from "../../classify/text/index.js";
-import { moderateTexts } from "../../pipeline/index.js";
+import { moderateMultiModal, moderateTexts } from "../../pipeline/index.js";
 import type { Policy } from "../../policy/index.js";
 import type { AppEnv } from "../context.js";
 import { errorResponses } from "../openapi.js";
 
 const categoryFlags = z.object(Object.fromEntries(CATEGORIES.map((c) => [c, z.boolean()])));
 const categoryScores = z.object(Object.fromEntries(CATEGORIES.map((c) => [c, z.number()])));
+const appliedTypes = z.object(
+  Object.fromEntries(CATEGORIES.map((c) => [c, z.array(z.enum(["text", "image"]))])),
+);
 
 export const ModerationResponseSchema = z
   .object({
@@ -18,6 +22,8 @@ export const ModerationResponseSchema = z
         flagged: z.boolean(),
         categories: categoryFlags,
         category_scores: categoryScores,
+        /** Multi-modal input only: the input types each category was scored on. */
+        category_applied_input_types: appliedTypes.optional(),
         hallmark: z.object({
           action: z.string(),
           normalised: z.string(),
@@ -33,6 +39,8 @@ export const ModerationResponseSchema = z
             }),
           ),
           people: z.array(z.string()),
+          /** Multi-modal input only: per image part, what the image screen found. */
+          images: z.array(z.record(z.string(), z.unknown())).optional(),
         }),
       }),
     ),
@@ -40,15 +48,35 @@ export const ModerationResponseSchema = z
   .openapi("ModerationResponse");
 
 /**
- * `POST /v1/moderations` as OpenAI shapes it (https://platform.openai.com/docs/api-reference/moderations),
- * for text inputs. Each string is bounded by the prompt limit and the array by
- * HALLMARK_MAX_MODERATION_INPUTS.
+ * `POST /v1/moderations` as OpenAI shapes it (https://platform.openai.com/docs/api-reference/moderations):
+ * a string or an array of strings (one result each), or omni-moderation's multi-modal array of
+ * `{type: "text", text}` and `{type: "image_url", image_url: {url}}` parts (one result for the
+ * whole array, with `category_applied_input_types`). Images must be base64 data URLs: remote
+ * URLs are refused with a 400, never fetched. Each string is bounded by the prompt limit, the
+ * array by HALLMARK_MAX_MODERATION_INPUTS, images by HALLMARK_MAX_MODERATION_IMAGES and the
+ * body size limit.
  */
 export function registerModerations(
   app: OpenAPIHono<AppEnv>,
-  deps: { text: TextClassifier; policy: Policy; maxChars: number; maxInputs: number },
+  deps: {
+    text: TextClassifier;
+    image?: ImageClassifier;
+    policy: Policy;
+    maxChars: number;
+    maxInputs: number;
+    maxImages: number;
+  },
 ): void {
   const text = z.string().max(deps.maxChars);
+  const part = z.discriminatedUnion("type", [
+    z.object({ type: z.literal("text"), text }).strict(),
+    z
+      .object({
+        type: z.literal("image_url"),
+        image_url: z.object({ url: z.string().min(1) }).strict(),
+      })
+      .strict(),
+  ]);
   const route = createRoute({
     method: "post",
     path: "/v1/moderations",
@@ -61,7 +89,11 @@ export function registerModerations(
           "application/json": {
             schema: z
               .object({
-                input: z.union([text, z.array(text).min(1).max(deps.maxInputs)]),
+                input: z.union([
+                  text,
+                  z.array(text).min(1).max(deps.maxInputs),
+                  z.array(part).min(1).max(deps.maxInputs),
+                ]),
                 model: z.string().max(200).optional(),
               })
               .strict()
@@ -80,7 +112,11 @@ export function registerModerations(
   });
   app.openapi(route, async (c) => {
     const { input } = c.req.valid("json");
-    const inputs = Array.isArray(input) ? input : [input];
+    if (Array.isArray(input) && input.some((i) => typeof i !== "string")) {
+      const parts = input as Array<Exclude<(typeof input)[number], string>>;
+      return c.json(await moderateMultiModal(deps, parts), 200);
+    }
+    const inputs = (Array.isArray(input) ? input : [input]) as string[];
     return c.json(await moderateTexts(deps, inputs), 200);
   });
 }
