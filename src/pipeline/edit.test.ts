@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { Generator } from "../generate/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { checkEditSupported, type EditRequest } from "./edit.js";
-import { realPeopleRule } from "./edit-screen.js";
 
 const request = (over: Partial<EditRequest> = {}) =>
   ({ images: [Buffer.alloc(1)], prompt: "x", ...over }) as EditRequest;
@@ -32,13 +31,5 @@ describe("checkEditSupported", () => {
       checkEditSupported(g, request({ images: [Buffer.alloc(1), Buffer.alloc(1)] })),
     ).toThrow(expect.objectContaining({ param: "image" }));
     expect(checkEditSupported(g, request())).toEqual(caps);
-  });
-});
-
-describe("realPeopleRule", () => {
-  it("defaults to review and reads edits.real_people when a policy has it", () => {
-    expect(realPeopleRule({} as never)).toBe("review");
-    expect(realPeopleRule({ edits: { real_people: "block" } } as never)).toBe("block");
-    expect(realPeopleRule({ edits: { real_people: "nonsense" } } as never)).toBe("review");
   });
 });

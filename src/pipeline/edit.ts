@@ -3,10 +3,9 @@ import type { EditCapabilities } from "../generate/index.js";
 import { decide } from "../policy/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { type EditInputImage, prepareInputImages, prepareMask } from "./edit-input.js";
-import { type InputScreen, inputAuditView, realPeopleRule, screenInputs } from "./edit-screen.js";
+import { type InputScreen, inputAuditView, screenInputs } from "./edit-screen.js";
 import { finishRun, type GenerationResult } from "./finish.js";
 import { checkModelAllowed } from "./model-allow.js";
-import { licenceGate, withTenantPolicy } from "./tenant-policy.js";
 import {
   generateStage,
   type PipelineRun,
@@ -16,6 +15,7 @@ import {
   screenPromptStage,
   startRun,
 } from "./run.js";
+import { licenceGate, withTenantPolicy } from "./tenant-policy.js";
 
 /** A validated request to edit (OpenAI's `images/edits`): a generation request plus its inputs. */
 export interface EditRequest extends RunRequest {
@@ -58,8 +58,8 @@ export function checkEditSupported(deps: PipelineDeps, request: EditRequest): Ed
 
 /**
  * The edit use case, stage by stage: check the inputs (bad input is a 4xx and writes nothing),
- * the model allow-list, screen the prompt, screen the input images (nudity, hash lists, faces →
- * the policy's rule for photos of real people), edit with the backend, then the shared tail
+ * the model allow-list, screen the prompt, screen the input images (nudity, text, hash lists,
+ * faces → the policy's rule for photos of real people), edit with the backend, then the shared tail
  * (finish.ts): screen the output, watermark, sign with the input as the `parentOf` ingredient
  * (`c2pa.opened` + `c2pa.edited`), record. The audit row keeps each input's SHA-256 and PDQ
  * hash, never its bytes.
@@ -131,7 +131,8 @@ export async function editImages(
 
 /**
  * Stage 2: the input screen. Decided together with the prompt; a hash-list match blocks; an
- * input with a face gets the policy's rule for edits of photos of real people (default review).
+ * input with a face gets the policy's rule for photos of real people (`faces.input_with_face`,
+ * default review), when the classifier detects faces.
  */
 async function screenInputStage(run: PipelineRun, inputs: EditInputImage[]): Promise<void> {
   const { deps, timer } = run;
@@ -143,7 +144,7 @@ async function screenInputStage(run: PipelineRun, inputs: EditInputImage[]): Pro
   const classifier = deps.image;
   let screen: InputScreen;
   try {
-    screen = await timer.run("screen_input", () => screenInputs(classifier, inputs));
+    screen = await timer.run("screen_input", () => screenInputs(classifier, deps.policy, inputs));
   } catch (error) {
     await recordFailure(run, error);
     throw error;
@@ -167,15 +168,5 @@ async function screenInputStage(run: PipelineRun, inputs: EditInputImage[]): Pro
   }
   if (run.decision.action !== "allow") {
     await refuse(run, run.decision, run.decisionRecord, "input");
-  }
-  const people = realPeopleRule(deps.policy);
-  if (screen.withFaces.length > 0 && people !== "allow") {
-    await refuse(
-      run,
-      { ...run.decision, action: people },
-      { ...run.decisionRecord, action: people, real_people: { inputs: screen.withFaces } },
-      "input",
-      { rules: ["edits.real_people"] },
-    );
   }
 }
