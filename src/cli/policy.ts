@@ -243,7 +243,7 @@ export function registerPolicyCommands(
           out(`policy:   ${p.id} ${p.hash}`);
           out(`screens:  ${check.screens.join(", ")}; model ${model}`);
           for (const [name, c] of Object.entries(d.categories)) {
-            if (c.score === 0 && c.action === "allow") continue;
+            if (c.action === "allow" && c.score < 0.01) continue;
             const spans = c.spans.map((sp) => `"${sp.text}" (${sp.source}: ${sp.term})`).join(", ");
             out(
               `  ${c.action.padEnd(6)} ${name.padEnd(22)} score ${c.score.toFixed(3)}  review ≥ ${c.review}  block ≥ ${c.block}${spans ? `  ${spans}` : ""}`,
