@@ -116,6 +116,11 @@ export interface Config {
       retries: number;
     };
   };
+  /** The review workspace's login limits and proxy trust (docs/review.md). */
+  review: {
+    trustProxy: boolean;
+    login: { maxFailures: number; maxFailuresPerIp: number; windowS: number };
+  };
   /** Metrics, tracing, shutdown and browser access (docs/operations.md). */
   operations: {
     metrics: boolean;
@@ -323,6 +328,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         allowedHosts: e.HALLMARK_WEBHOOK_ALLOWED_HOSTS,
         timeoutMs: e.HALLMARK_WEBHOOK_TIMEOUT_MS,
         retries: e.HALLMARK_WEBHOOK_RETRIES,
+      },
+    },
+    review: {
+      trustProxy: e.HALLMARK_TRUST_PROXY,
+      login: {
+        maxFailures: e.HALLMARK_REVIEW_LOGIN_MAX_FAILURES,
+        maxFailuresPerIp: e.HALLMARK_REVIEW_LOGIN_MAX_FAILURES_PER_IP,
+        windowS: e.HALLMARK_REVIEW_LOGIN_WINDOW_S,
       },
     },
     operations: {

@@ -175,6 +175,12 @@ export const envSchema = z.object({
     .optional(),
   /** How long a Redis command may take before the request is answered 503. */
   HALLMARK_REDIS_TIMEOUT_MS: positiveInt.max(60_000).default(1000),
+  /** Believe X-Forwarded-Proto / X-Forwarded-For (set only behind a proxy that sets them). */
+  HALLMARK_TRUST_PROXY: boolFlag.default(false),
+  /** Review workspace: failed logins per username / per client address within the window. */
+  HALLMARK_REVIEW_LOGIN_MAX_FAILURES: positiveInt.max(1000).default(5),
+  HALLMARK_REVIEW_LOGIN_MAX_FAILURES_PER_IP: positiveInt.max(100_000).default(20),
+  HALLMARK_REVIEW_LOGIN_WINDOW_S: positiveInt.max(86_400).default(900),
   /** Require a key with the `verify` scope for POST /v1/provenance/verify (default: public). */
   HALLMARK_VERIFY_REQUIRES_KEY: boolFlag.default(false),
   /** How long an Idempotency-Key (and the response it replays) is kept, in hours. */

@@ -10,7 +10,7 @@ import type { Limits } from "../limits/index.js";
 import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
 import type { Policy, PolicyStore } from "../policy/index.js";
-import { reviewApp } from "../review/index.js";
+import { type ReviewOptions, reviewApp } from "../review/index.js";
 import type { AppEnv } from "./context.js";
 import { errorResponse } from "./errors.js";
 import { bearerAuth } from "./middleware/auth.js";
@@ -52,6 +52,8 @@ export interface AppDeps {
   operations?: Operations;
   /** Idempotency keys, async jobs, review holds and stored outputs (docs/async.md). */
   delivery?: Delivery;
+  /** The review workspace's login limits and proxy trust (docs/review.md). */
+  review?: ReviewOptions;
 }
 
 /**
@@ -143,7 +145,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   if (deps.rateLimits) registerUsage(app, { db: deps.db, limits: deps.rateLimits });
   registerLog(app, { db: deps.db });
   if (deps.policies) registerAdminPolicy(app, { db: deps.db, policies: deps.policies });
-  app.route("/review", reviewApp({ db: deps.db }));
+  app.route("/review", reviewApp({ db: deps.db, ...deps.review }));
   registerOperationsRoutes(app, deps.operations);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

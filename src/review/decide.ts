@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { appendEntry } from "../audit/log/index.js";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
@@ -6,7 +6,10 @@ import { generations, images, reviewDecisions, tenants } from "../db/schema.js";
 import { generationOutputs } from "../db/schema-jobs.js";
 import { HallmarkError } from "../errors/index.js";
 
-/** A reviewer's verdict on a held request: approve (release) or uphold (keep refused). */
+/**
+ * A reviewer's verdict on a held or blocked request: approve (release a hold) or uphold (the
+ * pages call it "reject": keep it refused, discard a hold's images).
+ */
 export const REVIEW_DECISIONS = ["approve", "uphold"] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 /** Longest note a reviewer may write, in characters. */
@@ -21,7 +24,14 @@ export const MAX_NOTE_LENGTH = 2000;
  */
 export async function recordReview(
   db: Db,
-  input: { generationId: string; reviewerKeyId: string; decision: ReviewDecision; note: string },
+  input: {
+    generationId: string;
+    reviewerKeyId: string;
+    decision: ReviewDecision;
+    note: string;
+    /** The reviewer account's username, recorded in the entry when the decision came from one. */
+    reviewer?: string;
+  },
 ): Promise<{ logIndex: number }> {
   return withDatabase(() =>
     db.transaction(async (tx) => {
@@ -30,10 +40,14 @@ export async function recordReview(
         .from(generations)
         .where(eq(generations.id, input.generationId));
       if (!g) throw new HallmarkError("not_found", `No generation ${input.generationId}.`);
-      if (g.status !== "refused" || g.action !== "review") {
-        throw new HallmarkError("invalid_request_error", "Only held requests can be decided.", {
-          param: "decision",
-        });
+      // Held (review) and blocked requests can be decided; approving a block records a false
+      // positive (there is nothing to release), upholding it confirms the refusal.
+      if (g.status !== "refused" || (g.action !== "review" && g.action !== "block")) {
+        throw new HallmarkError(
+          "invalid_request_error",
+          "Only held or blocked requests can be decided.",
+          { param: "decision" },
+        );
       }
       const time = new Date();
       const { index } = await appendEntry(tx, {
@@ -43,6 +57,7 @@ export async function recordReview(
           decision: input.decision,
           note: input.note,
           reviewerKeyId: input.reviewerKeyId,
+          ...(input.reviewer ? { reviewer: input.reviewer } : {}),
         },
         attributes: { decision: input.decision },
         time,
@@ -94,6 +109,7 @@ export async function loadItem(db: Db, id: string) {
       watermarkMarkId: images.watermarkMarkId,
       pdqHash: images.pdqHash,
       c2paLabel: images.c2paLabel,
+      c2paManifestBytes: sql<number | null>`octet_length(${images.c2paManifest})`,
     })
     .from(images)
     .where(eq(images.generationId, id))

@@ -3,6 +3,14 @@
  * for the queue of held requests, item pages with audited decisions, search and export.
  */
 export { MAX_NOTE_LENGTH, REVIEW_DECISIONS, type ReviewDecision, recordReview } from "./decide.js";
-export { reviewApp } from "./routes.js";
+export {
+  createReviewer,
+  listReviewers,
+  REVIEWER_ROLES,
+  type ReviewerInfo,
+  type ReviewerRole,
+  setReviewerDisabled,
+} from "./accounts.js";
+export { type ReviewOptions, reviewApp } from "./routes.js";
 export { parseFilter, type SearchFilter, searchAll } from "./search.js";
 export { REVIEW_SCOPE, SESSION_COOKIE, SESSION_TTL_S } from "./session.js";

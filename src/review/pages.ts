@@ -1,5 +1,6 @@
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import type { ReviewerInfo } from "./accounts.js";
 import type { Item } from "./decide.js";
 import type { SearchFilter, SearchRow } from "./search.js";
 import type { Reviewer } from "./session.js";
@@ -20,6 +21,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 mark{background:#ffd54f}.fired{color:#b00020;font-weight:600}.muted{color:#777}
 .prompt{white-space:pre-wrap;font-family:ui-monospace,monospace;background:#f6f6f6;padding:6px}
 form.inline{display:inline}label{margin-right:8px}.error{color:#b00020}code{word-break:break-all}
+.panel{border:1px solid #ccd;padding:4px 12px;margin:12px 0;background:#fafbff}.created{background:#e8f5e9;padding:6px}
 `);
 
 /** The page frame. */
@@ -31,7 +33,8 @@ export function layout(title: string, body: Html, who?: Reviewer): Html {
 <body><header><strong>Hallmark review</strong>${
     who
       ? html`<a href="/review">Queue</a><a href="/review/search?flagged=1">Flagged</a><a href="/review/search">Search</a><a href="/review/stats">Per day</a>
-<span class="muted">${who.prefix}… (${who.tenantName})</span>${
+${who.role === "admin" ? html`<a href="/review/admin/reviewers">Reviewers</a>` : ""}
+<span class="muted">${who.username ? html`${who.username} (${who.role})` : html`key ${who.prefix}… (${who.tenantName})`}</span>${
           who.csrfToken
             ? html`<form class="inline" method="post" action="/review/logout">
 <input type="hidden" name="csrf" value="${who.csrfToken}"><button>Log out</button></form>`
@@ -41,13 +44,20 @@ export function layout(title: string, body: Html, who?: Reviewer): Html {
   }</header><main><h1>${title}</h1>${body}</main></body></html>`;
 }
 
-export function loginPage(error?: string): Html {
+/** The login form: an account (username and password), or a review-scoped API key. */
+export function loginPage(csrf: string, error?: string): Html {
   return layout(
     "Log in",
-    html`${error ? html`<p class="error">${error}</p>` : ""}
-<form method="post" action="/review/login">
+    html`${error ? html`<p class="error" role="alert">${error}</p>` : ""}
+<form method="post" action="/review/login" class="login">
+<input type="hidden" name="csrf" value="${csrf}">
+<p><label>Username <input name="username" autocomplete="username" required maxlength="64"></label></p>
+<p><label>Password <input type="password" name="password" autocomplete="current-password" required maxlength="256"></label></p>
+<button>Log in</button></form>
+<details><summary>Log in with an API key instead</summary>
+<form method="post" action="/review/login"><input type="hidden" name="csrf" value="${csrf}">
 <label>API key with the review scope <input type="password" name="key" autocomplete="off" required></label>
-<button>Log in</button></form>`,
+<button>Log in with key</button></form></details>`,
   );
 }
 
@@ -141,8 +151,8 @@ function rowsTable(rows: SearchRow[]): Html {
 
 export function queuePage(who: Reviewer, rows: SearchRow[]): Html {
   return layout(
-    "Held requests",
-    html`<p>Requests held for review on every tenant and not yet decided, newest first.</p>${rowsTable(rows)}`,
+    "Review queue",
+    html`<p>Requests held for review or blocked, on every tenant, not yet decided, oldest first.</p>${rowsTable(rows)}`,
     who,
   );
 }
@@ -172,7 +182,8 @@ ${field("tenant", "tenant", filter.tenant)}${select("status", ["completed", "ref
 ${select("action", ["allow", "review", "block"], filter.action)}${field("category", "category", filter.category)}
 ${field("from", "from", filter.from, "date")}${field("to", "to", filter.to, "date")}
 ${field("q", "prompt contains", filter.q)}${field("id", "generation id", filter.id)}
-${field("sha256", "image SHA-256", filter.sha256)}
+${field("sha256", "image SHA-256", filter.sha256)}${field("end_user", "end user", filter.end_user)}
+${select("review", ["approve", "uphold", "none"], filter.review)}
 <label><input type="checkbox" name="flagged" value="1"${filter.flagged ? raw(" checked") : ""}> flagged only (review or block)</label>
 <button>Search</button></form>
 <p>Export this search: <a href="/review/export.csv?${query}">CSV</a> · <a href="/review/export.jsonl?${query}">JSON lines</a>
@@ -188,7 +199,7 @@ export function itemPage(who: Reviewer, item: Item, error?: string): Html {
   const stages = Array.isArray(item.stages)
     ? (item.stages as Array<{ name?: string; status?: string; ms?: number; note?: string }>)
     : [];
-  const held = item.status === "refused" && item.action === "review";
+  const held = item.status === "refused" && (item.action === "review" || item.action === "block");
   return layout(
     `Request ${item.id}`,
     html`${error ? html`<p class="error">${error}</p>` : ""}
@@ -209,6 +220,7 @@ ${list.map(
   ) => html`<tr class="${fired.includes(c.name) ? "fired" : ""}"><td>${c.name}</td><td>${c.score.toFixed(3)}</td>
 <td>${c.review}</td><td>${c.block}</td><td>${c.action}</td><td>${c.spans.map((s) => html`<code>${s.term ?? ""}</code> `)}</td></tr>`,
 )}</tbody></table>
+${provenancePanel(item)}
 <h2>Stages</h2><table><tbody>${stages.map(
       (s) =>
         html`<tr><td>${s.name}</td><td>${s.status}</td><td>${s.ms ?? ""} ms</td><td class="muted">${s.note ?? ""}</td></tr>`,
@@ -226,18 +238,18 @@ ${list.map(
     }
 <h2>Review</h2>${
       item.review
-        ? html`<p><strong>${item.review.decision}</strong> at ${item.review.createdAt.toISOString()} (log index ${item.review.logIndex})</p>
+        ? html`<p><strong>${item.review.decision === "uphold" ? "rejected (upheld)" : "approved"}</strong> at ${item.review.createdAt.toISOString()} (log index ${item.review.logIndex})</p>
 <div class="prompt">${item.review.note}</div>`
         : held
           ? who.csrfToken
             ? html`<form method="post" action="/review/g/${item.id}/decide">
 <input type="hidden" name="csrf" value="${who.csrfToken}">
-<label><input type="radio" name="decision" value="approve" required> approve (release)</label>
-<label><input type="radio" name="decision" value="uphold"> uphold (keep refused)</label>
-<p><textarea name="note" rows="3" cols="60" maxlength="2000" placeholder="reason"></textarea></p>
+<label><input type="radio" name="decision" value="approve" required> approve${item.action === "review" ? " (release the held images)" : " (a false positive: nothing is released)"}</label>
+<label><input type="radio" name="decision" value="uphold"> reject (keep refused${item.action === "review" ? ", discard the held images" : ""})</label>
+<p><label>Reason (required, audited)<br><textarea name="note" rows="3" cols="60" maxlength="2000" required></textarea></label></p>
 <button>Record decision</button></form>`
             : html`<p class="muted">Log in through the form to decide.</p>`
-          : html`<p class="muted">Not held for review: nothing to decide.</p>`
+          : html`<p class="muted">Not held or blocked: nothing to decide.</p>`
     }`,
     who,
   );
@@ -273,6 +285,92 @@ ${
           )}</td></tr>`,
       )}</tbody></table>`
 }`,
+    who,
+  );
+}
+
+/** The licence audit recorded with the generation (params.licence), defensively read. */
+function licenceOf(params: unknown): Html {
+  const l = ((params ?? {}) as { licence?: unknown }).licence as
+    | {
+        known?: boolean;
+        reference?: { id?: string };
+        statement?: { name?: string };
+        checked_as?: string;
+        verdict?: { allowed?: boolean; reasons?: unknown[] } | null;
+      }
+    | undefined;
+  if (!l || typeof l !== "object") return html`<span class="muted">not recorded</span>`;
+  const v = l.verdict;
+  return html`${l.statement?.name ?? l.reference?.id ?? "unknown licence"}${l.known === false ? " (not in the registry)" : ""}
+checked as <code>${l.checked_as ?? "—"}</code>: ${
+    v
+      ? v.allowed
+        ? html`<strong>allowed</strong>`
+        : html`<strong class="fired">not allowed</strong>`
+      : "no verdict"
+  }${Array.isArray(v?.reasons) && v.reasons.length ? html` <span class="muted">${v.reasons.map(String).join("; ")}</span>` : ""}`;
+}
+
+/** Provenance of the item: marks and credentials of each image, the rules, the licence verdict. */
+function provenancePanel(item: Item): Html {
+  const d = (item.decision ?? {}) as { rules?: unknown };
+  const rules = Array.isArray(d.rules)
+    ? (d.rules as Array<{ rule?: string; category?: string; effect?: string }>)
+    : [];
+  return html`<section class="panel"><h2>Provenance</h2><table><tbody>
+<tr><th>Rules fired</th><td>${rules.length ? rules.map((r) => html`<div><code>${r.rule ?? ""}</code> ${r.category ?? ""}: ${r.effect ?? ""}</div>`) : html`<span class="muted">none</span>`}</td></tr>
+<tr><th>Licence verdict</th><td>${licenceOf(item.params)}</td></tr>
+${item.images.map((i) => {
+  const wm = (
+    Array.isArray(i.marks)
+      ? (i.marks as Array<{ kind?: string; applied?: boolean; reason?: string }>)
+      : []
+  ).find((m) => m.kind === "watermark");
+  return html`<tr><th>Image ${i.index}</th><td>
+<div>C2PA: ${i.c2paLabel ? html`signed, manifest <code>${i.c2paLabel}</code>${i.c2paManifestBytes ? ` (${i.c2paManifestBytes} bytes stored)` : ""}` : html`<span class="fired">not signed</span>`}</div>
+<div>Watermark: ${i.watermarkMarkId ? html`mark id <code>${i.watermarkMarkId}</code>` : html`<span class="muted">${wm?.reason ?? "not applied"}</span>`}</div>
+<div class="muted">Live C2PA validation of the stored bytes is not built in this page yet: run <code>POST /v1/provenance/verify</code> on the image.</div></td></tr>`;
+})}
+</tbody></table></section>`;
+}
+
+/** The admin's page: the accounts, a form to create one, disable / enable buttons. */
+export function reviewersPage(
+  who: Reviewer,
+  list: ReviewerInfo[],
+  notice: { created?: { username: string; password: string | null }; error?: string } = {},
+): Html {
+  const csrf = html`<input type="hidden" name="csrf" value="${who.csrfToken}">`;
+  return layout(
+    "Reviewers",
+    html`${notice.error ? html`<p class="error" role="alert">${notice.error}</p>` : ""}${
+      notice.created
+        ? html`<p class="created">Created <strong>${notice.created.username}</strong>.${
+            notice.created.password
+              ? html` Password (shown once): <code id="new-password">${notice.created.password}</code>`
+              : ""
+          }</p>`
+        : ""
+    }
+<table><thead><tr><th>Username</th><th>Role</th><th>Created</th><th>Last login</th><th>State</th><th></th></tr></thead><tbody>${list.map(
+      (r) => html`<tr><td>${r.username}</td><td>${r.role}</td><td>${r.createdAt.toISOString()}</td>
+<td>${r.lastLoginAt?.toISOString() ?? "—"}</td><td>${r.disabledAt ? "disabled" : "active"}</td>
+<td>${
+        who.csrfToken && r.username !== who.username
+          ? html`<form class="inline" method="post" action="/review/admin/reviewers/${r.username}/${r.disabledAt ? "enable" : "disable"}">${csrf}<button>${r.disabledAt ? "enable" : "disable"}</button></form>`
+          : ""
+      }</td></tr>`,
+    )}</tbody></table>
+<h2>New account</h2>${
+      who.csrfToken
+        ? html`<form method="post" action="/review/admin/reviewers">${csrf}
+<label>username <input name="username" required maxlength="64"></label>
+<label>role <select name="role"><option>reviewer</option><option>admin</option></select></label>
+<label>password <input type="password" name="password" autocomplete="new-password" placeholder="empty: generate one"></label>
+<button>Create</button></form>`
+        : ""
+    }`,
     who,
   );
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -7,9 +9,13 @@ import { HallmarkError } from "../errors/index.js";
 import type { AppEnv } from "../http/context.js";
 import { statusFor } from "../http/errors.js";
 import { authenticate } from "../tenants/index.js";
+import { findReviewer, touchLogin } from "./accounts.js";
+import { registerAdminRoutes } from "./admin.js";
 import { loadItem, MAX_NOTE_LENGTH, REVIEW_DECISIONS, recordReview } from "./decide.js";
 import { csvHeader, csvLine, jsonLine } from "./export.js";
+import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from "./login-limiter.js";
 import { errorPage, itemPage, loginPage, queuePage, searchPage, statsPage } from "./pages.js";
+import { dummyHash, MAX_PASSWORD_LENGTH, verifyPassword } from "./password.js";
 import {
   formatCursor,
   parseCursor,
@@ -29,7 +35,7 @@ import {
 } from "./session.js";
 import { dailyStats, MAX_STATS_DAYS } from "./stats.js";
 
-type ReviewEnv = { Variables: AppEnv["Variables"] & { reviewer: Reviewer } };
+export type ReviewEnv = { Variables: AppEnv["Variables"] & { reviewer: Reviewer } };
 
 /** Rows shown on the queue and search pages; the exports hold every row. */
 export const PAGE_ROWS = 200;
@@ -51,8 +57,34 @@ async function readForm(c: Context): Promise<Record<string, string | File | (str
   }
 }
 
-function isHttps(url: string, forwardedProto: string | undefined): boolean {
-  return url.startsWith("https:") || forwardedProto === "https";
+/** The cookie carrying the login form's CSRF token (double submit: cookie and hidden field). */
+export const LOGIN_CSRF_COOKIE = "hm_review_login";
+
+/** Options of the workspace (config: HALLMARK_TRUST_PROXY, HALLMARK_REVIEW_LOGIN_*). */
+export interface ReviewOptions {
+  /** Believe X-Forwarded-Proto and X-Forwarded-For (only behind a proxy that sets them). */
+  trustProxy?: boolean;
+  login?: LoginLimits;
+}
+
+function isHttps(c: Context, trustProxy: boolean): boolean {
+  return (
+    c.req.url.startsWith("https:") ||
+    (trustProxy && c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https")
+  );
+}
+
+/** The client's address: the socket's, or with a trusted proxy the address it appended last. */
+function clientIp(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const last = c.req.header("x-forwarded-for")?.split(",").pop()?.trim();
+    if (last) return last.slice(0, 64);
+  }
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown"; // not served by @hono/node-server (app.request in tests)
+  }
 }
 
 /**
@@ -63,8 +95,12 @@ function isHttps(url: string, forwardedProto: string | undefined): boolean {
  *
  * @example app.route("/review", reviewApp({ db }))
  */
-export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
+export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
   const { db } = deps;
+  const trustProxy = deps.trustProxy ?? false;
+  const limiter = createLoginLimiter(deps.login ?? DEFAULT_LOGIN_LIMITS);
+  // Checked when the username is unknown or disabled, so every failure costs one scrypt.
+  let decoy: Promise<string> | undefined;
   const app = new Hono<ReviewEnv>();
 
   app.use("*", async (c, next) => {
@@ -88,30 +124,73 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
     }),
   );
 
-  app.get("/login", (c) => c.html(loginPage()));
+  const cookieOptions = (c: Context, maxAge: number) =>
+    ({
+      path: "/review",
+      httpOnly: true,
+      sameSite: "Strict",
+      secure: isHttps(c, trustProxy),
+      maxAge,
+    }) as const;
+  /** The login page with a fresh login CSRF token (cookie and hidden field). */
+  const showLogin = (c: Context, status: 200 | 400 | 401 | 403 | 429, error?: string) => {
+    const token = randomBytes(32).toString("base64url");
+    setCookie(c, LOGIN_CSRF_COOKIE, token, cookieOptions(c, SESSION_TTL_S));
+    return c.html(loginPage(token, error), status);
+  };
+  const startSession = async (c: Context, apiKeyId: string) => {
+    const { token } = await withDatabase(() => openSession(db, apiKeyId));
+    setCookie(c, SESSION_COOKIE, token, cookieOptions(c, SESSION_TTL_S));
+    deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/review" });
+    return c.redirect("/review", 303);
+  };
+
+  app.get("/login", (c) => showLogin(c, 200));
   app.post("/login", async (c) => {
     const form = await readForm(c);
+    const expected = getCookie(c, LOGIN_CSRF_COOKIE) ?? "";
+    if (!csrfMatches(expected, form.csrf))
+      return showLogin(c, 403, "The login form expired; try again.");
+    const ip = clientIp(c, trustProxy);
+    const username = typeof form.username === "string" ? form.username.trim().toLowerCase() : "";
     const key = typeof form.key === "string" ? form.key.trim() : "";
-    if (key.length === 0 || key.length > 256) return c.html(loginPage("Enter an API key."), 400);
+    // Key logins count against the address and a shared "(key)" name per key prefix.
+    const who = username || `(key ${key.slice(0, 12)})`;
+    const wait = limiter.retryAfter(who, ip);
+    if (wait > 0) {
+      c.header("retry-after", String(wait));
+      return showLogin(c, 429, `Too many failed logins; try again in ${wait} seconds.`);
+    }
+    if (username) {
+      const password = typeof form.password === "string" ? form.password : "";
+      if (password.length === 0 || password.length > MAX_PASSWORD_LENGTH || username.length > 64)
+        return showLogin(c, 400, "Enter your username and password.");
+      const account = await withDatabase(() => findReviewer(db, username));
+      decoy ??= dummyHash();
+      const ok = await verifyPassword(password, account?.passwordHash ?? (await decoy));
+      if (!account || account.disabledAt || !ok) {
+        limiter.fail(who, ip);
+        return showLogin(c, 401, "Incorrect username or password, or the account is disabled.");
+      }
+      limiter.succeed(who);
+      await withDatabase(() => touchLogin(db, account.id));
+      return startSession(c, account.apiKeyId);
+    }
+    if (key.length === 0 || key.length > 256)
+      return showLogin(c, 400, "Enter a username and password, or an API key.");
     let principal: Awaited<ReturnType<typeof authenticate>>;
     try {
       principal = await withDatabase(() => authenticate(db, key));
     } catch (error) {
-      if (error instanceof HallmarkError && error.code === "invalid_api_key")
-        return c.html(loginPage("Incorrect or revoked API key."), 401);
+      if (error instanceof HallmarkError && error.code === "invalid_api_key") {
+        limiter.fail(who, ip);
+        return showLogin(c, 401, "Incorrect or revoked API key.");
+      }
       throw error;
     }
     if (!principal.scopes?.includes(REVIEW_SCOPE))
-      return c.html(loginPage("This key does not have the review scope."), 403);
-    const { token } = await withDatabase(() => openSession(db, principal.apiKeyId));
-    setCookie(c, SESSION_COOKIE, token, {
-      path: "/review",
-      httpOnly: true,
-      sameSite: "Strict",
-      secure: isHttps(c.req.url, c.req.header("x-forwarded-proto")),
-      maxAge: SESSION_TTL_S,
-    });
-    return c.redirect("/review", 303);
+      return showLogin(c, 403, "This key does not have the review scope.");
+    return startSession(c, principal.apiKeyId);
   });
 
   // Everything below needs a reviewer: a session cookie, or a bearer key with the scope.
@@ -125,6 +204,7 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
         apiKeyId: p.apiKeyId,
         prefix: header.slice(7, 16),
         tenantName: p.tenantName,
+        role: "reviewer",
         csrfToken: "",
       });
       return next();
@@ -145,6 +225,8 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
     return next();
   });
 
+  registerAdminRoutes(app, { db });
+
   app.post("/logout", async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
     if (token) await withDatabase(() => closeSession(db, token));
@@ -153,7 +235,10 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
   });
 
   app.get("/", async (c) => {
-    const rows = await withDatabase(() => runSearch(db, { pending: "1" }, PAGE_ROWS));
+    // Oldest first: the request that has waited longest is decided first.
+    const rows = await withDatabase(() =>
+      runSearch(db, { pending: "1" }, PAGE_ROWS, undefined, "asc"),
+    );
     return c.html(queuePage(c.get("reviewer"), rows));
   });
 
@@ -198,9 +283,11 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
     const decision = REVIEW_DECISIONS.find((d) => d === form.decision);
     const note = typeof form.note === "string" ? form.note.trim() : "";
     if (!decision)
-      throw new HallmarkError("invalid_request_error", "Choose approve or uphold.", {
+      throw new HallmarkError("invalid_request_error", "Choose approve or reject.", {
         param: "decision",
       });
+    if (note.length === 0)
+      throw new HallmarkError("invalid_request_error", "A reason is required.", { param: "note" });
     if (note.includes("\u0000"))
       throw new HallmarkError("invalid_request_error", "The note contains NUL.", { param: "note" });
     if (note.length > MAX_NOTE_LENGTH)
@@ -214,6 +301,7 @@ export function reviewApp(deps: { db: Db }): Hono<ReviewEnv> {
     await recordReview(db, {
       generationId: id,
       reviewerKeyId: c.get("reviewer").apiKeyId,
+      reviewer: c.get("reviewer").username,
       decision,
       note,
     });

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/index.js";
 import { generations, images, reviewDecisions, tenants } from "../db/schema.js";
@@ -47,9 +47,13 @@ export const searchFilterSchema = z.object({
       .transform((s) => s.toLowerCase())
       .optional(),
   ),
+  /** Exact end-user reference (the request's `user`). */
+  end_user: z.preprocess(blank, z.string().max(256).optional()),
+  /** The reviewer's decision: approve, uphold, or none (not decided). */
+  review: z.preprocess(blank, z.enum(["approve", "uphold", "none"]).optional()),
   /** Only flagged requests: action review or block. */
   flagged: z.preprocess(blank, z.enum(["1"]).optional()),
-  /** Only requests still waiting for a reviewer (held, no decision yet). */
+  /** Only requests waiting for a reviewer: held or blocked, no decision yet (the queue). */
   pending: z.preprocess(blank, z.enum(["1"]).optional()),
 });
 export type SearchFilter = z.infer<typeof searchFilterSchema>;
@@ -79,6 +83,11 @@ export function parseFilter(query: Record<string, string>): SearchFilter {
 
 /** Held requests: refused with action "review". */
 export const HELD = and(eq(generations.status, "refused"), eq(generations.action, "review"));
+/** What the queue holds: held and blocked (flagged) requests, both refused. */
+const DECIDABLE = and(
+  eq(generations.status, "refused"),
+  inArray(generations.action, ["review", "block"]),
+);
 const UNDECIDED = sql`not exists (select 1 from ${reviewDecisions} where ${reviewDecisions.generationId} = ${generations.id})`;
 
 function endOfDay(s: string): Date {
@@ -103,7 +112,10 @@ export function filterCondition(f: SearchFilter): SQL | undefined {
       sql`exists (select 1 from ${images} where ${images.generationId} = ${generations.id} and ${images.sha256} = ${f.sha256})`,
     );
   if (f.flagged) parts.push(inArray(generations.action, ["review", "block"]));
-  if (f.pending) parts.push(and(HELD, UNDECIDED));
+  if (f.end_user) parts.push(eq(generations.endUser, f.end_user));
+  if (f.review === "none") parts.push(UNDECIDED);
+  else if (f.review) parts.push(eq(reviewDecisions.decision, f.review));
+  if (f.pending) parts.push(and(DECIDABLE, UNDECIDED));
   return and(...parts.filter((p): p is SQL => p !== undefined));
 }
 
@@ -127,23 +139,28 @@ export interface SearchRow {
 }
 
 /**
- * One page of a search, newest first. `before` is the keyset cursor (created_at, id) of the
- * last row of the previous page, so exports stream without OFFSET or loading everything.
+ * One page of a search, newest first (or oldest first for the queue). `before` is the keyset
+ * cursor (created_at, id) of the last row of the previous page, so exports stream without
+ * OFFSET or loading everything; with `order` "asc" it is the cursor to continue after.
  */
 export async function searchPage(
   db: Db,
   filter: SearchFilter,
   limit: number,
   before?: { createdAt: Date; id: string },
+  order: "asc" | "desc" = "desc",
 ): Promise<SearchRow[]> {
   // Milliseconds, as a JS Date holds them: the cursor must compare what the page returned.
   const at = sql`date_trunc('milliseconds', ${generations.createdAt})`;
+  const asc_ = order === "asc";
   const cursor = before
     ? or(
-        sql`${at} < ${before.createdAt.toISOString()}::timestamptz`,
+        asc_
+          ? sql`${at} > ${before.createdAt.toISOString()}::timestamptz`
+          : sql`${at} < ${before.createdAt.toISOString()}::timestamptz`,
         and(
           sql`${at} = ${before.createdAt.toISOString()}::timestamptz`,
-          lt(generations.id, before.id),
+          asc_ ? gt(generations.id, before.id) : lt(generations.id, before.id),
         ),
       )
     : undefined;
@@ -169,7 +186,7 @@ export async function searchPage(
     .innerJoin(tenants, eq(generations.tenantId, tenants.id))
     .leftJoin(reviewDecisions, eq(reviewDecisions.generationId, generations.id))
     .where(and(filterCondition(filter), cursor))
-    .orderBy(desc(at), desc(generations.id))
+    .orderBy(...(asc_ ? [asc(at), asc(generations.id)] : [desc(at), desc(generations.id)]))
     .limit(limit);
 }
 

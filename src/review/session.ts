@@ -2,11 +2,15 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { and, eq, gt, lt } from "drizzle-orm";
 import type { Db } from "../db/index.js";
 import { apiKeys, reviewSessions, tenants } from "../db/schema.js";
+import { reviewers } from "../db/schema-reviewers.js";
+import type { ReviewerRole } from "./accounts.js";
 
 /**
  * Server-side sessions of the reviewers' workspace. The cookie holds a random 256-bit token;
  * the table holds only its SHA-256, the key it was opened with and a per-session CSRF token.
  * A session ends at its expiry, at logout, or as soon as its key is revoked or loses `review`.
+ * An account's session is opened with the account's principal key (accounts.ts) and also ends
+ * as soon as the account is disabled.
  */
 
 /** The cookie's name. */
@@ -21,6 +25,10 @@ export interface Reviewer {
   apiKeyId: string;
   prefix: string;
   tenantName: string;
+  /** The account's name; absent for a session opened with an API key. */
+  username?: string;
+  /** `admin` only for an admin account; keys are reviewers. */
+  role: ReviewerRole;
   /** Empty for a bearer-key request (no cookie, so no CSRF exposure). */
   csrfToken: string;
 }
@@ -50,18 +58,23 @@ export async function openSession(
 export async function findSession(db: Db, token: string): Promise<Reviewer | null> {
   if (token.length > 100) return null;
   const [row] = await db
-    .select({ s: reviewSessions, key: apiKeys, tenant: tenants.name })
+    .select({ s: reviewSessions, key: apiKeys, tenant: tenants.name, account: reviewers })
     .from(reviewSessions)
     .innerJoin(apiKeys, eq(reviewSessions.apiKeyId, apiKeys.id))
     .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))
+    .leftJoin(reviewers, eq(reviewers.apiKeyId, apiKeys.id))
     .where(
       and(eq(reviewSessions.tokenHash, sha256(token)), gt(reviewSessions.expiresAt, new Date())),
     );
   if (!row || row.key.revokedAt || !row.key.scopes.includes(REVIEW_SCOPE)) return null;
+  // A disabled account's sessions end at once.
+  if (row.account?.disabledAt) return null;
   return {
     apiKeyId: row.key.id,
     prefix: row.key.prefix,
     tenantName: row.tenant,
+    username: row.account?.username,
+    role: row.account?.role === "admin" ? "admin" : "reviewer",
     csrfToken: row.s.csrfToken,
   };
 }

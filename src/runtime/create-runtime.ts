@@ -213,6 +213,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     pdqThreshold: config.hashLists.threshold,
     rateLimits,
     verifyRequiresKey: config.rateLimits.verifyRequiresKey,
+    review: config.review,
     operations,
     delivery,
     readiness: [

@@ -1,0 +1,132 @@
+import { asc, eq } from "drizzle-orm";
+import type { Db } from "../db/index.js";
+import { tenants } from "../db/schema.js";
+import { reviewers } from "../db/schema-reviewers.js";
+import { HallmarkError } from "../errors/index.js";
+import { createApiKey, createTenant } from "../tenants/index.js";
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password.js";
+
+/**
+ * Reviewer accounts (docs/review.md). Roles: `reviewer` works the queue, decides, searches and
+ * exports; `admin` also manages the accounts (the Reviewers page). Each account's workspace
+ * identity is an API key of tenant `reviewers` with the `review` scope whose secret is thrown
+ * away at creation: sessions and decisions reference it as they reference a reviewer's key.
+ */
+
+export const REVIEWER_ROLES = ["reviewer", "admin"] as const;
+export type ReviewerRole = (typeof REVIEWER_ROLES)[number];
+/** The tenant holding the accounts' principal keys. */
+export const REVIEWERS_TENANT = "reviewers";
+const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export interface ReviewerInfo {
+  id: string;
+  username: string;
+  role: ReviewerRole;
+  apiKeyId: string;
+  createdAt: Date;
+  lastLoginAt: Date | null;
+  disabledAt: Date | null;
+}
+
+const toInfo = (r: typeof reviewers.$inferSelect): ReviewerInfo => ({
+  id: r.id,
+  username: r.username,
+  role: r.role === "admin" ? "admin" : "reviewer",
+  apiKeyId: r.apiKeyId,
+  createdAt: r.createdAt,
+  lastLoginAt: r.lastLoginAt,
+  disabledAt: r.disabledAt,
+});
+
+export function checkUsername(username: string): string {
+  if (!USERNAME.test(username))
+    throw new HallmarkError(
+      "invalid_request_error",
+      `Usernames are 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit; got "${username.slice(0, 80)}".`,
+      { param: "username" },
+    );
+  return username;
+}
+
+export function checkPassword(password: string): string {
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH)
+    throw new HallmarkError(
+      "invalid_request_error",
+      `Passwords are ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`,
+      { param: "password" },
+    );
+  return password;
+}
+
+/**
+ * Creates an account. The password is hashed here; it is never stored or logged in clear.
+ *
+ * @example await createReviewer(db, { username: "alice", role: "admin", password })
+ */
+export async function createReviewer(
+  db: Db,
+  input: { username: string; role: string; password: string },
+): Promise<ReviewerInfo> {
+  const username = checkUsername(input.username);
+  const role = REVIEWER_ROLES.find((r) => r === input.role);
+  if (!role)
+    throw new HallmarkError("invalid_request_error", "The role is reviewer or admin.", {
+      param: "role",
+    });
+  const passwordHash = await hashPassword(checkPassword(input.password));
+  const [taken] = await db.select().from(reviewers).where(eq(reviewers.username, username));
+  if (taken)
+    throw new HallmarkError("invalid_request_error", `Reviewer "${username}" already exists.`, {
+      param: "username",
+    });
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.name, REVIEWERS_TENANT));
+  if (!tenant) await createTenant(db, REVIEWERS_TENANT);
+  const { info } = await createApiKey(db, {
+    tenant: REVIEWERS_TENANT,
+    label: `reviewer:${username}`,
+    scopes: ["review"],
+  });
+  try {
+    const [row] = await db
+      .insert(reviewers)
+      .values({ username, role, passwordHash, apiKeyId: info.id })
+      .returning();
+    return toInfo(row!);
+  } catch (error) {
+    // A concurrent create of the same name lost the unique race.
+    if (String((error as { cause?: unknown })?.cause ?? error).includes("unique"))
+      throw new HallmarkError("invalid_request_error", `Reviewer "${username}" already exists.`, {
+        param: "username",
+      });
+    throw error;
+  }
+}
+
+export async function listReviewers(db: Db): Promise<ReviewerInfo[]> {
+  return (await db.select().from(reviewers).orderBy(asc(reviewers.username))).map(toInfo);
+}
+
+export async function findReviewer(db: Db, username: string) {
+  const [row] = await db.select().from(reviewers).where(eq(reviewers.username, username));
+  return row ?? null;
+}
+
+/** Disables (or re-enables) an account; a disabled account's sessions stop working at once. */
+export async function setReviewerDisabled(
+  db: Db,
+  username: string,
+  disabled: boolean,
+): Promise<ReviewerInfo> {
+  const [row] = await db
+    .update(reviewers)
+    .set({ disabledAt: disabled ? new Date() : null })
+    .where(eq(reviewers.username, username))
+    .returning();
+  if (!row) throw new HallmarkError("not_found", `No reviewer named "${username}".`);
+  return toInfo(row);
+}
+
+export async function touchLogin(db: Db, id: string): Promise<void> {
+  await db.update(reviewers).set({ lastLoginAt: new Date() }).where(eq(reviewers.id, id));
+}
