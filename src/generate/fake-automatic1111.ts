@@ -70,9 +70,27 @@ export async function startFakeAutomatic1111(
       const body = JSON.parse(await readText(req)) as Record<string, unknown>;
       requests.push(body);
       paths.push(path);
-      if (path === "/sdapi/v1/img2img" && !Array.isArray(body.init_images)) {
-        res.writeHead(422, { "content-type": "application/json" }).end('{"detail":"init_images"}');
-        return;
+      if (path === "/sdapi/v1/img2img") {
+        // A1111 decodes `init_images` (and `mask`) as base64 images; a bad one fails the request.
+        const images = Array.isArray(body.init_images) ? (body.init_images as unknown[]) : [];
+        const decodable = async (b64: unknown) =>
+          typeof b64 === "string" &&
+          (await sharp(Buffer.from(b64, "base64"))
+            .metadata()
+            .then(
+              () => true,
+              () => false,
+            ));
+        const ok =
+          images.length > 0 &&
+          (await decodable(images[0])) &&
+          (body.mask === undefined || (await decodable(body.mask)));
+        if (!ok) {
+          res
+            .writeHead(422, { "content-type": "application/json" })
+            .end('{"detail":[{"loc":["body","init_images"],"msg":"invalid image"}]}');
+          return;
+        }
       }
       if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
       if (options.failWith && requests.length <= (options.failFirst ?? Number.POSITIVE_INFINITY)) {

@@ -83,6 +83,14 @@ describe("AUTOMATIC1111 adapter against a fake upstream on loopback", () => {
     expect(out.parameters).toMatchObject({ denoising_strength: 0.4 });
   });
 
+  it("the fake refuses img2img whose init image is not an image, as A1111 does (→ backend_error)", async () => {
+    fake = await startFakeAutomatic1111();
+    const g = createAutomatic1111Generator({ url: fake.url, maxPixels: 1e7 });
+    await expect(
+      g.edit!({ ...input, n: 1, image: Buffer.from("not an image") }, never),
+    ).rejects.toMatchObject({ code: "backend_error" });
+  });
+
   it("stops waiting when the signal aborts", async () => {
     fake = await startFakeAutomatic1111({ latencyMs: 2000 });
     const g = createAutomatic1111Generator({ url: fake.url, maxPixels: 1e7 });
