@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import canonicalize from "canonicalize";
-import { and, eq, getTableColumns, lte, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import { type Db, withDatabase } from "../../db/index.js";
 import { idempotencyKeys } from "../../db/schema-jobs.js";
 
@@ -188,15 +188,4 @@ export async function releaseKey(db: Db, held: HeldKey): Promise<void> {
         ),
       ),
   );
-}
-
-/** Deletes expired keys; returns how many. */
-export async function purgeExpiredKeys(db: Db, now = new Date()): Promise<number> {
-  return withDatabase(async () => {
-    const rows = await db
-      .delete(idempotencyKeys)
-      .where(lte(idempotencyKeys.expiresAt, now))
-      .returning({ keyHash: idempotencyKeys.keyHash });
-    return rows.length;
-  });
 }
