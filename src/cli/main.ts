@@ -14,6 +14,7 @@ import {
 import { registerAuditCommands } from "./audit.js";
 import { registerCertsCommands } from "./certs.js";
 import { registerPolicyCommands } from "./policy.js";
+import { registerReviewerCommands } from "./reviewer.js";
 import { registerUsageCommands } from "./usage.js";
 import { registerWatermarkCommands } from "./watermark.js";
 import { registerWorkerCommand } from "./worker.js";
@@ -177,6 +178,13 @@ registerCertsCommands(program, {
 });
 
 registerWatermarkCommands(program, { dataDir: cfg.dataDir });
+registerReviewerCommands(program, {
+  openDatabase: async () => {
+    const database = await openConfiguredDatabase(cfg);
+    await database.migrate();
+    return database;
+  },
+});
 registerWorkerCommand(program, config);
 registerPolicyCommands(program, tenant, {
   config: cfg,
