@@ -89,6 +89,9 @@ export interface Config {
   rateLimits: {
     rps: number;
     burst: number;
+    /** Per API key, within the tenant's limit (rps 0: none). */
+    keyRps: number;
+    keyBurst: number;
     imagesPerDay: number;
     imagesPerMonth: number;
     cacheMs: number;
@@ -303,6 +306,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rateLimits: {
       rps: e.HALLMARK_RATE_LIMIT_RPS,
       burst: e.HALLMARK_RATE_LIMIT_BURST,
+      keyRps: e.HALLMARK_RATE_LIMIT_KEY_RPS,
+      keyBurst: e.HALLMARK_RATE_LIMIT_KEY_BURST,
       imagesPerDay: e.HALLMARK_QUOTA_IMAGES_PER_DAY,
       imagesPerMonth: e.HALLMARK_QUOTA_IMAGES_PER_MONTH,
       cacheMs: e.HALLMARK_LIMITS_CACHE_MS,

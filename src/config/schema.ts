@@ -163,6 +163,9 @@ export const envSchema = z.object({
   HALLMARK_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(100),
   /** Requests a tenant may make at once on a full bucket. */
   HALLMARK_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000_000).default(200),
+  /** A further limit per API key, within its tenant's (0: none), and that key limit's burst. */
+  HALLMARK_RATE_LIMIT_KEY_RPS: z.coerce.number().min(0).max(1_000_000).default(0),
+  HALLMARK_RATE_LIMIT_KEY_BURST: z.coerce.number().int().min(1).max(1_000_000_000).default(20),
   /** Images per tenant per UTC day / month; 0: no quota. Tenants may override (tenant limits). */
   HALLMARK_QUOTA_IMAGES_PER_DAY: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
   HALLMARK_QUOTA_IMAGES_PER_MONTH: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
