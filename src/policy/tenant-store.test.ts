@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/index.js";
@@ -142,6 +145,41 @@ describe.each(testDatabases())("tenant policies and declarations ($name)", (test
     expect(await refused(sql`delete from tenant_policy_versions`)).toMatch(
       /append-only: DELETE refused/,
     );
+  });
+
+  it("a reload whose new base a tenant's latest override no longer fits is rejected", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "hm-reload-"));
+    const file = path.join(dir, "default.yaml");
+    const text = await readFile(DEFAULT, "utf8");
+    await writeFile(file, text);
+    const errors: string[] = [];
+    const own = await createPolicyStore({
+      policyFile: file,
+      db: database.db,
+      logger: {
+        ...silent,
+        error: (_m: string, f?: Record<string, unknown>) => errors.push(String(f?.error)),
+      },
+    });
+    const t = await createTenant(database.db, "reloader");
+    await setTenantPolicy(database.db, own.base, {
+      tenant: "reloader",
+      text: "categories:\n  sexual: { review: 0.65 }\n",
+      author: "x",
+    });
+    // Valid on its own, but it would put reloader's review (0.65) above its block (0.6).
+    await writeFile(
+      file,
+      text.replace(
+        /sexual: +\{ review: 0\.5, block: 0\.7 \}/,
+        "sexual: { review: 0.5, block: 0.6 }",
+      ),
+    );
+    const before = own.current();
+    expect((await own.reload("test")).ok).toBe(false);
+    expect(own.current()).toBe(before);
+    expect(errors[0]).toMatch(/reloader v1: categories\.sexual: review threshold must not exceed/);
+    expect((await own.forTenant(t)).policy.categories.sexual).toEqual({ review: 0.65, block: 0.7 });
   });
 
   it("stores declarations; the first names the use; revisions grow; bad values are 400s", async () => {
