@@ -107,6 +107,8 @@ async function countOutcomes(
   error: HallmarkError | undefined,
 ): Promise<void> {
   const status = c.res.status;
+  // A replayed answer (Idempotency-Key) was counted when it was first produced.
+  if (c.res.headers.get("idempotent-replayed") === "true") return;
   if (error?.code === "content_policy_violation") {
     const d = error.details ?? {};
     const categories = Array.isArray(d.categories) ? d.categories.map(String) : [];
