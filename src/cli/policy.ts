@@ -137,6 +137,12 @@ async function tenantVersionPolicy(
   if (!v)
     throw new HallmarkError("not_found", `Tenant ${tenantName} has no policy version ${version}.`);
   const base = store.base(v.base);
+  if (base.hash !== v.baseHash) {
+    // The version is rebuilt on the base as it is now; say so rather than pass it off as the original.
+    console.error(
+      `warning: base "${v.base}" has changed since v${version} was set (then ${v.baseHash.slice(0, 12)}, now ${base.hash.slice(0, 12)}); the policy shown merges v${version} into the current base`,
+    );
+  }
   return effectivePolicy(base, mergePolicy(base, v.override, `v${version}`), {
     id: tenant.id,
     name: tenant.name,
