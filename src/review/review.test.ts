@@ -8,6 +8,7 @@ import { auditLogEntries } from "../db/schema-audit.js";
 import { testDatabases } from "../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
 import { createApiKey, revokeApiKey } from "../tenants/index.js";
+import { reviewApp } from "./routes.js";
 
 const XSS = `draw <script>alert("x")</script> a nude figure`;
 const SHA = "ab".repeat(32);
@@ -83,12 +84,21 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     });
   }
 
+  /** The login form's CSRF cookie and token (double submit). */
+  async function loginForm(app: { request: typeof gw.request } = gw) {
+    const res = await app.request("/review/login", { key: null });
+    const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await res.text())![1]!;
+    return { cookie, csrf };
+  }
+
   async function login(key = reviewKey, headers: Record<string, string> = {}) {
+    const form = await loginForm();
     return gw.request("/review/login", {
       key: null,
       method: "POST",
-      headers,
-      body: new URLSearchParams({ key }),
+      headers: { ...headers, cookie: form.cookie },
+      body: new URLSearchParams({ key, csrf: form.csrf }),
     });
   }
 
@@ -134,7 +144,7 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     await seed(ids.heldOther, "other", "secret prompt", "review", ["hate"], {
       retention: "sha256",
     });
-  }, 60_000);
+  }, 180_000);
   afterAll(() => gw?.close());
 
   it("redirects without a session, and logs in only with a review-scoped key", async () => {
@@ -160,8 +170,46 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     const stored = JSON.stringify(await gw.database.db.select().from(reviewSessions));
     expect(stored).not.toContain(token);
 
-    const tls = await login(reviewKey, { "x-forwarded-proto": "https" });
+    // X-Forwarded-Proto counts only with HALLMARK_TRUST_PROXY; an https URL always does.
+    const untrusted = await login(reviewKey, { "x-forwarded-proto": "https" });
+    expect(untrusted.headers.get("set-cookie")).not.toContain("Secure");
+    const behindProxy = reviewApp({ db: gw.database.db, trustProxy: true });
+    const viaProxy = {
+      request: (p: string, init: RequestInit & { key?: null } = {}) =>
+        Promise.resolve(
+          behindProxy.request(`http://hallmark.test${p.replace(/^\/review/, "")}`, {
+            ...init,
+            headers: { "x-forwarded-proto": "https", ...(init.headers as object) },
+          }),
+        ),
+    };
+    const form = await loginForm(viaProxy as never);
+    expect(form.cookie).toMatch(/^hm_review_login=/);
+    const tls = await viaProxy.request("/review/login", {
+      method: "POST",
+      headers: { cookie: form.cookie },
+      body: new URLSearchParams({ key: reviewKey, csrf: form.csrf }),
+    });
+    expect(tls.status).toBe(303);
     expect(tls.headers.get("set-cookie")).toContain("Secure");
+  });
+
+  it("refuses a login without the login form's CSRF token", async () => {
+    const form = await loginForm();
+    for (const [cookie, csrf] of [
+      ["", form.csrf],
+      [form.cookie, ""],
+      [form.cookie, "x".repeat(43)],
+      ["hm_review_login=abc", "abc"],
+    ]) {
+      const res = await gw.request("/review/login", {
+        key: null,
+        method: "POST",
+        headers: cookie ? { cookie } : {},
+        body: new URLSearchParams({ key: reviewKey, csrf }),
+      });
+      expect(res.status, `${cookie} ${csrf}`).toBe(cookie === "hm_review_login=abc" ? 303 : 403);
+    }
   });
 
   it("refuses bearer keys without the review scope with 403, accepts those with it", async () => {
@@ -170,7 +218,7 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect((await gw.request("/review", { key: reviewKey })).status).toBe(200);
   });
 
-  it("lists held, undecided requests of every tenant, newest first, with scores and spans", async () => {
+  it("lists held and blocked undecided requests of every tenant, oldest first, with scores and spans", async () => {
     const { cookie } = await session();
     const res = await get("/review", cookie);
     expect(res.status).toBe(200);
@@ -178,9 +226,10 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     const page = await res.text();
     expect(page).toContain(ids.heldXss);
     expect(page).toContain(ids.heldOther);
-    expect(page).not.toContain(ids.blocked);
+    expect(page).toContain(ids.blocked);
     expect(page).not.toContain(ids.ok);
-    expect(page.indexOf(ids.heldOther)).toBeLessThan(page.indexOf(ids.heldXss));
+    expect(page.indexOf(ids.heldXss)).toBeLessThan(page.indexOf(ids.blocked));
+    expect(page.indexOf(ids.blocked)).toBeLessThan(page.indexOf(ids.heldOther));
     expect(page).toContain("sexual: 0.80 (review)");
     expect(page).toContain("<mark>nude</mark>");
     // The sha256-retention prompt is not shown, only its hash.
@@ -223,6 +272,17 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect(
       (await post(`/review/g/${ids.heldXss}/decide`, cookie, { csrf, decision: "maybe" })).status,
     ).toBe(400);
+    // A reason is required.
+    for (const note of ["", "   "]) {
+      const res = await post(`/review/g/${ids.heldXss}/decide`, cookie, {
+        csrf,
+        decision: "uphold",
+        note,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain("A reason is required.");
+    }
+    expect(await db.select().from(reviewDecisions)).toHaveLength(0);
 
     const res = await post(`/review/g/${ids.heldXss}/decide`, cookie, {
       csrf,
@@ -249,15 +309,17 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect(after).toContain(`log index ${row!.logIndex}`);
     expect(await (await get("/review", cookie)).text()).not.toContain(ids.heldXss);
 
-    // Once only, and only on held requests.
+    // Once only, and only on held or blocked requests.
     const again = await post(`/review/g/${ids.heldXss}/decide`, cookie, {
       csrf,
       decision: "approve",
+      note: "second",
     });
     expect(again.status).toBe(400);
-    const notHeld = await post(`/review/g/${ids.blocked}/decide`, cookie, {
+    const notHeld = await post(`/review/g/${ids.ok}/decide`, cookie, {
       csrf,
       decision: "approve",
+      note: "fine",
     });
     expect(notHeld.status).toBe(400);
     expect(await db.select().from(reviewDecisions)).toHaveLength(1);
@@ -295,7 +357,7 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     );
     await fc.assert(
       fc.asyncProperty(junk, junk, async (decision, note) => {
-        const res = await post(`/review/g/${ids.blocked}/decide`, cookie, { csrf, decision, note });
+        const res = await post(`/review/g/${ids.ok}/decide`, cookie, { csrf, decision, note });
         expect(res.status).toBe(400);
         const nul = await post(`/review/g/${ids.heldOther}/decide`, cookie, {
           csrf,
@@ -331,6 +393,11 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect(await found(`from=${today}&to=${today}&action=block`)).toEqual(["blocked"]);
     expect(await found("flagged=1")).toEqual(["blocked", "heldOther", "heldXss"]);
     expect(await found("flagged=1&tenant=acme")).toEqual(["heldXss"]);
+    expect(await found("end_user=user-1&tenant=other")).toEqual(["blocked", "heldOther"]);
+    expect(await found("end_user=nobody")).toEqual([]);
+    expect(await found("review=uphold")).toEqual(["heldXss"]);
+    expect(await found("review=none&flagged=1")).toEqual(["blocked", "heldOther"]);
+    expect((await get("/review/search?review=maybe", cookie)).status).toBe(400);
 
     // Pages: rows strictly older than the cursor (time, then id).
     const lines = (await (await get("/review/export.jsonl", cookie)).text()).trim().split("\n");
