@@ -8,6 +8,7 @@ import type {
   LimitStore,
   Periods,
   RateDecision,
+  RateRule,
   Reservation,
   ReserveResult,
 } from "./types.js";
@@ -19,6 +20,8 @@ export interface LimitsOptions {
   defaults: EffectiveLimits;
   /** How long a replica keeps a tenant's overrides before reading them again (0: every request). */
   cacheMs: number;
+  /** A further rate limit per API key, within its tenant's (HALLMARK_RATE_LIMIT_KEY_*). */
+  perKey?: RateRule;
 }
 
 /** The quota state reported with a reservation or a refusal. */
@@ -35,6 +38,8 @@ export interface Limits {
   limitsFor(tenantId: string): Promise<EffectiveLimits>;
   /** Counts one request; null when the tenant has no rate limit. Never throws a 429 itself. */
   checkRate(tenantId: string): Promise<RateDecision | null>;
+  /** Counts one request of one key; null when there is no per-key limit. */
+  checkKeyRate(apiKeyId: string): Promise<RateDecision | null>;
   /**
    * Holds n images against the tenant's day and month quotas, atomically across replicas.
    * Refusals come back as `ok: false` (the caller answers 429 with the headers).
@@ -103,6 +108,13 @@ export function createLimits(options: LimitsOptions): Limits {
       if (!(rate.rps > 0)) return null;
       const state = await guarded("store", () => store.take(`t:${tenantId}`, rate));
       return decide(state, rate);
+    },
+
+    async checkKeyRate(apiKeyId) {
+      const rule = options.perKey;
+      if (!rule || !(rule.rps > 0)) return null;
+      const state = await guarded("store", () => store.take(`k:${apiKeyId}`, rule));
+      return decide(state, rule);
     },
 
     async reserveImages(tenantId, n) {

@@ -289,6 +289,7 @@ async function createConfiguredLimits(config: Config, database: Database): Promi
       quota: { imagesPerDay: r.imagesPerDay, imagesPerMonth: r.imagesPerMonth },
     },
     cacheMs: r.cacheMs,
+    perKey: { rps: r.keyRps, burst: r.keyBurst },
   });
 }
 

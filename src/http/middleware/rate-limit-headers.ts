@@ -17,10 +17,15 @@ import type { AppEnv } from "../context.js";
 export const POLICY_HEADER = "RateLimit-Policy";
 export const STATE_HEADER = "RateLimit";
 
-export function setRateHeaders(c: Context<AppEnv>, decision: RateDecision): void {
+/** The members of one GCRA policy: `rate` (the tenant's) or `key` (the API key's own). */
+export function setRateHeaders(
+  c: Context<AppEnv>,
+  decision: RateDecision,
+  name: "rate" | "key" = "rate",
+): void {
   const w = Math.max(1, Math.ceil(decision.rule.burst / decision.rule.rps));
-  c.header(POLICY_HEADER, `"rate";q=${decision.rule.burst};w=${w}`, { append: true });
-  c.header(STATE_HEADER, `"rate";r=${decision.remaining};t=${decision.resetSeconds}`, {
+  c.header(POLICY_HEADER, `"${name}";q=${decision.rule.burst};w=${w}`, { append: true });
+  c.header(STATE_HEADER, `"${name}";r=${decision.remaining};t=${decision.resetSeconds}`, {
     append: true,
   });
 }

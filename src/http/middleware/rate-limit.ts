@@ -19,6 +19,19 @@ export function rateLimit(limits: Limits): MiddlewareHandler<AppEnv> {
     const principal = c.get("principal");
     if (!principal || counted.has(c.req.raw)) return next();
     counted.add(c.req.raw);
+    // The key's own limit first (only with HALLMARK_RATE_LIMIT_KEY_RPS): a key over its share
+    // is refused without spending its tenant's budget. Then the tenant's limit.
+    const perKey = await limits.checkKeyRate(principal.apiKeyId);
+    if (perKey) {
+      setRateHeaders(c, perKey, "key");
+      if (!perKey.allowed) {
+        throw new HallmarkError(
+          "rate_limit_exceeded",
+          `Rate limit reached for this API key: ${perKey.rule.rps} requests per second with bursts of ${perKey.rule.burst}. Retry after ${perKey.retryAfterSeconds} s.`,
+          { details: { retryAfterSeconds: perKey.retryAfterSeconds } },
+        );
+      }
+    }
     const decision = await limits.checkRate(principal.tenantId);
     if (decision) {
       setRateHeaders(c, decision);
