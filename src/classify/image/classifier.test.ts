@@ -25,7 +25,8 @@ describe("createImageClassifier", () => {
 
   it("scores a benign photo low and hashes it", async () => {
     const r = await images.classify(bridgeJpeg());
-    expect(r.sources).toEqual({ nsfw: true, faces: false, ocr: true, pdq: true });
+    expect(r.sources).toEqual({ nsfw: true, faces: true, ocr: true, pdq: true });
+    expect(r.faces).toEqual([]);
     expect(r.nsfw!.neutral + r.nsfw!.drawing).toBeGreaterThan(0.8);
     expect(r.scores.sexual.score).toBeLessThan(0.1);
     expect(Object.values(r.nsfw!).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
