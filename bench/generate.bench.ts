@@ -4,14 +4,21 @@
  * directly with fetch in the same run; and the adapter behind withRetries + withCircuitBreaker.
  * Goal: adapter p50 − direct p50 ≤ 2 ms.
  *
+ * Then the local backends at 512×512, n=1: the embedded diffusion model (models/embedded-diffusion,
+ * 20 steps at 32×32, upscaled by sharp) beside the procedural placeholder as the same-run
+ * baseline. Goal (issue 10): the embedded model ≤ 2 s per 512×512 image on this machine.
+ *
  *   npx tsx bench/generate.bench.ts [--latency 20] [--time 2000] [--size 256]
  */
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import {
   createAutomatic1111Generator,
   createComfyUIGenerator,
+  createEmbeddedGenerator,
   createOpenAIImagesGenerator,
+  createPlaceholderGenerator,
   DEFAULT_COMFYUI_WORKFLOW_PATH,
   fillComfyWorkflow,
   type Generator,
@@ -121,3 +128,39 @@ for (const task of bench.tasks) {
   );
 }
 await Promise.all([a1111.close(), openai.close(), comfy.close()]);
+
+// Local backends: the embedded model against the placeholder, 512×512, n=1.
+const modelDir = new URL("../models/embedded-diffusion", import.meta.url).pathname;
+if (existsSync(modelDir)) {
+  const local = {
+    prompt: "a red circle on a blue background",
+    width: 512,
+    height: 512,
+    n: 1,
+    seed: 3,
+  };
+  const placeholder = createPlaceholderGenerator();
+  const embedded = await createEmbeddedGenerator({ dir: modelDir });
+  const fewer = await createEmbeddedGenerator({ dir: modelDir, steps: 8 });
+  const localBench = new Bench({ time: Number(values.time), warmup: true, warmupTime: 500 });
+  localBench
+    .add("placeholder 512x512 (baseline)", () => placeholder.generate(local, never))
+    .add("embedded 512x512, 20 steps", () => embedded.generate(local, never))
+    .add("embedded 512x512, 8 steps", () => fewer.generate(local, never));
+  await localBench.run();
+  console.log("\nlocal backends, 512x512 PNG, n=1");
+  console.log(
+    "task                                          samples        p50        p99   ratio",
+  );
+  let baseline = 0;
+  for (const task of localBench.tasks) {
+    const r = task.result;
+    if (r === undefined || !("latency" in r)) continue;
+    const p50 = r.latency.p50 ?? 0;
+    if (task.name.includes("baseline")) baseline = p50;
+    console.log(
+      `${task.name.padEnd(45)} ${String(r.latency.samplesCount).padStart(7)} ${ms(p50).padStart(10)} ${ms(r.latency.p99).padStart(10)}   ${baseline ? `${(p50 / baseline).toFixed(2)}x` : "-"}`,
+    );
+  }
+  await Promise.all([embedded.close(), fewer.close()]);
+}

@@ -28,7 +28,7 @@ const args = new Map(
 );
 const dir = args.get("dir") ?? join(root, "models/embedded-diffusion");
 const steps = Number(args.get("steps") ?? 20);
-const guidance = Number(args.get("guidance") ?? 4);
+const guidance = Number(args.get("guidance") ?? 7);
 const sampler = (args.get("sampler") ?? "euler_a") as SamplerName;
 
 const PALETTE: Record<string, [number, number, number]> = {

@@ -213,12 +213,16 @@ def export(out, text, unet, enc, dec, vocab, merges, scaling):
                       input_names=["sample"], output_names=["latent_sample"],
                       dynamic_axes={"sample": batch, "latent_sample": batch}, opset_version=14)
     with torch.no_grad():
+        # What the exported graphs must reproduce (src/generate/embedded.test.ts runs them).
+        pred = unet(sample[:1], timestep, ctx[:1])
         parity = {
+            "caption": "a red circle on a blue background",
             "input_ids": ids[0].tolist(),
-            "last_hidden_state_first8": ctx[0, 0, :8].tolist(),
-            "unet_sample_seed": 1, "unet_timestep": 500,
-            "out_sample_first8": unet(sample, timestep, ctx)[0].flatten()[:8].tolist(),
-            "out_sample_sum": float(unet(sample, timestep, ctx).sum()),
+            "last_hidden_state_first16": ctx[0, :2, :8].flatten().tolist(),
+            "unet_timestep": 500,
+            "unet_sample": [round(v, 6) for v in sample[0].flatten().tolist()],
+            "out_sample_first16": pred.flatten()[:16].tolist(),
+            "out_sample_mean_abs": float(pred.abs().mean()),
         }
     write_json(os.path.join(out, "parity.json"), parity)
     write_json(os.path.join(out, "model_index.json"), {

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { HallmarkError } from "../errors/index.js";
 import { createOnnxSdGenerator, type OnnxSdGenerator } from "./onnx-sd/index.js";
 
 /** The model id of the embedded default model (licence: policies/licences/models.yaml). */
@@ -8,7 +11,7 @@ export interface EmbeddedGeneratorOptions {
   dir: string;
   /** Denoising steps (default 20). */
   steps?: number;
-  /** Classifier-free guidance scale (default 4). */
+  /** Classifier-free guidance scale (default 7). */
   guidanceScale?: number;
 }
 
@@ -21,16 +24,23 @@ export interface EmbeddedGeneratorOptions {
  * pictures follow the caption vocabulary it was trained on (coloured shapes on backgrounds,
  * suns over hills, gradients, stripes), nothing else.
  */
-export function createEmbeddedGenerator(
+export async function createEmbeddedGenerator(
   options: EmbeddedGeneratorOptions,
 ): Promise<OnnxSdGenerator> {
+  if (!existsSync(path.join(options.dir, "model_index.json"))) {
+    throw new HallmarkError(
+      "config_error",
+      `The embedded model is not in ${options.dir} (HALLMARK_MODELS_DIR/embedded-diffusion): ` +
+        "rebuild it with `npm run train:diffusion`, or set HALLMARK_BACKEND to another backend.",
+    );
+  }
   return createOnnxSdGenerator({
     dir: options.dir,
     backend: "embedded",
     modelId: EMBEDDED_MODEL,
     resolution: "native",
     steps: options.steps ?? 20,
-    guidanceScale: options.guidanceScale ?? 4,
+    guidanceScale: options.guidanceScale ?? 7,
     executionProvider: "cpu",
     // One thread per operator: the model is tiny, and concurrent requests then spread over cores.
     intraOpNumThreads: 1,
