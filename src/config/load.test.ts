@@ -12,7 +12,21 @@ describe("loadConfig", () => {
     expect(c.limits.maxBodyBytes).toBe(20 * 1024 * 1024);
     expect(c.limits.maxImages).toBe(4);
     expect(c.limits.defaultSize).toBe("512x512");
-    expect(c.backend.kind).toBe("placeholder");
+    expect(c.backend.kind).toBe("embedded");
+  });
+
+  it("needs HALLMARK_ONNX_SD_DIR for the onnx-sd backend", () => {
+    expect(() => loadConfig({ HALLMARK_BACKEND: "onnx-sd" })).toThrow(/HALLMARK_ONNX_SD_DIR/);
+    const c = loadConfig({ HALLMARK_BACKEND: "onnx-sd", HALLMARK_ONNX_SD_DIR: "sd15" });
+    expect(c.backend).toMatchObject({
+      kind: "onnx-sd",
+      steps: 25,
+      guidanceScale: 7.5,
+      provider: "auto",
+    });
+    expect(() => loadConfig({ HALLMARK_ONNX_SD_SAMPLER: "heun" })).toThrow(
+      /HALLMARK_ONNX_SD_SAMPLER/,
+    );
   });
 
   it("reads values and ignores unrelated variables", () => {

@@ -81,7 +81,7 @@ export const envSchema = z.object({
    */
   HALLMARK_BACKEND: z
     .enum(["embedded", "onnx-sd", "placeholder", "automatic1111", "openai", "comfyui"])
-    .default("placeholder"),
+    .default("embedded"),
   /** Denoising steps of the embedded model. */
   HALLMARK_EMBEDDED_STEPS: z.coerce.number().int().min(1).max(200).default(20),
   /** A Stable Diffusion ONNX export folder (optimum / diffusers layout) for HALLMARK_BACKEND=onnx-sd. */

@@ -44,6 +44,7 @@ describe.each(testDatabases())(
       const config = loadConfig({
         HALLMARK_DATA_DIR: mkdtempSync(path.join(tmpdir(), "hm-ops-")),
         HALLMARK_BOOTSTRAP: "false",
+        HALLMARK_BACKEND: "placeholder",
         HALLMARK_METRICS_TOKEN: METRICS_TOKEN,
         HALLMARK_CORS_ORIGINS: "https://app.example",
       });

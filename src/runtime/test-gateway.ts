@@ -33,7 +33,13 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const database = await testDb.open();
   const dataDir = mkdtempSync(path.join(tmpdir(), "hm-test-"));
-  const config = loadConfig({ HALLMARK_DATA_DIR: dataDir, HALLMARK_BOOTSTRAP: "false", ...env });
+  // The procedural placeholder unless a test asks for another backend: fast and deterministic.
+  const config = loadConfig({
+    HALLMARK_DATA_DIR: dataDir,
+    HALLMARK_BOOTSTRAP: "false",
+    HALLMARK_BACKEND: "placeholder",
+    ...env,
+  });
   const runtime = await createRuntime(config, {
     logger: createLogger((env.HALLMARK_LOG_LEVEL as "error") ?? "silent"),
     database,

@@ -30,7 +30,12 @@ export async function startReplica(gw: TestGateway, env: Record<string, string>)
   const url = (gw.database as Database & { url?: string }).url;
   const database = url ? await openDatabase({ url, maxConnections: 5 }) : gw.database;
   const dataDir = mkdtempSync(path.join(tmpdir(), "hm-replica-"));
-  const config = loadConfig({ HALLMARK_DATA_DIR: dataDir, HALLMARK_BOOTSTRAP: "false", ...env });
+  const config = loadConfig({
+    HALLMARK_DATA_DIR: dataDir,
+    HALLMARK_BOOTSTRAP: "false",
+    HALLMARK_BACKEND: "placeholder",
+    ...env,
+  });
   const runtime = await createRuntime(config, { logger: createLogger("silent"), database });
   return {
     runtime,
