@@ -13,18 +13,35 @@ export interface InputScreen {
   note: string;
 }
 
+const SEVERITY = { allow: 0, review: 1, block: 2 } as const;
+type FaceAction = keyof typeof SEVERITY;
+
+/**
+ * The rule for an edit whose input shows a face (a photo of a real person). Two policy keys say
+ * it: `edits.real_people` and `faces.input_with_face` (both default `review`); the stricter
+ * applies, so loosening one alone never lets such an edit through.
+ */
+export function inputFaceRule(
+  policy: ImageRulesPolicy & { edits?: { real_people?: FaceAction } },
+): FaceAction {
+  const a = policy.edits?.real_people ?? "review";
+  const b = policy.faces?.input_with_face ?? "review";
+  return SEVERITY[a] >= SEVERITY[b] ? a : b;
+}
+
 /**
  * Screens every input image of an edit with the same classifier and image rules as the outputs:
  * nudity, text in the image, operator hash lists, the minors rule, and faces: an input with a
- * face may be a photo of a real person, so the policy's `faces.input_with_face` (default review)
- * decides (screen `input[i].faces`). Each input's PDQ hash is kept for the audit row; its bytes
+ * face may be a photo of a real person, so `inputFaceRule` decides (default review; screen
+ * `input[i].faces`). Each input's PDQ hash is kept for the audit row; its bytes
  * are not.
  */
 export async function screenInputs(
   classifier: ImageClassifier,
-  policy: ImageRulesPolicy,
+  policy: ImageRulesPolicy & { edits?: { real_people?: FaceAction } },
   inputs: EditInputImage[],
 ): Promise<InputScreen> {
+  const faces = { ...policy, faces: { ...policy.faces, input_with_face: inputFaceRule(policy) } };
   const results = await Promise.all(inputs.map((input) => classifier.classify(input.original)));
   const sources = results[0]?.sources ?? {};
   const ran = Object.entries(sources)
@@ -37,7 +54,7 @@ export async function screenInputs(
     results,
     screens: results.flatMap((r, i) => [
       { screen: `input[${i}]`, scores: applyMinorsRule(policy, r) },
-      { screen: `input[${i}].faces`, scores: inputFaceScores(policy, r) },
+      { screen: `input[${i}].faces`, scores: inputFaceScores(faces, r) },
     ]),
     hashListMatches: results.flatMap((r, image) => r.hashListMatches.map((m) => ({ image, ...m }))),
     note:

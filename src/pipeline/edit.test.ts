@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Generator } from "../generate/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { checkEditSupported, type EditRequest } from "./edit.js";
+import { inputFaceRule } from "./edit-screen.js";
 
 const request = (over: Partial<EditRequest> = {}) =>
   ({ images: [Buffer.alloc(1)], prompt: "x", ...over }) as EditRequest;
@@ -31,5 +32,20 @@ describe("checkEditSupported", () => {
       checkEditSupported(g, request({ images: [Buffer.alloc(1), Buffer.alloc(1)] })),
     ).toThrow(expect.objectContaining({ param: "image" }));
     expect(checkEditSupported(g, request())).toEqual(caps);
+  });
+});
+
+describe("inputFaceRule", () => {
+  it("defaults to review; the stricter of edits.real_people and faces.input_with_face applies", () => {
+    expect(inputFaceRule({} as never)).toBe("review");
+    const rule = (real: string, face: string) =>
+      inputFaceRule({
+        edits: { real_people: real },
+        faces: { input_with_face: face },
+      } as never);
+    expect(rule("allow", "allow")).toBe("allow");
+    expect(rule("allow", "review")).toBe("review");
+    expect(rule("block", "allow")).toBe("block");
+    expect(rule("review", "block")).toBe("block");
   });
 });
