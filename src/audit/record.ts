@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { type Db, withDatabase } from "../db/index.js";
 import { generations, images } from "../db/schema.js";
 import { HallmarkError } from "../errors/index.js";
-import { appendEntry } from "./log/index.js";
+import { appendEntries } from "./log/index.js";
 import { type PromptRetention, promptAudit, sha256Hex } from "./prompt-audit.js";
 
 /** One stage of the pipeline as it ran: recorded in the audit row and in Server-Timing. */
@@ -88,80 +88,99 @@ export async function writeRecordInTransaction(
   tx: Db,
   record: GenerationRecord,
 ): Promise<{ logIndex: number }> {
-  const prompt = promptAudit(record.prompt, record.retention);
-  const negative = promptAudit(record.negativePrompt, record.retention);
-  const entry = await appendEntry(tx, {
-    kind: "generation",
-    generationId: record.id,
-    attributes: {
-      tenant_id: record.tenantId,
+  const [written] = await writeRecordsInTransaction(tx, [record]);
+  return written!;
+}
+
+/**
+ * Several records in the caller's transaction at consecutive log indices, in the order given:
+ * one statement each for the entries, payloads, generation rows and image rows.
+ */
+export async function writeRecordsInTransaction(
+  tx: Db,
+  records: GenerationRecord[],
+): Promise<Array<{ logIndex: number }>> {
+  const audited = records.map((record) => ({
+    record,
+    prompt: promptAudit(record.prompt, record.retention),
+    negative: promptAudit(record.negativePrompt, record.retention),
+  }));
+  const entries = await appendEntries(
+    tx,
+    audited.map(({ record, prompt, negative }) => ({
+      kind: "generation" as const,
+      generationId: record.id,
+      attributes: {
+        tenant_id: record.tenantId,
+        kind: record.kind,
+        status: record.status,
+        action: record.action,
+        model: record.model,
+        backend: record.backend,
+        error_code: record.errorCode ?? null,
+        images: record.images.map((i) => ({
+          sha256: i.sha256,
+          media_type: i.mediaType,
+          c2pa_manifest_sha256: i.c2paManifest ? sha256Hex(i.c2paManifest) : null,
+          watermark_mark_id: i.watermarkMarkId ?? null,
+          pdq: i.pdqHash ?? null,
+        })),
+      },
+      payload: {
+        end_user: record.endUser,
+        api_key_id: record.apiKeyId,
+        prompt: { retention: record.retention, text: prompt.text, sha256: prompt.sha256 },
+        negative_prompt: { text: negative.text, sha256: negative.sha256 },
+        params: record.params,
+        decision: record.decision,
+        stages: record.stages,
+        marks: record.images.map((i) => i.marks),
+      },
+    })),
+  );
+  await tx.insert(generations).values(
+    audited.map(({ record, prompt, negative }, i) => ({
+      logIndex: entries[i]!.index,
+      id: record.id,
+      tenantId: record.tenantId,
+      apiKeyId: record.apiKeyId,
+      endUser: record.endUser,
       kind: record.kind,
       status: record.status,
-      action: record.action,
+      promptRetention: record.retention,
+      prompt: prompt.text,
+      promptSha256: prompt.sha256!,
+      negativePrompt: negative.text,
+      negativePromptSha256: negative.sha256,
+      params: record.params,
       model: record.model,
       backend: record.backend,
-      error_code: record.errorCode ?? null,
-      images: record.images.map((i) => ({
-        sha256: i.sha256,
-        media_type: i.mediaType,
-        c2pa_manifest_sha256: i.c2paManifest ? sha256Hex(i.c2paManifest) : null,
-        watermark_mark_id: i.watermarkMarkId ?? null,
-        pdq: i.pdqHash ?? null,
-      })),
-    },
-    payload: {
-      end_user: record.endUser,
-      api_key_id: record.apiKeyId,
-      prompt: { retention: record.retention, text: prompt.text, sha256: prompt.sha256 },
-      negative_prompt: { text: negative.text, sha256: negative.sha256 },
-      params: record.params,
+      action: record.action,
       decision: record.decision,
       stages: record.stages,
-      marks: record.images.map((i) => i.marks),
-    },
-  });
-  await tx.insert(generations).values({
-    logIndex: entry.index,
-    id: record.id,
-    tenantId: record.tenantId,
-    apiKeyId: record.apiKeyId,
-    endUser: record.endUser,
-    kind: record.kind,
-    status: record.status,
-    promptRetention: record.retention,
-    prompt: prompt.text,
-    promptSha256: prompt.sha256!,
-    negativePrompt: negative.text,
-    negativePromptSha256: negative.sha256,
-    params: record.params,
-    model: record.model,
-    backend: record.backend,
-    action: record.action,
-    decision: record.decision,
-    stages: record.stages,
-    errorCode: record.errorCode ?? null,
-  });
-  if (record.images.length > 0) {
-    await tx.insert(images).values(
-      record.images.map((image) => ({
-        generationId: record.id,
-        index: image.index,
-        sha256: image.sha256,
-        mediaType: image.mediaType,
-        width: image.width,
-        height: image.height,
-        bytes: image.bytes,
-        seed: image.seed === null ? null : String(image.seed),
-        marks: image.marks,
-        watermarkMarkId: image.watermarkMarkId ?? null,
-        c2paManifest: image.c2paManifest ?? null,
-        c2paLabel: image.c2paLabel ?? null,
-        pdqHash: image.pdqHash ?? null,
-        pdqQuality: image.pdqQuality ?? null,
-      })),
-    );
-  }
-  return { logIndex: entry.index };
+      errorCode: record.errorCode ?? null,
+    })),
+  );
+  const imageRows = records.flatMap((record) =>
+    record.images.map((image) => ({
+      generationId: record.id,
+      index: image.index,
+      sha256: image.sha256,
+      mediaType: image.mediaType,
+      width: image.width,
+      height: image.height,
+      bytes: image.bytes,
+      seed: image.seed === null ? null : String(image.seed),
+      marks: image.marks,
+      watermarkMarkId: image.watermarkMarkId ?? null,
+      c2paManifest: image.c2paManifest ?? null,
+      c2paLabel: image.c2paLabel ?? null,
+      pdqHash: image.pdqHash ?? null,
+      pdqQuality: image.pdqQuality ?? null,
+    })),
+  );
+  if (imageRows.length > 0) await tx.insert(images).values(imageRows);
+  return entries.map((e) => ({ logIndex: e.index }));
 }
 
 export type GenerationRow = typeof generations.$inferSelect;

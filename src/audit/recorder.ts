@@ -1,7 +1,7 @@
 import { type Db, isConnectionError, withDatabase } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
 import { reserveNextIndex } from "./log/index.js";
-import { type GenerationRecord, writeRecordInTransaction } from "./record.js";
+import { type GenerationRecord, writeRecordsInTransaction } from "./record.js";
 
 /**
  * What a seal adds to a record once its log index is known: the images as they will be
@@ -95,27 +95,28 @@ export function createRecorder(db: Db, options: RecorderOptions = {}): Recorder 
         const sealed = await Promise.allSettled(
           batch.map((p, i) => (p.seal ? withTimeout(p.seal(first + i)) : Promise.resolve({}))),
         );
-        const results: Array<{ logIndex: number; error?: unknown }> = [];
-        for (const [i, p] of batch.entries()) {
+        const records = batch.map((p, i): GenerationRecord => {
           const s = sealed[i]!;
-          const record: GenerationRecord =
-            s.status === "fulfilled"
-              ? { ...p.record, ...s.value }
-              : {
-                  ...p.record,
-                  status: "failed",
-                  errorCode: (s.reason as { code?: string })?.code ?? "internal_error",
-                  images: [],
-                };
-          const { logIndex } = await writeRecordInTransaction(tx, record);
+          return s.status === "fulfilled"
+            ? { ...p.record, ...s.value }
+            : {
+                ...p.record,
+                status: "failed",
+                errorCode: (s.reason as { code?: string })?.code ?? "internal_error",
+                images: [],
+              };
+        });
+        const written = await writeRecordsInTransaction(tx, records);
+        const results = written.map(({ logIndex }, i) => {
           if (logIndex !== first + i) {
             throw new HallmarkError(
               "internal_error",
               `audit log index ${logIndex} differs from the reserved ${first + i}`,
             );
           }
-          results.push(s.status === "fulfilled" ? { logIndex } : { logIndex, error: s.reason });
-        }
+          const s = sealed[i]!;
+          return s.status === "fulfilled" ? { logIndex } : { logIndex, error: s.reason as unknown };
+        });
         return results;
       }),
     );

@@ -8,6 +8,7 @@
 
 export {
   type AppendedEntry,
+  appendEntries,
   appendEntry,
   reserveNextIndex,
   STORED_NODE_LEVEL,
