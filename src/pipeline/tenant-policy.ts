@@ -1,8 +1,6 @@
-import { HallmarkError } from "../errors/index.js";
 import type { Principal } from "../tenants/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { licenceAudit, licenceRefusal } from "./licence-audit.js";
-import { modelAllowed } from "./policy-check.js";
 import { type PipelineRun, refuseRequest } from "./run.js";
 
 /**
@@ -23,24 +21,14 @@ export async function withTenantPolicy(
 }
 
 /**
- * Before generating: the model must be on the policy's allow-list (403 `model_not_allowed`), and
- * its licence must permit this tenant's declared use (403 `licence_not_permitted`, with the
- * verdict's reasons). Either refusal is recorded in the audit (the licence audit in the row's
- * params) before it is thrown. The licence is checked again on the model the backend reports.
+ * Before generating (after the prompt screen): the model's licence must permit this tenant's
+ * declared use, or the request is refused with 403 `licence_not_permitted` and the verdict's
+ * reasons, recorded in the audit (the licence audit in the row's params) before it is thrown.
+ * The licence is checked again in finish.ts on the model the backend reports having used.
  */
-export async function requestGate(run: PipelineRun): Promise<void> {
+export async function licenceGate(run: PipelineRun): Promise<void> {
   const { deps, request } = run;
   const model = request.model ?? deps.generator.defaultModel;
-  if (!modelAllowed(deps.policy, model)) {
-    await refuseRequest(
-      run,
-      new HallmarkError(
-        "model_not_allowed",
-        `The policy does not allow the model "${model}" (allowed: ${deps.policy.models.allow.join(", ")}).`,
-        { param: "model", details: { model } },
-      ),
-    );
-  }
   const audit = licenceAudit(
     deps.licences,
     deps.policy,
