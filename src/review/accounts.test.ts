@@ -1,0 +1,230 @@
+import { Command } from "commander";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registerReviewerCommands } from "../cli/reviewer.js";
+import { reviewSessions } from "../db/schema.js";
+import { reviewers } from "../db/schema-reviewers.js";
+import { testDatabases } from "../db/test-databases.js";
+import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
+import { createApiKey } from "../tenants/index.js";
+import { createReviewer } from "./accounts.js";
+import { createLoginLimiter } from "./login-limiter.js";
+import { hashPassword, verifyPassword } from "./password.js";
+
+describe("reviewer passwords (scrypt)", () => {
+  it("hashes with a per-account salt and its parameters, and verifies", async () => {
+    const a = await hashPassword("correct horse battery");
+    const b = await hashPassword("correct horse battery");
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(a).not.toBe(b);
+    expect(await verifyPassword("correct horse battery", a)).toBe(true);
+    expect(await verifyPassword("correct horse batterY", a)).toBe(false);
+    expect(await verifyPassword("", a)).toBe(false);
+  });
+
+  it("refuses malformed or out-of-range stored hashes without throwing", async () => {
+    const good = await hashPassword("p");
+    const parts = good.split("$");
+    for (const bad of [
+      "",
+      "plain",
+      good.replace("scrypt", "bcrypt"),
+      [...parts.slice(0, 1), String(2 ** 30), ...parts.slice(2)].join("$"),
+      [...parts.slice(0, 1), "1000", ...parts.slice(2)].join("$"),
+    ])
+      expect(await verifyPassword("p", bad)).toBe(false);
+  });
+});
+
+describe("login limiter", () => {
+  it("locks a username after its failures, an address after its own, for the window", () => {
+    const l = createLoginLimiter({ maxFailures: 2, maxFailuresPerIp: 3, windowS: 60 });
+    const t = 1_000_000;
+    l.fail("a", "ip1", t);
+    expect(l.retryAfter("a", "ip1", t)).toBe(0);
+    l.fail("a", "ip2", t + 1000);
+    // Locked until the oldest counted failure (at t) leaves the 60 s window.
+    expect(l.retryAfter("a", "ip3", t + 1000)).toBe(59);
+    expect(l.retryAfter("b", "ip3", t + 1000)).toBe(0);
+    expect(l.retryAfter("a", "ip3", t + 61_000)).toBe(0);
+    l.fail("b", "ip9", t);
+    l.fail("c", "ip9", t);
+    l.fail("d", "ip9", t);
+    expect(l.retryAfter("e", "ip9", t + 10_000)).toBe(50);
+    l.succeed("a");
+    expect(l.retryAfter("a", "ip1", t + 2000)).toBe(0);
+  });
+});
+
+describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway(testDb, {
+      HALLMARK_REVIEW_LOGIN_MAX_FAILURES: "3",
+      HALLMARK_REVIEW_LOGIN_MAX_FAILURES_PER_IP: "1000",
+    });
+    await createReviewer(gw.database.db, {
+      username: "root",
+      role: "admin",
+      password: "root-password-1",
+    });
+    await createReviewer(gw.database.db, {
+      username: "rita",
+      role: "reviewer",
+      password: "rita-password-1",
+    });
+  }, 180_000);
+  afterAll(() => gw?.close());
+
+  const get = (path: string, cookie: string) =>
+    gw.request(path, { key: null, headers: { cookie } });
+  const post = (path: string, cookie: string, form: Record<string, string>) =>
+    gw.request(path, {
+      key: null,
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams(form),
+    });
+
+  async function login(username: string, password: string) {
+    const page = await gw.request("/review/login", { key: null });
+    const cookie = page.headers.get("set-cookie")!.split(";")[0]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    return post("/review/login", cookie, { csrf, username, password });
+  }
+
+  async function session(username: string, password: string) {
+    const res = await login(username, password);
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await (await get("/review", cookie)).text();
+    return { cookie, csrf: /name="csrf" value="([^"]+)"/.exec(page)![1]!, page };
+  }
+
+  it("logs in with a password; stores only scrypt hashes; wrong or unknown is 401", async () => {
+    const rows = await gw.database.db.select().from(reviewers);
+    expect(JSON.stringify(rows)).not.toContain("root-password-1");
+    expect((await login("rita", "wrong-password")).status).toBe(401);
+    expect((await login("nobody", "whatever-pass")).status).toBe(401);
+    expect((await login("rita", "")).status).toBe(400);
+    const { page } = await session("RITA", "rita-password-1");
+    expect(page).toContain("rita (reviewer)");
+    expect(page).not.toContain("/review/admin/reviewers");
+  });
+
+  it("rate-limits failed logins per username with 429 and Retry-After", async () => {
+    await createReviewer(gw.database.db, {
+      username: "target",
+      role: "reviewer",
+      password: "target-password",
+    });
+    for (let i = 0; i < 3; i++) expect((await login("target", `guess-${i}`)).status).toBe(401);
+    const locked = await login("target", "target-password");
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another username is not locked by them.
+    expect((await login("rita", "rita-password-1")).status).toBe(303);
+  });
+
+  it("keeps the admin pages for admins: 403 for reviewers and review keys", async () => {
+    const rita = await session("rita", "rita-password-1");
+    expect((await get("/review/admin/reviewers", rita.cookie)).status).toBe(403);
+    expect(
+      (
+        await post("/review/admin/reviewers", rita.cookie, {
+          csrf: rita.csrf,
+          username: "mallory",
+          role: "admin",
+        })
+      ).status,
+    ).toBe(403);
+    const key = (await createApiKey(gw.database.db, { tenant: "acme", scopes: ["review"] })).key;
+    expect((await gw.request("/review/admin/reviewers", { key })).status).toBe(403);
+    const [mallory] = await gw.database.db
+      .select()
+      .from(reviewers)
+      .where(eq(reviewers.username, "mallory"));
+    expect(mallory).toBeUndefined();
+  });
+
+  it("lets an admin create (CSRF required) and disable accounts; disabling ends sessions", async () => {
+    const root = await session("root", "root-password-1");
+    expect(root.page).toContain("/review/admin/reviewers");
+    expect(
+      (await post("/review/admin/reviewers", root.cookie, { username: "x", role: "reviewer" }))
+        .status,
+    ).toBe(403);
+    const created = await post("/review/admin/reviewers", root.cookie, {
+      csrf: root.csrf,
+      username: "dave",
+      role: "reviewer",
+    });
+    expect(created.status).toBe(200);
+    const password = /id="new-password">([^<]+)</.exec(await created.text())![1]!;
+    const dave = await session("dave", password);
+    expect((await get("/review", dave.cookie)).status).toBe(200);
+
+    for (const bad of [
+      { username: "Bad Name!", role: "reviewer" },
+      { username: "dave", role: "reviewer" },
+      { username: "eve", role: "owner" },
+      { username: "eve", role: "reviewer", password: "short" },
+    ]) {
+      const res = await post("/review/admin/reviewers", root.cookie, {
+        csrf: root.csrf,
+        ...(bad as Record<string, string>),
+      });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    expect(
+      (await post("/review/admin/reviewers/root/disable", root.cookie, { csrf: root.csrf })).status,
+    ).toBe(400);
+    expect(
+      (await post("/review/admin/reviewers/nobody/disable", root.cookie, { csrf: root.csrf }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await post("/review/admin/reviewers/dave/disable", root.cookie, { csrf: root.csrf })).status,
+    ).toBe(303);
+    expect((await get("/review", dave.cookie)).status).toBe(303);
+    expect((await login("dave", password)).status).toBe(401);
+    await post("/review/admin/reviewers/dave/enable", root.cookie, { csrf: root.csrf });
+    expect((await login("dave", password)).status).toBe(303);
+    expect((await gw.database.db.select().from(reviewSessions)).length).toBeGreaterThan(0);
+  });
+
+  it("hallmark reviewer create | list | disable", async () => {
+    const out: string[] = [];
+    const cli = async (args: string[], stdinPassword = "") => {
+      const program = new Command().exitOverride();
+      registerReviewerCommands(program, {
+        openDatabase: async () => ({ ...gw.database, close: async () => {} }),
+        print: (l) => out.push(l),
+        readPassword: async () => stdinPassword,
+      });
+      await program.parseAsync(["node", "hallmark", ...args]);
+    };
+    await cli(
+      ["reviewer", "create", "frank", "--role", "admin", "--password-stdin"],
+      "frank-pw-123456",
+    );
+    expect(out.pop()).toBe("created admin frank");
+    expect((await login("frank", "frank-pw-123456")).status).toBe(303);
+    await cli(["reviewer", "create", "grace", "--generate"]);
+    const generated = out.pop()!;
+    expect(out.pop()).toContain("shown only now");
+    expect((await login("grace", generated)).status).toBe(303);
+    await expect(
+      cli(["reviewer", "create", "heidi", "--role", "boss", "--generate"]),
+    ).rejects.toMatchObject({
+      code: "invalid_request_error",
+    });
+    await cli(["reviewer", "disable", "grace"]);
+    expect((await login("grace", generated)).status).toBe(401);
+    out.length = 0;
+    await cli(["reviewer", "list"]);
+    expect(out.find((l) => l.startsWith("grace\t"))).toContain("disabled");
+    expect(out.join("\n")).not.toContain("scrypt$");
+  });
+});
