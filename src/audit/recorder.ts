@@ -56,7 +56,7 @@ interface Pending {
  * record cannot fail its neighbours.
  */
 export function createRecorder(db: Db, options: RecorderOptions = {}): Recorder {
-  const maxBatch = options.maxBatch ?? 32;
+  const maxBatch = options.maxBatch ?? 128;
   const sealTimeoutMs = options.sealTimeoutMs ?? 60_000;
   const queue: Pending[] = [];
   let running: Promise<void> | null = null;
