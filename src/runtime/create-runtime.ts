@@ -110,14 +110,6 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     modelPath: existsSync(modelPath) ? modelPath : undefined,
     maxChars: config.limits.maxPromptChars,
   });
-  const image = await createImageClassifier({
-    modelsDir: config.modelsDir,
-    hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
-    hashThreshold: config.hashLists.threshold,
-    maxPixels: config.limits.maxInputPixels,
-    sessionOptions: { intraOpNumThreads: 1 },
-    textScreen: text, // text read in images is matched against the same lexicons
-  });
   const watermarkKey = await loadWatermarkKey({
     dataDir: config.dataDir,
     keyFile: config.watermark.keyFile,
@@ -125,6 +117,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   // Watermark and PDQ work on worker threads, so it does not hold the event loop.
   const cpu =
     config.cpuThreads > 0 ? createCpuPool({ threads: config.cpuThreads, watermarkKey }) : null;
+  const image = await createImageClassifier({
+    modelsDir: config.modelsDir,
+    hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
+    hashThreshold: config.hashLists.threshold,
+    maxPixels: config.limits.maxInputPixels,
+    sessionOptions: { intraOpNumThreads: 1 },
+    textScreen: text, // text read in images is matched against the same lexicons
+    pdq: cpu?.pdq,
+  });
   const watermark = {
     watermarker: cpu?.watermarker ?? createWatermarker({ key: watermarkKey }),
     issuerKeyId: config.watermark.issuerKeyId ?? watermarkKey.issuerKeyId,

