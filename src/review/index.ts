@@ -1,8 +1,9 @@
 /**
  * The compliance reviewers' workspace (docs/review.md): server-rendered pages under /review
- * for the queue of held requests, item pages with audited decisions, search and export.
+ * for the queue of held and blocked requests, item pages with audited decisions, search, export
+ * and reviewer accounts with roles.
  */
-export { MAX_NOTE_LENGTH, REVIEW_DECISIONS, type ReviewDecision, recordReview } from "./decide.js";
+
 export {
   createReviewer,
   listReviewers,
@@ -11,6 +12,7 @@ export {
   type ReviewerRole,
   setReviewerDisabled,
 } from "./accounts.js";
+export { MAX_NOTE_LENGTH, REVIEW_DECISIONS, type ReviewDecision, recordReview } from "./decide.js";
 export { type ReviewOptions, reviewApp } from "./routes.js";
 export { parseFilter, type SearchFilter, searchAll } from "./search.js";
 export { REVIEW_SCOPE, SESSION_COOKIE, SESSION_TTL_S } from "./session.js";

@@ -196,7 +196,7 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
 
   it("refuses a login without the login form's CSRF token", async () => {
     const form = await loginForm();
-    for (const [cookie, csrf] of [
+    for (const [cookie, csrf] of <Array<[string, string]>>[
       ["", form.csrf],
       [form.cookie, ""],
       [form.cookie, "x".repeat(43)],
