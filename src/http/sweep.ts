@@ -361,8 +361,10 @@ export async function runSweep(
         else if (answer >= 400) row["4xx"]++;
         else if (answer >= 300) row["3xx"]++;
         else row["2xx"]++;
-        if ((answer === "hung" || answer >= 500) && row.failures.length < 5) {
-          row.failures.push(`${answer} ${describe(route, g)}`);
+        // Up to five examples of each kind of failure, so a hang does not hide a 5xx.
+        const kind = answer === "hung" ? "hung" : answer >= 500 ? String(answer) : null;
+        if (kind && row.failures.filter((f) => f.startsWith(`${kind} `)).length < 5) {
+          row.failures.push(`${kind} ${describe(route, g)}`);
         }
       }
     };
