@@ -1,16 +1,16 @@
 export type { PipelineDeps } from "./deps.js";
 export {
+  checkEditSupported,
+  type EditRequest,
+  editImages,
+} from "./edit.js";
+export {
   type GenerationRequest,
   type GenerationResult,
   generateImages,
   type OutputFormat,
   type OutputImage,
 } from "./generate.js";
-export {
-  checkEditSupported,
-  type EditRequest,
-  editImages,
-} from "./edit.js";
 export { getGeneration } from "./get-generation.js";
 export {
   decodeImageDataUrl,
