@@ -108,6 +108,9 @@ describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
     expect((await login("rita", "wrong-password")).status).toBe(401);
     expect((await login("nobody", "whatever-pass")).status).toBe(401);
     expect((await login("rita", "")).status).toBe(400);
+    // Names no account can have are failures without a query (NUL would break PostgreSQL).
+    for (const name of ["a\u0000b", "a b", "x".repeat(65)])
+      expect((await login(name, "whatever-pass")).status, name).toBe(name.length > 64 ? 400 : 401);
     const { page } = await session("RITA", "rita-password-1");
     expect(page).toContain("rita (reviewer)");
     expect(page).not.toContain("/review/admin/reviewers");
@@ -184,6 +187,10 @@ describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
       (await post("/review/admin/reviewers/nobody/disable", root.cookie, { csrf: root.csrf }))
         .status,
     ).toBe(404);
+    expect(
+      (await post("/review/admin/reviewers/a%00b/disable", root.cookie, { csrf: root.csrf }))
+        .status,
+    ).toBe(400);
     expect(
       (await post("/review/admin/reviewers/dave/disable", root.cookie, { csrf: root.csrf })).status,
     ).toBe(303);

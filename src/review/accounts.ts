@@ -17,7 +17,8 @@ export const REVIEWER_ROLES = ["reviewer", "admin"] as const;
 export type ReviewerRole = (typeof REVIEWER_ROLES)[number];
 /** The tenant holding the accounts' principal keys. */
 export const REVIEWERS_TENANT = "reviewers";
-const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** What a username may be. */
+export const USERNAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export interface ReviewerInfo {
   id: string;
@@ -40,7 +41,7 @@ const toInfo = (r: typeof reviewers.$inferSelect): ReviewerInfo => ({
 });
 
 export function checkUsername(username: string): string {
-  if (!USERNAME.test(username))
+  if (!USERNAME_RE.test(username))
     throw new HallmarkError(
       "invalid_request_error",
       `Usernames are 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit; got "${username.slice(0, 80)}".`,
@@ -121,7 +122,7 @@ export async function setReviewerDisabled(
   const [row] = await db
     .update(reviewers)
     .set({ disabledAt: disabled ? new Date() : null })
-    .where(eq(reviewers.username, username))
+    .where(eq(reviewers.username, checkUsername(username)))
     .returning();
   if (!row) throw new HallmarkError("not_found", `No reviewer named "${username}".`);
   return toInfo(row);

@@ -9,7 +9,7 @@ import { HallmarkError } from "../errors/index.js";
 import type { AppEnv } from "../http/context.js";
 import { statusFor } from "../http/errors.js";
 import { authenticate } from "../tenants/index.js";
-import { findReviewer, touchLogin } from "./accounts.js";
+import { findReviewer, touchLogin, USERNAME_RE } from "./accounts.js";
 import { registerAdminRoutes } from "./admin.js";
 import { loadItem, MAX_NOTE_LENGTH, REVIEW_DECISIONS, recordReview } from "./decide.js";
 import { csvHeader, csvLine, jsonLine } from "./export.js";
@@ -165,7 +165,10 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
       const password = typeof form.password === "string" ? form.password : "";
       if (password.length === 0 || password.length > MAX_PASSWORD_LENGTH || username.length > 64)
         return showLogin(c, 400, "Enter your username and password.");
-      const account = await withDatabase(() => findReviewer(db, username));
+      // A name no account can have (NUL, spaces, …) is a failure without a query.
+      const account = USERNAME_RE.test(username)
+        ? await withDatabase(() => findReviewer(db, username))
+        : null;
       decoy ??= dummyHash();
       const ok = await verifyPassword(password, account?.passwordHash ?? (await decoy));
       if (!account || account.disabledAt || !ok) {
