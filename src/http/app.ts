@@ -145,7 +145,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   if (deps.rateLimits) registerUsage(app, { db: deps.db, limits: deps.rateLimits });
   registerLog(app, { db: deps.db });
   if (deps.policies) registerAdminPolicy(app, { db: deps.db, policies: deps.policies });
-  app.route("/review", reviewApp({ db: deps.db, ...deps.review }));
+  app.route(
+    "/review",
+    reviewApp({
+      db: deps.db,
+      ...deps.review,
+      provenance: { c2pa: deps.pipeline.c2pa, outputs: deps.delivery?.outputs },
+    }),
+  );
   registerOperationsRoutes(app, deps.operations);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

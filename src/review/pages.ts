@@ -2,6 +2,7 @@ import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { ReviewerInfo } from "./accounts.js";
 import type { Item } from "./decide.js";
+import type { LiveValidation } from "./live-c2pa.js";
 import type { SearchFilter, SearchRow } from "./search.js";
 import type { Reviewer } from "./session.js";
 
@@ -193,7 +194,13 @@ ${rowsTable(rows)}`,
   );
 }
 
-export function itemPage(who: Reviewer, item: Item, error?: string): Html {
+export function itemPage(
+  who: Reviewer,
+  item: Item,
+  error?: string,
+  /** Live C2PA validation of a held request's kept images; null when there are no bytes. */
+  live: LiveValidation[] | null = null,
+): Html {
   const d = (item.decision ?? {}) as { policy?: { id?: string; hash?: string } };
   const { fired, list } = categoriesOf(item.decision);
   const stages = Array.isArray(item.stages)
@@ -220,7 +227,7 @@ ${list.map(
   ) => html`<tr class="${fired.includes(c.name) ? "fired" : ""}"><td>${c.name}</td><td>${c.score.toFixed(3)}</td>
 <td>${c.review}</td><td>${c.block}</td><td>${c.action}</td><td>${c.spans.map((s) => html`<code>${s.term ?? ""}</code> `)}</td></tr>`,
 )}</tbody></table>
-${provenancePanel(item)}
+${provenancePanel(item, live)}
 <h2>Stages</h2><table><tbody>${stages.map(
       (s) =>
         html`<tr><td>${s.name}</td><td>${s.status}</td><td>${s.ms ?? ""} ms</td><td class="muted">${s.note ?? ""}</td></tr>`,
@@ -313,7 +320,7 @@ checked as <code>${l.checked_as ?? "—"}</code>: ${
 }
 
 /** Provenance of the item: marks and credentials of each image, the rules, the licence verdict. */
-function provenancePanel(item: Item): Html {
+function provenancePanel(item: Item, live: LiveValidation[] | null): Html {
   const d = (item.decision ?? {}) as { rules?: unknown };
   const rules = Array.isArray(d.rules)
     ? (d.rules as Array<{ rule?: string; category?: string; effect?: string }>)
@@ -330,7 +337,10 @@ ${item.images.map((i) => {
   return html`<tr><th>Image ${i.index}</th><td>
 <div>C2PA: ${i.c2paLabel ? html`signed, manifest <code>${i.c2paLabel}</code>${i.c2paManifestBytes ? ` (${i.c2paManifestBytes} bytes stored)` : ""}` : html`<span class="fired">not signed</span>`}</div>
 <div>Watermark: ${i.watermarkMarkId ? html`mark id <code>${i.watermarkMarkId}</code>` : html`<span class="muted">${wm?.reason ?? "not applied"}</span>`}</div>
-<div class="muted">Live C2PA validation of the stored bytes is not built in this page yet: run <code>POST /v1/provenance/verify</code> on the image.</div></td></tr>`;
+${liveLine(
+  live?.find((v) => v.index === i.index),
+  live !== null,
+)}</td></tr>`;
 })}
 </tbody></table></section>`;
 }
@@ -373,4 +383,15 @@ export function reviewersPage(
     }`,
     who,
   );
+}
+
+function liveLine(v: LiveValidation | undefined, kept: boolean): Html {
+  if (!v)
+    return html`<div class="muted">Live C2PA validation: ${
+      kept ? "this image is not kept" : "no kept bytes (only held requests keep them)"
+    }; <code>POST /v1/provenance/verify</code> validates a copy.</div>`;
+  const good = v.state === "Trusted" || v.state === "Valid";
+  return html`<div>Live C2PA validation of the kept bytes: <strong class="${good ? "" : "fired"}">${v.state ?? "no manifest found"}</strong>${
+    v.signer ? html` <span class="muted">signer ${v.signer}</span>` : ""
+  }${v.failures.length ? html` <code class="fired">${v.failures.join(" ")}</code>` : ""}</div>`;
 }

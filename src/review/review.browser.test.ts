@@ -162,6 +162,10 @@ describe.each(testDatabases())("review workspace in Chromium on $name", (testDb)
     await expect(panel.textContent()).resolves.toContain("Licence verdict");
     await expect(panel.textContent()).resolves.toContain("C2PA: signed");
     await expect(panel.textContent()).resolves.toContain("mark id");
+    // The held image's kept bytes are validated live: signed by the development CA, trusted.
+    await expect(panel.textContent()).resolves.toContain(
+      "Live C2PA validation of the kept bytes: Trusted",
+    );
     await page.screenshot({ path: path.join(shots, "review-item.png"), fullPage: true });
 
     // Without a reason the browser's own validation keeps the form from being sent.

@@ -13,6 +13,7 @@ import { findReviewer, touchLogin, USERNAME_RE } from "./accounts.js";
 import { registerAdminRoutes } from "./admin.js";
 import { loadItem, MAX_NOTE_LENGTH, REVIEW_DECISIONS, recordReview } from "./decide.js";
 import { csvHeader, csvLine, jsonLine } from "./export.js";
+import { type LiveC2paDeps, validateKept } from "./live-c2pa.js";
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from "./login-limiter.js";
 import { errorPage, itemPage, loginPage, queuePage, searchPage, statsPage } from "./pages.js";
 import { dummyHash, MAX_PASSWORD_LENGTH, verifyPassword } from "./password.js";
@@ -65,6 +66,8 @@ export interface ReviewOptions {
   /** Believe X-Forwarded-Proto and X-Forwarded-For (only behind a proxy that sets them). */
   trustProxy?: boolean;
   login?: LoginLimits;
+  /** The C2PA reader and output store, to validate a held request's kept images live. */
+  provenance?: LiveC2paDeps;
 }
 
 function isHttps(c: Context, trustProxy: boolean): boolean {
@@ -276,9 +279,11 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
     if (!found) throw new HallmarkError("not_found", `No generation ${id}.`);
     return found;
   };
-  app.get("/g/:id", async (c) =>
-    c.html(itemPage(c.get("reviewer"), await item(c.req.param("id")))),
-  );
+  app.get("/g/:id", async (c) => {
+    const found = await item(c.req.param("id"));
+    const live = await withDatabase(() => validateKept(db, deps.provenance ?? {}, found.id));
+    return c.html(itemPage(c.get("reviewer"), found, undefined, live));
+  });
   app.post("/g/:id/decide", async (c) => {
     const id = c.req.param("id");
     await item(id);
