@@ -44,14 +44,22 @@ function fromRaw(raw: RawImage): Sharp {
   return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
 }
 
+/**
+ * OpenAI's output_compression is 0–100; sharp's quality is 1–100 (0 made it throw, which the
+ * watermark stage reported as a 503: found by the sweep).
+ */
+function sharpQuality(quality: number | undefined): number {
+  return quality === undefined ? 92 : Math.min(100, Math.max(1, Math.round(quality)));
+}
+
 function encodeWith(s: Sharp, format: OutputFormat, quality: number | undefined): Promise<Buffer> {
   switch (format) {
     case "png":
       return s.png().toBuffer();
     case "jpeg":
-      return s.jpeg({ quality: quality ?? 92 }).toBuffer();
+      return s.jpeg({ quality: sharpQuality(quality) }).toBuffer();
     case "webp":
-      return s.webp({ quality: quality ?? 92 }).toBuffer();
+      return s.webp({ quality: sharpQuality(quality) }).toBuffer();
   }
 }
 

@@ -29,6 +29,17 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (errors)", 
       null,
     ],
     [
+      "NUL in the prompt (PostgreSQL text cannot hold it)",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"prompt":"a lighthouse\\u0000 at dusk"}',
+      },
+      400,
+      "invalid_request_error",
+      "prompt",
+    ],
+    [
       "lone surrogate in the prompt",
       {
         method: "POST",

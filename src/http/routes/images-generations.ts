@@ -21,7 +21,10 @@ export interface GenerationLimits {
  * `negative_prompt`. OpenAI fields that do not change what is made (quality, style, background,
  * moderation) are accepted and ignored; any other field is an error.
  */
-/** Text that is well-formed Unicode: a lone surrogate cannot be stored, hashed or signed as text. */
+/**
+ * Text that is well-formed Unicode without NUL: a lone surrogate cannot be hashed or signed as
+ * text, and PostgreSQL text cannot hold U+0000 (found by the sweep: it was a 500).
+ */
 function text(max: number, min = 0) {
   return z
     .string()
@@ -29,7 +32,8 @@ function text(max: number, min = 0) {
     .max(max)
     .refine((v) => !LONE_SURROGATE.test(v), {
       message: "must be well-formed Unicode (no lone surrogates)",
-    });
+    })
+    .refine((v) => !v.includes("\u0000"), { message: "must not contain NUL (U+0000)" });
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
