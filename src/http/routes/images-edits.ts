@@ -10,6 +10,7 @@ import {
   type GenerationLimits,
   GenerationResponseSchema,
   generationRequestSchema,
+  generationResponse,
 } from "./images-generations.js";
 
 export interface EditLimits extends GenerationLimits {
@@ -249,33 +250,6 @@ export function registerImagesEdits(
     );
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
-    return c.json(
-      {
-        created: result.created,
-        data: result.images.map((i) => ({ b64_json: i.bytes.toString("base64") })),
-        hallmark: {
-          generation_id: result.id,
-          log_index: result.logIndex,
-          decision: {
-            action: result.decision.action,
-            categories: result.decision.fired,
-            policy: result.decision.policy,
-          },
-          model: result.model,
-          backend: result.backend,
-          placeholder: result.placeholder,
-          images: result.images.map((i) => ({
-            sha256: i.sha256,
-            media_type: i.mediaType,
-            width: i.width,
-            height: i.height,
-            seed: i.seed,
-            marks: i.marks,
-          })),
-          stages: result.stages,
-        },
-      },
-      200,
-    );
+    return c.json(generationResponse(result), 200);
   });
 }

@@ -4,7 +4,12 @@ import { parseSize } from "../../config/index.js";
 import type { Db } from "../../db/index.js";
 import { HallmarkError } from "../../errors/index.js";
 import type { Delivery } from "../../jobs/index.js";
-import { generateImages, type PipelineDeps, serverTiming } from "../../pipeline/index.js";
+import {
+  type GenerationResult,
+  generateImages,
+  type PipelineDeps,
+  serverTiming,
+} from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { errorResponses } from "../openapi.js";
 
@@ -226,34 +231,36 @@ export function registerImagesGenerations(
     }
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
-    return c.json(
-      {
-        created: result.created,
-        data: result.images.map((i) => ({ b64_json: i.bytes.toString("base64") })),
-        hallmark: {
-          generation_id: result.id,
-          log_index: result.logIndex,
-          decision: {
-            action: result.decision.action,
-            categories: result.decision.fired,
-            policy: result.decision.policy,
-          },
-          model: result.model,
-          backend: result.backend,
-          placeholder: result.placeholder,
-          ...(result.licence ? { licence: result.licence } : {}),
-          images: result.images.map((i) => ({
-            sha256: i.sha256,
-            media_type: i.mediaType,
-            width: i.width,
-            height: i.height,
-            seed: i.seed,
-            marks: i.marks,
-          })),
-          stages: result.stages,
-        },
-      },
-      200,
-    );
+    return c.json(generationResponse(result), 200);
   });
+}
+
+/** The 200 body of a generation or an edit, as OpenAI shapes it plus Hallmark's own block. */
+export function generationResponse(result: GenerationResult) {
+  return {
+    created: result.created,
+    data: result.images.map((i) => ({ b64_json: i.bytes.toString("base64") })),
+    hallmark: {
+      generation_id: result.id,
+      log_index: result.logIndex,
+      decision: {
+        action: result.decision.action,
+        categories: result.decision.fired,
+        policy: result.decision.policy,
+      },
+      model: result.model,
+      backend: result.backend,
+      placeholder: result.placeholder,
+      ...(result.licence ? { licence: result.licence } : {}),
+      images: result.images.map((i) => ({
+        sha256: i.sha256,
+        media_type: i.mediaType,
+        width: i.width,
+        height: i.height,
+        seed: i.seed,
+        marks: i.marks,
+      })),
+      stages: result.stages,
+    },
+  };
 }
