@@ -44,5 +44,6 @@ export type {
   GeneratedImage,
   GenerateInput,
   GenerateOutput,
+  GenerateProgress,
   Generator,
 } from "./types.js";

@@ -10,6 +10,18 @@ export interface GenerateInput {
   seed: number;
   /** The model the caller asked for, when it asked. */
   model?: string;
+  /**
+   * Told after each denoising step, by backends that denoise in-process (embedded, onnx-sd);
+   * remote backends never call it (their stage changes are reported by the pipeline). Optional,
+   * so callers and backends that ignore progress are unaffected. Must not throw or block.
+   */
+  onProgress?: (progress: GenerateProgress) => void;
+}
+
+/** A backend's progress on one request: denoising step `step` of `steps` is done. */
+export interface GenerateProgress {
+  step: number;
+  steps: number;
 }
 
 /**

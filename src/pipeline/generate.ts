@@ -1,3 +1,4 @@
+import type { GenerateProgress } from "../generate/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { finishRun, type GenerationResult } from "./finish.js";
 import { checkModelAllowed } from "./model-allow.js";
@@ -12,6 +13,12 @@ export type GenerationRequest = RunRequest;
 
 export type { PipelineStages } from "./stages.js";
 
+/** Optional listeners of one generation (the HTTP streaming route). */
+export interface GenerateOptions {
+  /** Denoising steps, from backends that report them (stage changes: `observeStages`). */
+  onProgress?: (progress: GenerateProgress) => void;
+}
+
 /**
  * The generation use case, stage by stage: screen the prompt, generate, then the shared tail
  * (finish.ts): screen the output, watermark, sign, record. The audit rows are committed before
@@ -22,6 +29,7 @@ export async function generateImages(
   deps: PipelineDeps,
   request: GenerationRequest,
   signal: AbortSignal,
+  options: GenerateOptions = {},
 ): Promise<GenerationResult> {
   // The tenant's effective policy and declarations decide, record and sign everything below.
   const run = startRun(await withTenantPolicy(deps, request.principal), request, "generate");
@@ -45,6 +53,7 @@ export async function generateImages(
         n: request.n,
         seed: run.seed,
         model: request.model,
+        onProgress: options.onProgress,
       },
       bounded,
     ),

@@ -5,6 +5,7 @@ export {
   editImages,
 } from "./edit.js";
 export {
+  type GenerateOptions,
   type GenerationRequest,
   type GenerationResult,
   generateImages,
@@ -21,6 +22,7 @@ export {
   moderateTexts,
 } from "./moderate.js";
 export {
+  currentStageObserver,
   observeStages,
   STAGE_NAMES,
   type StageName,

@@ -40,6 +40,11 @@ export function observeStages<T>(observer: StageObserver, fn: () => T): T {
   return currentObserver.run(observer, fn);
 }
 
+/** The observer in force here, if any: a nested observer chains to it (streaming progress). */
+export function currentStageObserver(): StageObserver | undefined {
+  return currentObserver.getStore();
+}
+
 /** Collects stage records with their timings, in order. */
 export class StageTimer {
   readonly records: StageRecord[] = [];

@@ -40,6 +40,32 @@ describe("ONNX SD generator", () => {
     expect([meta.width, meta.height]).toEqual([100, 60]);
   });
 
+  it("reports each denoising step to onProgress, and a listener that throws changes nothing", async () => {
+    const seen: Array<[number, number]> = [];
+    const out = await g.generate(
+      { ...input, onProgress: ({ step, steps }) => seen.push([step, steps]) },
+      live(),
+    );
+    expect(seen).toEqual([
+      [1, 4],
+      [2, 4],
+      [3, 4],
+      [4, 4],
+    ]);
+    const plain = await g.generate(input, live());
+    expect(out.images[0]?.bytes.equals(plain.images[0]?.bytes as Buffer)).toBe(true);
+    const broken = await g.generate(
+      {
+        ...input,
+        onProgress: () => {
+          throw new Error("listener bug");
+        },
+      },
+      live(),
+    );
+    expect(broken.images[0]?.bytes.equals(plain.images[0]?.bytes as Buffer)).toBe(true);
+  });
+
   it("same seed, same bytes", async () => {
     const a = await g.generate(input, live());
     const b = await g.generate(input, live());

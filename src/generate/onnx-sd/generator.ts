@@ -160,6 +160,7 @@ export async function createOnnxSdGenerator(
           sampler,
           guidanceScale,
           init: initRgb && init ? { rgb: initRgb, strength: init.strength } : undefined,
+          onStep: progressOf(input),
         },
         signal,
       );
@@ -236,4 +237,17 @@ async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/** The pipeline's per-step callback for a request that asked for progress (a throw is ignored). */
+function progressOf(input: GenerateInput): ((done: number, total: number) => void) | undefined {
+  const onProgress = input.onProgress;
+  if (!onProgress) return undefined;
+  return (step, steps) => {
+    try {
+      onProgress({ step, steps });
+    } catch {
+      // A progress listener must never fail the generation it reports on.
+    }
+  };
 }
