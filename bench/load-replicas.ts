@@ -11,7 +11,7 @@
  * disturbs no other database on the machine.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -63,6 +63,8 @@ interface Sample {
 }
 
 const children: Array<{ kill(signal?: NodeJS.Signals): boolean }> = [];
+const exits: string[] = [];
+let stopping = false;
 try {
   cli("migrate");
   cli("tenant", "create", "load");
@@ -87,6 +89,13 @@ try {
     );
     children.push(child);
     urls.push(`http://127.0.0.1:${port}`);
+    // Keep each replica's log: a replica that dies under a fault says why here.
+    const log = createWriteStream(path.join(dataDir, `replica-${i}.log`));
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    child.once("exit", (code, signal) => {
+      if (!stopping) exits.push(`replica ${i} exited (${signal ?? code})`);
+    });
   }
 
   const samples: Sample[] = [];
@@ -190,7 +199,10 @@ try {
     "connection errors (status 0)": samples.filter((s) => s.status === 0).length,
     "5xx other than 503": samples.filter((s) => s.status >= 500 && s.status !== 503).length,
   });
+  if (exits.length > 0) console.log(`replicas lost during the run: ${exits.join("; ")}`);
+  console.log(`replica logs: ${dataDir}/replica-*.log`);
 } finally {
+  stopping = true;
   for (const c of children) c.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 500));
   cluster.destroy();
