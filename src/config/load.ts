@@ -41,6 +41,8 @@ export interface Config {
     maxModerationInputs: number;
     /** Most images in one /v1/moderations request. */
     maxModerationImages: number;
+    /** Remote image URLs in /v1/moderations: fetched (SSRF-checked) when set, else refused. */
+    moderationRemoteImages?: { timeoutMs: number; maxBytes: number } | null;
     sizes: string[];
     defaultSize: string;
     requestTimeoutMs: number;
@@ -258,6 +260,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxEditImages: e.HALLMARK_MAX_EDIT_IMAGES,
       maxModerationInputs: e.HALLMARK_MAX_MODERATION_INPUTS,
       maxModerationImages: e.HALLMARK_MAX_MODERATION_IMAGES,
+      moderationRemoteImages: e.HALLMARK_MODERATION_REMOTE_IMAGES
+        ? {
+            timeoutMs: e.HALLMARK_MODERATION_REMOTE_TIMEOUT_MS,
+            maxBytes: e.HALLMARK_MAX_INPUT_BYTES,
+          }
+        : null,
       sizes: e.HALLMARK_SIZES,
       defaultSize: e.HALLMARK_DEFAULT_SIZE,
       requestTimeoutMs: e.HALLMARK_REQUEST_TIMEOUT_MS,

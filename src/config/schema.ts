@@ -74,6 +74,13 @@ export const envSchema = z.object({
   HALLMARK_MAX_MODERATION_INPUTS: positiveInt.default(64),
   /** Maximum images (data URLs) in one /v1/moderations request: each is fully screened. */
   HALLMARK_MAX_MODERATION_IMAGES: positiveInt.default(4),
+  /**
+   * Fetch remote `image_url` URLs in /v1/moderations (http/https, public addresses only, SSRF
+   * checks in src/classify/image/remote-fetch.ts); off: they are refused with a 400.
+   */
+  HALLMARK_MODERATION_REMOTE_IMAGES: boolFlag.default(false),
+  /** One deadline for fetching a remote moderation image (DNS, redirects and body), ms. */
+  HALLMARK_MODERATION_REMOTE_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
 
   /**
    * `embedded` (the bundled diffusion model), `onnx-sd` (a Stable Diffusion ONNX export folder),

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { createRemoteImageFetcher } from "../classify/image/index.js";
 import type { TextClassifier } from "../classify/text/index.js";
 import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
@@ -131,6 +132,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     maxChars: deps.limits.maxPromptChars,
     maxInputs: deps.limits.maxModerationInputs,
     image: deps.pipeline.image,
+    // HALLMARK_MODERATION_REMOTE_IMAGES: remote image URLs fetched with SSRF checks; else refused.
+    fetchImage: deps.limits.moderationRemoteImages
+      ? createRemoteImageFetcher(deps.limits.moderationRemoteImages)
+      : undefined,
     maxImages: deps.limits.maxModerationImages,
   });
   registerProvenanceVerify(app, {

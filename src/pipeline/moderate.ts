@@ -173,6 +173,8 @@ export async function moderateMultiModal(
     image?: ImageClassifier;
     policy: Policy;
     maxImages: number;
+    /** Fetches http(s) image URLs (SSRF-checked); absent: they are refused. */
+    fetchImage?: (url: string, param: string) => Promise<Uint8Array>;
   },
   parts: ModerationPart[],
 ): Promise<{ id: string; model: string; results: MultiModalResult[] }> {
@@ -184,12 +186,19 @@ export async function moderateMultiModal(
       { param: "input", details: { images: images.length, maxImages: deps.maxImages } },
     );
   }
-  // Decode every data URL before any work, so a bad part fails the request cheaply.
-  const decoded = images.map(({ p, index }) =>
-    decodeImageDataUrl(
-      (p as Extract<ModerationPart, { type: "image_url" }>).image_url.url,
-      `input[${index}].image_url.url`,
-    ),
+  // Decode every data URL before any work, so a bad part fails the request cheaply; remote URLs
+  // (when enabled) are fetched only after every inline part decoded.
+  const urls = images.map(({ p, index }) => ({
+    url: (p as Extract<ModerationPart, { type: "image_url" }>).image_url.url,
+    param: `input[${index}].image_url.url`,
+  }));
+  const { fetchImage } = deps;
+  const remote = (url: string) => fetchImage !== undefined && /^https?:/i.test(url);
+  const inline = urls.map(({ url, param }) =>
+    remote(url) ? null : decodeImageDataUrl(url, param),
+  );
+  const decoded = await Promise.all(
+    urls.map(({ url, param }, i) => inline[i] ?? fetchImage!(url, param)),
   );
   const classifier = deps.image;
   if (images.length > 0 && classifier === undefined) {

@@ -30,3 +30,11 @@ export {
   type TextLine,
 } from "./ocr.js";
 export { MAX_OCR_TEXT_CHARS, scoreImageText, type TextScreen } from "./ocr-match.js";
+export {
+  createRemoteImageFetcher,
+  DEFAULT_REMOTE_IMAGE_REDIRECTS,
+  isPublicUnicastAddress,
+  MAX_REMOTE_IMAGE_URL_LENGTH,
+  type RemoteImageFetcher,
+  type RemoteImageFetchOptions,
+} from "./remote-fetch.js";

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { CATEGORIES } from "../../classify/categories.js";
-import type { ImageClassifier } from "../../classify/image/index.js";
+import type { ImageClassifier, RemoteImageFetcher } from "../../classify/image/index.js";
 import type { TextClassifier } from "../../classify/text/index.js";
 import { moderateMultiModal, moderateTexts } from "../../pipeline/index.js";
 import type { Policy } from "../../policy/index.js";
@@ -51,10 +51,11 @@ export const ModerationResponseSchema = z
  * `POST /v1/moderations` as OpenAI shapes it (https://platform.openai.com/docs/api-reference/moderations):
  * a string or an array of strings (one result each), or omni-moderation's multi-modal array of
  * `{type: "text", text}` and `{type: "image_url", image_url: {url}}` parts (one result for the
- * whole array, with `category_applied_input_types`). Images must be base64 data URLs: remote
- * URLs are refused with a 400, never fetched. Each string is bounded by the prompt limit, the
- * array by HALLMARK_MAX_MODERATION_INPUTS, images by HALLMARK_MAX_MODERATION_IMAGES and the
- * body size limit.
+ * whole array, with `category_applied_input_types`). Images are base64 data URLs; remote URLs
+ * are refused with a 400 unless `fetchImage` is given (HALLMARK_MODERATION_REMOTE_IMAGES: SSRF
+ * checks, size and time limits, src/classify/image/remote-fetch.ts). Each string is bounded by
+ * the prompt limit, the array by HALLMARK_MAX_MODERATION_INPUTS, images by
+ * HALLMARK_MAX_MODERATION_IMAGES and the body size limit.
  */
 export function registerModerations(
   app: OpenAPIHono<AppEnv>,
@@ -65,6 +66,8 @@ export function registerModerations(
     maxChars: number;
     maxInputs: number;
     maxImages: number;
+    /** Fetches remote image URLs; absent: they are refused. */
+    fetchImage?: RemoteImageFetcher;
   },
 ): void {
   const text = z.string().max(deps.maxChars);
