@@ -30,7 +30,15 @@ if (only) {
   target.app = { request: target.app.request.bind(target.app), routes };
 }
 const started = performance.now();
-const rows = await runSweep(target, { perRoute, seed, concurrency: 4 });
+const rows = await runSweep(target, {
+  perRoute,
+  seed,
+  concurrency: 4,
+  onRow: (r, s) =>
+    console.error(
+      `${r.route}: ${r.requests} requests in ${s.toFixed(0)} s, 2xx ${r["2xx"]}, 4xx ${r["4xx"]}, 5xx ${r["5xx"]}, hung ${r.hung}`,
+    ),
+});
 const seconds = (performance.now() - started) / 1000;
 console.log(formatSweep(rows));
 const total = rows.reduce((n, r) => n + r.requests, 0);

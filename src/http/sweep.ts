@@ -310,7 +310,14 @@ function build(route: RouteSpec, g: Generated): { url: string; init: RequestInit
  */
 export async function runSweep(
   target: SweepTarget,
-  options: { perRoute: number; seed?: number; concurrency?: number; timeoutMs?: number },
+  options: {
+    perRoute: number;
+    seed?: number;
+    concurrency?: number;
+    timeoutMs?: number;
+    /** Called as each route finishes, so a long sweep shows its results as it goes. */
+    onRow?: (row: SweepRow, seconds: number) => void;
+  },
 ): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   const concurrency = options.concurrency ?? 4;
@@ -327,6 +334,7 @@ export async function runSweep(
       unsendable: 0,
       failures: [],
     };
+    const routeStarted = performance.now();
     const samples = fc.sample(requestFor(route, target), {
       numRuns: options.perRoute,
       seed: options.seed,
@@ -370,6 +378,7 @@ export async function runSweep(
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     rows.push(row);
+    options.onRow?.(row, (performance.now() - routeStarted) / 1000);
   }
   return rows;
 }
