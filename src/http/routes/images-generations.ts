@@ -12,6 +12,7 @@ import {
 } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { errorResponses } from "../openapi.js";
+import { streamEventSchema, streamGeneration } from "./images-generations-stream.js";
 
 export interface GenerationLimits {
   maxPromptChars: number;
@@ -63,6 +64,14 @@ export function generationRequestSchema(limits: GenerationLimits) {
       hallmark_async: z.boolean().optional().openapi({
         description:
           "Answer 202 at once and generate in a worker (also `Prefer: respond-async`); docs/async.md",
+      }),
+      stream: z.boolean().optional().openapi({
+        description:
+          "Answer text/event-stream: progress events (stages, denoising steps), then one image_generation.completed event with the usual body, or an error event (docs/backends.md)",
+      }),
+      partial_images: z.number().int().min(0).max(3).optional().openapi({
+        description:
+          "Accepted for OpenAI compatibility and ignored: no image leaves before it is screened, marked, signed and audited",
       }),
       hallmark_webhook_url: z.string().max(2048).optional().openapi({
         description: "POSTed a signed event when an async or held generation has its outcome",
@@ -146,8 +155,11 @@ export function registerImagesGenerations(
     },
     responses: {
       200: {
-        description: "The images",
-        content: { "application/json": { schema: GenerationResponseSchema } },
+        description: "The images (with `stream: true`: Server-Sent Events, docs/backends.md)",
+        content: {
+          "application/json": { schema: GenerationResponseSchema },
+          "text/event-stream": { schema: streamEventSchema(GenerationResponseSchema) },
+        },
       },
       202: {
         description: "Accepted: queued for a worker (async), or held for review; poll the Location",
@@ -195,6 +207,22 @@ export function registerImagesGenerations(
       model: body.model,
       endUser: body.user,
     };
+    if (body.stream === true) {
+      // A stream is answered while it runs: it cannot be queued, nor stored for replays.
+      if (wantsAsync || id !== undefined) {
+        throw new HallmarkError(
+          "invalid_request_error",
+          `stream cannot be combined with ${wantsAsync ? "asynchronous delivery" : "Idempotency-Key"}.`,
+          { param: "stream" },
+        );
+      }
+      return streamGeneration(
+        c,
+        { pipeline: deps.pipeline, delivery: deps.delivery, toBody: generationResponse },
+        { ...request, allowHold: deps.delivery !== undefined },
+        webhookUrl,
+      );
+    }
     if (wantsAsync) {
       const jobId = id ?? randomUUID();
       await deps.delivery!.submit({ id: jobId, request: { ...request, id: jobId }, webhookUrl });
