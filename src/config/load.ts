@@ -22,6 +22,11 @@ export interface Config {
   policyFile: string;
   /** Tenant policy cache time and whether policy files are watched (docs/policies.md). */
   policy: { cacheMs: number; watch: boolean };
+  /** Each policy-governed stage's time limit, ms (HALLMARK_STAGE_TIMEOUT_<STAGE>_MS). */
+  stageTimeoutsMs: Record<
+    "screen_prompt" | "screen_input" | "screen_output" | "watermark" | "c2pa",
+    number
+  >;
   lexiconDir: string;
   licenceDir: string;
   publicFiguresDir: string;
@@ -250,6 +255,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       /\/$/,
       "",
     ),
+    stageTimeoutsMs: {
+      screen_prompt: e.HALLMARK_STAGE_TIMEOUT_SCREEN_PROMPT_MS,
+      screen_input: e.HALLMARK_STAGE_TIMEOUT_SCREEN_INPUT_MS,
+      screen_output: e.HALLMARK_STAGE_TIMEOUT_SCREEN_OUTPUT_MS,
+      watermark: e.HALLMARK_STAGE_TIMEOUT_WATERMARK_MS,
+      c2pa: e.HALLMARK_STAGE_TIMEOUT_C2PA_MS,
+    },
     limits: {
       maxPromptChars: e.HALLMARK_MAX_PROMPT_CHARS,
       maxBodyBytes: e.HALLMARK_MAX_BODY_BYTES,

@@ -122,6 +122,16 @@ export const envSchema = z.object({
   HALLMARK_BACKEND_CONCURRENCY: positiveInt.default(4),
   HALLMARK_BACKEND_QUEUE: z.coerce.number().int().min(0).default(32),
   HALLMARK_REQUEST_TIMEOUT_MS: positiveInt.default(180_000),
+  /**
+   * Time limit of each stage the policy's `on_failure` governs: one that runs longer fails like
+   * one that errors (fail-closed 503 unless the tenant's policy says open; docs/policies.md).
+   * C2PA stays under the recorder's 60 s seal limit so that the policy, not the recorder, decides.
+   */
+  HALLMARK_STAGE_TIMEOUT_SCREEN_PROMPT_MS: positiveInt.max(600_000).default(15_000),
+  HALLMARK_STAGE_TIMEOUT_SCREEN_INPUT_MS: positiveInt.max(600_000).default(60_000),
+  HALLMARK_STAGE_TIMEOUT_SCREEN_OUTPUT_MS: positiveInt.max(600_000).default(60_000),
+  HALLMARK_STAGE_TIMEOUT_WATERMARK_MS: positiveInt.max(600_000).default(60_000),
+  HALLMARK_STAGE_TIMEOUT_C2PA_MS: positiveInt.max(55_000).default(30_000),
   /** C2PA signer certificate (PEM, signer first, then issuers); absent: development credentials. */
   HALLMARK_C2PA_CERT_FILE: z.string().min(1).optional(),
   HALLMARK_C2PA_KEY_FILE: z.string().min(1).optional(),

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "licence_not_permitted"
   | "model_not_allowed"
   | "stage_unavailable"
+  | "stage_timeout"
   | "invalid_api_key"
   | "missing_api_key"
   | "insufficient_scope"

@@ -33,6 +33,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   database_unavailable: 503,
   backend_unavailable: 503,
   stage_unavailable: 503,
+  stage_timeout: 503,
   backend_timeout: 504,
   request_timeout: 504,
   shutting_down: 503,

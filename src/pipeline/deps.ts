@@ -8,6 +8,7 @@ import type { LicenceRegistry, Policy, PolicyStore, TenantSettings } from "../po
 import type { C2pa } from "../provenance/c2pa/index.js";
 import type { PdqHasher } from "../provenance/fingerprint/index.js";
 import type { WatermarkEngine } from "../provenance/watermark/index.js";
+import type { StageTimeouts } from "./stage-failure.js";
 
 /** Everything the use cases need, constructed once at start (src/runtime) and passed in. */
 export interface PipelineDeps {
@@ -53,5 +54,7 @@ export interface PipelineDeps {
     backendTimeoutMs: number;
     /** Largest image decoded anywhere in the pipeline. */
     maxInputPixels: number;
+    /** Each stage's time limit (stage-failure.ts); absent: DEFAULT_STAGE_TIMEOUTS. */
+    stageTimeoutMs?: Partial<StageTimeouts>;
   };
 }

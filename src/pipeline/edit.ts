@@ -15,6 +15,7 @@ import {
   screenPromptStage,
   startRun,
 } from "./run.js";
+import { failStage, timedStage } from "./stage-failure.js";
 import { licenceGate, withTenantPolicy } from "./tenant-policy.js";
 
 /** A validated request to edit (OpenAI's `images/edits`): a generation request plus its inputs. */
@@ -144,10 +145,14 @@ async function screenInputStage(run: PipelineRun, inputs: EditInputImage[]): Pro
   const classifier = deps.image;
   let screen: InputScreen;
   try {
-    screen = await timer.run("screen_input", () => screenInputs(classifier, deps.policy, inputs));
+    screen = await timedStage(run, "screen_input", () =>
+      screenInputs(classifier, deps.policy, inputs),
+    );
   } catch (error) {
-    await recordFailure(run, error);
-    throw error;
+    // Fail-closed (the default) throws 503; fail-open goes on unscreened, the bypass recorded.
+    await failStage(run, "screen_input", error, (e) => recordFailure(run, e));
+    run.decisionRecord = { ...run.decisionRecord, input: inputAuditView(inputs, null) };
+    return;
   }
   timer.records.at(-1)!.note = screen.note;
   run.screens = [...run.screens, ...screen.screens];

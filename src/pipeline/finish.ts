@@ -8,7 +8,7 @@ import { licenceAudit, licenceRefusal, licenceSummary } from "./licence-audit.js
 import { holds, type PipelineRun, recordFailure, refuse, refuseRequest } from "./run.js";
 import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
-import { failStage } from "./stage-failure.js";
+import { failStage, timedStage } from "./stage-failure.js";
 import { watermarkOutputs } from "./stage-watermark.js";
 import type { PipelineStages } from "./stages.js";
 
@@ -70,7 +70,7 @@ export async function finishRun(
   if (deps.image) {
     const classifier = deps.image;
     try {
-      outputScreen = await timer.run("screen_output", () =>
+      outputScreen = await timedStage(run, "screen_output", () =>
         screenOutputs(classifier, output.images, deps.policy),
       );
     } catch (error) {
@@ -125,7 +125,7 @@ export async function finishRun(
   if (deps.watermark) {
     const wm = deps.watermark;
     try {
-      const marked = await timer.run("watermark", () =>
+      const marked = await timedStage(run, "watermark", () =>
         watermarkOutputs(wm.watermarker, wm.issuerKeyId, output.images, deps.limits.maxInputPixels),
       );
       softBindings = marked.map((m) => m.softBinding);
@@ -174,7 +174,7 @@ export async function finishRun(
     if (deps.c2pa) {
       const c2pa = deps.c2pa;
       try {
-        images = await timer.run("c2pa", () =>
+        images = await timedStage(run, "c2pa", () =>
           signOutputs(c2pa, deps.policy, encoded, {
             generationId: id,
             prompt: request.prompt,

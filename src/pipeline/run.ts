@@ -7,7 +7,7 @@ import type { Principal } from "../tenants/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { promptScreen } from "./policy-check.js";
 import { auditView, type PromptScreen, screenPrompt } from "./screen-prompt.js";
-import { failStage } from "./stage-failure.js";
+import { failStage, timedStage } from "./stage-failure.js";
 import { StageTimer } from "./stages.js";
 
 export type OutputFormat = "png" | "jpeg" | "webp";
@@ -120,10 +120,10 @@ export function startRun(
 
 /** Stage 1: screens the prompt (and records the negative prompt's scores); refuses per policy. */
 export async function screenPromptStage(run: PipelineRun): Promise<void> {
-  const { deps, request, timer } = run;
+  const { deps, request } = run;
   let screen: PromptScreen | null = null;
   try {
-    screen = await timer.run("screen_prompt", () =>
+    screen = await timedStage(run, "screen_prompt", () =>
       screenPrompt(deps.text, request.prompt, request.negativePrompt),
     );
   } catch (error) {

@@ -2,15 +2,22 @@ import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { StageRecord } from "../audit/index.js";
 import { PACKAGE_ROOT } from "../config/index.js";
 import { generations } from "../db/schema.js";
 import { testDatabases } from "../db/test-databases.js";
 import { HallmarkError } from "../errors/index.js";
+import { photo, postEdit } from "../http/routes/images-edits.test-support.js";
 import { loadPolicyFile, setTenantPolicy } from "../policy/index.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
-import { BYPASS_NOTE, stageFailed } from "./stage-failure.js";
+import { createApiKey, createTenant } from "../tenants/index.js";
+import {
+  BYPASS_NOTE,
+  DEFAULT_STAGE_TIMEOUTS,
+  stageFailed,
+  withStageTimeout,
+} from "./stage-failure.js";
 
 // Stage failures are not about the database: these gateways run on PGlite only.
 const [pglite] = testDatabases();
@@ -192,5 +199,202 @@ describe("images too large for the stages to decode (HALLMARK_MAX_INPUT_PIXELS)"
     const bypassed = row.params.bypassed.map((b: { stage: string }) => b.stage);
     expect(bypassed).toEqual(expect.arrayContaining(["screen_output", "watermark"]));
     expect(row.images[0].marks.some((m: { kind: string }) => m.kind === "watermark")).toBe(false);
+  });
+});
+
+describe("withStageTimeout", () => {
+  it("answers work that finishes in time, and stage_timeout (naming stage and limit) past it", async () => {
+    await expect(withStageTimeout("watermark", 1000, async () => 7)).resolves.toBe(7);
+    let late: (() => void) | undefined;
+    const never = new Promise<void>((resolve) => {
+      late = resolve;
+    });
+    const error = await withStageTimeout("c2pa", 20, () => never).catch((e) => e);
+    expect(error).toBeInstanceOf(HallmarkError);
+    expect(error).toMatchObject({
+      code: "stage_timeout",
+      details: { stage: "c2pa", timeout_ms: 20 },
+    });
+    late?.();
+    // Work that fails after it was given up on is dropped, not an unhandled rejection.
+    await expect(
+      withStageTimeout("screen_output", 5, async () => {
+        await new Promise((r) => setTimeout(r, 30));
+        throw new Error("late");
+      }),
+    ).rejects.toMatchObject({ code: "stage_timeout" });
+    await new Promise((r) => setTimeout(r, 40));
+    // Every stage the policy governs has an explicit default, C2PA under the 60 s seal limit.
+    expect(Object.keys(DEFAULT_STAGE_TIMEOUTS).sort()).toEqual([
+      "c2pa",
+      "screen_input",
+      "screen_output",
+      "screen_prompt",
+      "watermark",
+    ]);
+    expect(DEFAULT_STAGE_TIMEOUTS.c2pa).toBeLessThan(60_000);
+  });
+});
+
+/** Makes `target[method]` wait for `gate` before it does its real work: a stage that hangs. */
+function hang(target: object, method: string, gate: Promise<void>): () => void {
+  const t = target as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const original = t[method]!;
+  t[method] = async (...args: unknown[]) => {
+    await gate;
+    return original.apply(target, args);
+  };
+  return () => {
+    t[method] = original;
+  };
+}
+
+const LIMIT_MS = 2000;
+
+/**
+ * Time-outs on the real stages: each stage's limit is 2 s (HALLMARK_STAGE_TIMEOUT_*_MS), and a
+ * test makes a stage's dependency (the text or image classifier, the watermarker, the signer)
+ * hang until the end of the file. What happens next is the tenant's policy: fail closed by
+ * default, fail open where it says so.
+ */
+describe.each(testDatabases())("stages that time out ($name)", (db) => {
+  let gw: TestGateway;
+  const keys: Record<string, string> = {};
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let restore: Array<() => void> = [];
+  const hangStages = (...stages: Array<"text" | "image" | "watermark" | "c2pa">) => {
+    const p = gw.runtime.pipeline;
+    for (const stage of stages) {
+      if (stage === "text") restore.push(hang(p.text, "classify", gate));
+      if (stage === "image") restore.push(hang(p.image!, "classify", gate));
+      if (stage === "watermark") restore.push(hang(p.watermark!.watermarker, "embed", gate));
+      if (stage === "c2pa") restore.push(hang(p.c2pa!, "sign", gate));
+    }
+  };
+  beforeAll(async () => {
+    const limit = String(LIMIT_MS);
+    gw = await startTestGateway(db, {
+      HALLMARK_STAGE_TIMEOUT_SCREEN_PROMPT_MS: limit,
+      HALLMARK_STAGE_TIMEOUT_SCREEN_INPUT_MS: limit,
+      HALLMARK_STAGE_TIMEOUT_SCREEN_OUTPUT_MS: limit,
+      HALLMARK_STAGE_TIMEOUT_WATERMARK_MS: limit,
+      HALLMARK_STAGE_TIMEOUT_C2PA_MS: limit,
+      HALLMARK_POLICY_CACHE_MS: "0",
+    });
+    // "other": only the prompt screen may fail open; "open": every stage, marks optional.
+    await setOverride(gw, "other", "on_failure: { screen_prompt: open }\n");
+    await createTenant(gw.database.db, "open");
+    keys.open = (await createApiKey(gw.database.db, { tenant: "open" })).key;
+    await setOverride(
+      gw,
+      "open",
+      [
+        "marks: { watermark: optional, c2pa: optional }",
+        "on_failure: { screen_prompt: open, screen_input: open, screen_output: open, watermark: open, c2pa: open }",
+        "",
+      ].join("\n"),
+    );
+  }, 300_000);
+  afterEach(() => {
+    for (const undo of restore) undo();
+    restore = [];
+  });
+  afterAll(async () => {
+    release(); // the hung work finishes in the background; its results were dropped
+    await gw?.close();
+  });
+
+  it("the config carries each stage's limit into the pipeline", () => {
+    const each = Object.fromEntries(Object.keys(DEFAULT_STAGE_TIMEOUTS).map((k) => [k, LIMIT_MS]));
+    expect(gw.config.stageTimeoutsMs).toEqual(each);
+    expect(gw.runtime.pipeline.limits.stageTimeoutMs).toEqual(each);
+  });
+
+  it("nothing hangs: every stage runs within its limit and applies", async () => {
+    const res = await gw.request("/v1/images/generations", { key: keys.open, json: PROMPT });
+    expect(res.status).toBe(200);
+    const stages: Stage[] = (await res.json()).hallmark.stages;
+    for (const name of ["screen_prompt", "screen_output", "watermark", "c2pa"]) {
+      expect(stages.find((s) => s.name === name)?.status).toBe("applied");
+    }
+  });
+
+  it("fail-closed (default): 503 stage_unavailable naming the stage, no image, recorded", async () => {
+    hangStages("text");
+    const res = await gw.request("/v1/images/generations", { json: PROMPT });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).not.toBeNull();
+    const body = await res.json();
+    expect(body.error).toMatchObject({ code: "stage_unavailable", stage: "screen_prompt" });
+    expect(body.error.message).toContain("stage_timeout");
+    expect(JSON.stringify(body)).not.toContain("b64_json");
+    const rows = await failedRows(gw, "screen_prompt");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.stages).toContainEqual(
+      expect.objectContaining({ name: "screen_prompt", status: "failed", note: "stage_timeout" }),
+    );
+  });
+
+  it("a stage the tenant opens is bypassed; the next one, still closed, fails the request", async () => {
+    hangStages("text", "image");
+    const res = await gw.request("/v1/images/generations", { key: gw.otherKey, json: PROMPT });
+    expect(res.status).toBe(503);
+    expect((await res.json()).error).toMatchObject({
+      code: "stage_unavailable",
+      stage: "screen_output",
+    });
+    const rows = await failedRows(gw, "screen_output");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.params).toMatchObject({
+      bypassed: [{ stage: "screen_prompt", error_code: "stage_timeout" }],
+    });
+  });
+
+  it("fail-open everywhere: the image leaves, each timed-out stage said and audited", async () => {
+    hangStages("text", "image", "watermark", "c2pa");
+    const res = await gw.request("/v1/images/generations", { key: keys.open, json: PROMPT });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.data).toHaveLength(1);
+    const stages: Stage[] = body.hallmark.stages;
+    const timedOut = ["screen_prompt", "screen_output", "watermark", "c2pa"];
+    for (const name of timedOut) {
+      expect(stages.find((s) => s.name === name)).toMatchObject({
+        status: "failed",
+        note: BYPASS_NOTE,
+      });
+    }
+    const row = await record(gw, body.hallmark.generation_id, keys.open);
+    expect(row.params.bypassed).toEqual(
+      timedOut.map((stage) => expect.objectContaining({ stage, error_code: "stage_timeout" })),
+    );
+    const marks = row.images[0].marks.map((m: { kind: string }) => m.kind);
+    expect(marks).not.toContain("watermark");
+    expect(marks).not.toContain("c2pa");
+  });
+
+  it("edits: the input screen's time-out fails closed, or is bypassed where the tenant says", async () => {
+    hangStages("image");
+    const image = { bytes: await photo(256, 256) };
+    const fields = { prompt: "a lighthouse at dusk", size: "256x256", image };
+    const closed = await postEdit(gw, fields, { key: gw.otherKey });
+    expect(closed.status).toBe(503);
+    expect((await closed.json()).error).toMatchObject({
+      code: "stage_unavailable",
+      stage: "screen_input",
+    });
+    const open = await postEdit(gw, fields, { key: keys.open });
+    expect(open.status).toBe(200);
+    const body = await open.json();
+    expect(body.hallmark.stages.find((s: Stage) => s.name === "screen_input")).toMatchObject({
+      status: "failed",
+      note: BYPASS_NOTE,
+    });
+    const row = await record(gw, body.hallmark.generation_id, keys.open);
+    const bypassed = row.params.bypassed.map((b: { stage: string }) => b.stage);
+    expect(bypassed).toEqual(["screen_input", "screen_output"]);
   });
 });

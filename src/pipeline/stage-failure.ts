@@ -5,7 +5,27 @@ import type { Policy } from "../policy/index.js";
 import type { PipelineRun } from "./run.js";
 
 /** The stages whose failure the policy decides (`on_failure` in policies/*.yaml). */
-export type FailureStage = "screen_prompt" | "screen_output" | "watermark" | "c2pa";
+export type FailureStage =
+  | "screen_prompt"
+  | "screen_input"
+  | "screen_output"
+  | "watermark"
+  | "c2pa";
+
+/** Each stage's time limit in ms (HALLMARK_STAGE_TIMEOUT_<STAGE>_MS, src/config). */
+export type StageTimeouts = Record<FailureStage, number>;
+
+/**
+ * The limits when none are configured (the config schema's defaults). C2PA stays under the
+ * recorder's 60 s seal limit, so that a hung signer is the policy's to decide, not the recorder's.
+ */
+export const DEFAULT_STAGE_TIMEOUTS: StageTimeouts = {
+  screen_prompt: 15_000,
+  screen_input: 60_000,
+  screen_output: 60_000,
+  watermark: 60_000,
+  c2pa: 30_000,
+};
 
 /** One stage that did not run and was let through (fail-open), as the audit row keeps it. */
 export interface StageBypass {
@@ -29,6 +49,7 @@ const PASS_THROUGH = new Set([
 
 const WHAT: Record<FailureStage, string> = {
   screen_prompt: "The prompt could not be screened",
+  screen_input: "The input image could not be screened",
   screen_output: "The generated image could not be screened",
   watermark: "The watermark could not be applied",
   c2pa: "The C2PA manifest could not be signed",
@@ -48,7 +69,57 @@ export interface StageFailureContext {
 }
 
 /**
- * What a stage's error does to the request, as the policy says (`on_failure.<stage>`):
+ * Runs a stage's work within its time limit. Past the limit this throws `stage_timeout`, which
+ * `stageFailed` treats like any other error of the stage (fail-closed unless the policy says
+ * open). The work itself cannot be interrupted (an ONNX run, a worker thread): it finishes in
+ * the background and its result is dropped, so nothing it produced is ever used or returned.
+ */
+export async function withStageTimeout<T>(
+  stage: FailureStage,
+  ms: number | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  const limit = ms ?? DEFAULT_STAGE_TIMEOUTS[stage];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HallmarkError("stage_timeout", `${stage} did not finish within ${limit} ms`, {
+            details: { stage, timeout_ms: limit },
+          }),
+        ),
+      limit,
+    );
+  });
+  const running = work();
+  // A late failure of work already given up on must not surface as an unhandled rejection.
+  running.catch(() => {});
+  try {
+    return await Promise.race([running, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `work` as stage `stage` of a run: timed (the stage record), within the stage's
+ * configured time limit (`deps.limits.stageTimeoutMs`).
+ *
+ * @example const screen = await timedStage(run, "screen_output", () => screenOutputs(...));
+ */
+export function timedStage<T>(
+  run: Pick<PipelineRun, "deps" | "timer">,
+  stage: FailureStage,
+  work: () => Promise<T>,
+): Promise<T> {
+  const ms = run.deps.limits.stageTimeoutMs?.[stage];
+  return run.timer.run(stage, () => withStageTimeout(stage, ms, work));
+}
+
+/**
+ * What a stage's error or time-out (`stage_timeout`) does to the request, as the policy says
+ * (`on_failure.<stage>`):
  * - `closed` (the default): the failure is recorded and the request fails with
  *   `stage_unavailable` (503): no image leaves;
  * - `open`: the stage is reported `failed` with the note "bypassed: fail-open", the bypass is

@@ -128,6 +128,7 @@ export const policyFileSchema = z
     on_failure: z
       .object({
         screen_prompt: failureMode.default("closed"),
+        screen_input: failureMode.default("closed"),
         screen_output: failureMode.default("closed"),
         watermark: failureMode.default("closed"),
         c2pa: failureMode.default("closed"),
@@ -135,6 +136,7 @@ export const policyFileSchema = z
       .strict()
       .default({
         screen_prompt: "closed",
+        screen_input: "closed",
         screen_output: "closed",
         watermark: "closed",
         c2pa: "closed",
@@ -240,6 +242,7 @@ export const policyOverrideSchema = z
     on_failure: z
       .object({
         screen_prompt: failureMode,
+        screen_input: failureMode,
         screen_output: failureMode,
         watermark: failureMode,
         c2pa: failureMode,

@@ -51,6 +51,8 @@ export interface Runtime {
   app: ReturnType<typeof createApp>;
   database: Database;
   text: TextClassifier;
+  /** What the use cases run with (tests reach a stage's dependency through it). */
+  pipeline: PipelineDeps;
   /** The bootstrap key file written on this start, if any (never the key itself). */
   bootstrapKeyFile: string | null;
   /** The policies in force: `policies.reload()` on SIGHUP (docs/policies.md). */
@@ -164,6 +166,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       maxPromptChars: config.limits.maxPromptChars,
       backendTimeoutMs: config.backend.timeoutMs,
       maxInputPixels: config.limits.maxInputPixels,
+      stageTimeoutMs: config.stageTimeoutsMs,
     },
     c2pa,
     watermark,
@@ -255,6 +258,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     database,
     policies,
     text,
+    pipeline,
     bootstrapKeyFile,
     operations,
     delivery,
