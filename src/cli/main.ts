@@ -1,3 +1,4 @@
+import path from "node:path";
 import { serve } from "@hono/node-server";
 import { Command } from "commander";
 import { loadConfig } from "../config/index.js";
@@ -13,6 +14,7 @@ import {
 } from "../tenants/index.js";
 import { registerAuditCommands } from "./audit.js";
 import { registerCertsCommands } from "./certs.js";
+import { localGatewayUrl, registerGenerateCommand } from "./generate.js";
 import { registerPolicyCommands } from "./policy.js";
 import { registerReviewerCommands } from "./reviewer.js";
 import { registerUsageCommands } from "./usage.js";
@@ -178,6 +180,10 @@ registerCertsCommands(program, {
 });
 
 registerWatermarkCommands(program, { dataDir: cfg.dataDir });
+registerGenerateCommand(program, {
+  defaultUrl: localGatewayUrl(cfg.host, cfg.port),
+  defaultKeyFile: path.join(cfg.dataDir, "bootstrap-key"),
+});
 registerReviewerCommands(program, {
   openDatabase: async () => {
     const database = await openConfiguredDatabase(cfg);
