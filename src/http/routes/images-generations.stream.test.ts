@@ -128,6 +128,31 @@ describe.each(testDatabases())("POST /v1/images/generations stream: true on $nam
     expect(row).toMatchObject({ status: "refused", action: "block" });
   });
 
+  it("a request held for review ends with a held event and no image", async () => {
+    // The default policy holds this for review (src/jobs/hold.test.ts).
+    const res = await gw.request("/v1/images/generations", {
+      json: {
+        prompt: "a stock photo of a city skyline without watermark",
+        size: "256x256",
+        stream: true,
+      },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain("b64_json");
+    const last = parseEvents(text).at(-1)!;
+    expect(last).toMatchObject({
+      event: "hallmark.held",
+      data: { type: "hallmark.held", object: "generation", status: "held" },
+    });
+    expect(last.data.location).toBe(`/v1/generations/${last.data.id}`);
+    const [row] = await gw.database.db
+      .select()
+      .from(generations)
+      .where(eq(generations.id, last.data.id));
+    expect(row).toMatchObject({ status: "refused", errorCode: "held_for_review" });
+  });
+
   it("bad input and a refused prompt answer 4xx JSON before any stream opens", async () => {
     const badSize = await gw.request("/v1/images/generations", {
       json: { prompt: "a cat", size: "3x3", stream: true },
