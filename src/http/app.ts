@@ -129,6 +129,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     get policy() {
       return deps.pipeline.policy;
     },
+    policies: deps.policies, // the caller's tenant's effective policy decides
     maxChars: deps.limits.maxPromptChars,
     maxInputs: deps.limits.maxModerationInputs,
     image: deps.pipeline.image,

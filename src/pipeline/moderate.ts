@@ -1,9 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { CATEGORIES, type Category, type CategoryScores } from "../classify/categories.js";
+import { CATEGORIES, type Category } from "../classify/categories.js";
 import type { ImageClassifier, ImageResult } from "../classify/image/index.js";
-import type { TextClassifier } from "../classify/text/index.js";
+import type { TextClassifier, TextResult } from "../classify/text/index.js";
 import { HallmarkError } from "../errors/index.js";
-import { decide, type Policy } from "../policy/index.js";
+import {
+  type Decision,
+  decide,
+  type FiredRule,
+  type Policy,
+  type Screen,
+} from "../policy/index.js";
+import { promptScreen } from "./policy-check.js";
 import { applyMinorsRule } from "./screen-output.js";
 
 export interface ModerationResult {
@@ -27,12 +34,31 @@ export interface ModerationResult {
     /** Per flagged-or-scored category, what each source scored (model null: it did not run). */
     by_source: Partial<Record<Category, { lexicon: number; list: number; model: number | null }>>;
     model_id: string | null;
+    /** The policy that decided: the caller's tenant's effective policy (base + its override). */
+    policy: { id: string; hash: string };
+    /** The policy's word, regex and public-figure rules that fired, with their matches. */
+    rules: FiredRule[];
   };
 }
 
 /**
- * Scores texts as /v1/moderations does (OpenAI's response shape). A category is flagged at the
- * policy's review threshold, the point at which the gateway would stop a generation.
+ * A text as a decision's screen, with its text and people, so that the policy's word, regex and
+ * public-figure rules run on it as they do on a prompt.
+ */
+function textScreen(text: TextClassifier, input: string, result: TextResult): Screen {
+  return { ...promptScreen(text, input, result), screen: "text" };
+}
+
+/** The explanation fields every moderation result carries from its decision. */
+function explained(d: Decision): Pick<ModerationResult["hallmark"], "policy" | "rules"> {
+  return { policy: d.policy, rules: d.rules };
+}
+
+/**
+ * Scores texts as /v1/moderations does (OpenAI's response shape), under the policy given (the
+ * route passes the calling tenant's effective policy). A category is flagged at the policy's
+ * review threshold, the point at which the gateway would stop a generation; its score is the
+ * decided one (a word or regex rule that fired raises it, as it would for a prompt).
  */
 export async function moderateTexts(
   deps: { text: TextClassifier; policy: Policy },
@@ -41,14 +67,14 @@ export async function moderateTexts(
   const results: ModerationResult[] = [];
   for (const input of inputs) {
     const r = await deps.text.classify(input);
-    const d = decide(deps.policy, [{ screen: "input", scores: r.scores }]);
+    const d = decide(deps.policy, [textScreen(deps.text, input, r)]);
     const categories = {} as Record<Category, boolean>;
     const scores = {} as Record<Category, number>;
     const spans: ModerationResult["hallmark"]["spans"] = [];
     for (const c of CATEGORIES) {
       categories[c] = d.categories[c].action !== "allow";
-      scores[c] = r.scores[c].score;
-      for (const s of r.scores[c].spans) {
+      scores[c] = d.categories[c].score;
+      for (const s of d.categories[c].spans) {
         spans.push({
           category: c,
           start: s.start,
@@ -73,6 +99,7 @@ export async function moderateTexts(
           CATEGORIES.filter((c) => scores[c] > 0).map((c) => [c, r.bySource[c]]),
         ),
         model_id: r.modelId ?? null,
+        ...explained(d),
       },
     });
   }
@@ -210,8 +237,8 @@ export async function moderateMultiModal(
   const imageResults: ImageResult[] = [];
   for (const bytes of decoded) imageResults.push(await classifier!.classify(bytes));
 
-  const screens: Array<{ screen: string; scores: CategoryScores }> = [];
-  if (textResult) screens.push({ screen: "text", scores: textResult.scores });
+  const screens: Screen[] = [];
+  if (textResult) screens.push(textScreen(deps.text, joined, textResult));
   imageResults.forEach((r, i) => {
     screens.push({ screen: `image[${images[i]!.index}]`, scores: applyMinorsRule(deps.policy, r) });
   });
@@ -267,6 +294,7 @@ export async function moderateMultiModal(
               )
             : {},
           model_id: textResult?.modelId ?? null,
+          ...explained(d),
           images: imageResults.map((r, i) => ({
             index: images[i]!.index,
             width: r.width,

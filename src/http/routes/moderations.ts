@@ -3,7 +3,7 @@ import { CATEGORIES } from "../../classify/categories.js";
 import type { ImageClassifier, RemoteImageFetcher } from "../../classify/image/index.js";
 import type { TextClassifier } from "../../classify/text/index.js";
 import { moderateMultiModal, moderateTexts } from "../../pipeline/index.js";
-import type { Policy } from "../../policy/index.js";
+import type { Policy, PolicyStore } from "../../policy/index.js";
 import type { AppEnv } from "../context.js";
 import { errorResponses } from "../openapi.js";
 
@@ -39,6 +39,10 @@ export const ModerationResponseSchema = z
             }),
           ),
           people: z.array(z.string()),
+          /** The policy that decided: the calling tenant's effective policy (base + override). */
+          policy: z.object({ id: z.string(), hash: z.string() }),
+          /** The policy's word, regex and public-figure rules that fired. */
+          rules: z.array(z.object({ rule: z.string(), category: z.string(), effect: z.string() })),
           /** Multi-modal input only: per image part, what the image screen found. */
           images: z.array(z.record(z.string(), z.unknown())).optional(),
         }),
@@ -55,14 +59,20 @@ export const ModerationResponseSchema = z
  * are refused with a 400 unless `fetchImage` is given (HALLMARK_MODERATION_REMOTE_IMAGES: SSRF
  * checks, size and time limits, src/classify/image/remote-fetch.ts). Each string is bounded by
  * the prompt limit, the array by HALLMARK_MAX_MODERATION_INPUTS, images by
- * HALLMARK_MAX_MODERATION_IMAGES and the body size limit.
+ * HALLMARK_MAX_MODERATION_IMAGES and the body size limit. Every input is decided under the
+ * calling tenant's effective policy (the base and the tenant's stored override, with its word,
+ * regex and public-figure rules): the policy that would decide a generation with the same prompt,
+ * named in `hallmark.policy`.
  */
 export function registerModerations(
   app: OpenAPIHono<AppEnv>,
   deps: {
     text: TextClassifier;
     image?: ImageClassifier;
+    /** The configured policy: what decides when there is no policy store. */
     policy: Policy;
+    /** Tenants' effective policies (base + stored override); absent: every caller gets `policy`. */
+    policies?: PolicyStore;
     maxChars: number;
     maxInputs: number;
     maxImages: number;
@@ -115,11 +125,17 @@ export function registerModerations(
   });
   app.openapi(route, async (c) => {
     const { input } = c.req.valid("json");
+    const principal = c.get("principal");
+    const policy = deps.policies
+      ? (await deps.policies.forTenant({ id: principal.tenantId, name: principal.tenantName }))
+          .policy
+      : deps.policy;
+    const tenantDeps = { ...deps, policy };
     if (Array.isArray(input) && input.some((i) => typeof i !== "string")) {
       const parts = input as Array<Exclude<(typeof input)[number], string>>;
-      return c.json(await moderateMultiModal(deps, parts), 200);
+      return c.json(await moderateMultiModal(tenantDeps, parts), 200);
     }
     const inputs = (Array.isArray(input) ? input : [input]) as string[];
-    return c.json(await moderateTexts(deps, inputs), 200);
+    return c.json(await moderateTexts(tenantDeps, inputs), 200);
   });
 }
