@@ -45,7 +45,7 @@ import { loadHashList } from "../provenance/fingerprint/index.js";
 import { createWatermarker, loadWatermarkKey } from "../provenance/watermark/index.js";
 import { startTracing } from "../telemetry/index.js";
 import { bootstrapIfEmpty } from "../tenants/index.js";
-import { createCpuPool } from "../workers/index.js";
+import { createCpuPool, createPooledImageClassifier } from "../workers/index.js";
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
@@ -116,18 +116,32 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     dataDir: config.dataDir,
     keyFile: config.watermark.keyFile,
   });
-  // Watermark and PDQ work on worker threads, so it does not hold the event loop.
-  const cpu =
-    config.cpuThreads > 0 ? createCpuPool({ threads: config.cpuThreads, watermarkKey }) : null;
-  const image = await createImageClassifier({
+  const imageOptions = {
     modelsDir: config.modelsDir,
     hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
+    // One ONNX thread per session: the pool's threads are the parallelism.
     sessionOptions: { intraOpNumThreads: 1 },
-    textScreen: text, // text read in images is matched against the same lexicons
-    pdq: cpu?.pdq,
-  });
+  };
+  // Watermarking, PDQ and image screening run on worker threads, so they do not hold the event
+  // loop (onnxruntime-node runs models synchronously on the calling thread).
+  const cpu =
+    config.cpuThreads > 0
+      ? createCpuPool({
+          threads: config.cpuThreads,
+          watermarkKey,
+          imageClassifier: imageOptions,
+        })
+      : null;
+  const image =
+    cpu?.classifyImage && cpu.imageModels
+      ? await createPooledImageClassifier({
+          classify: cpu.classifyImage,
+          models: cpu.imageModels,
+          textScreen: text, // text read in images is matched against the same lexicons
+        })
+      : await createImageClassifier({ ...imageOptions, textScreen: text });
   const watermark = {
     watermarker: cpu?.watermarker ?? createWatermarker({ key: watermarkKey }),
     issuerKeyId: config.watermark.issuerKeyId ?? watermarkKey.issuerKeyId,

@@ -1,4 +1,9 @@
 export {
+  type ClassifyAnswer,
+  createPooledImageClassifier,
+  type PooledClassifierOptions,
+} from "./image-classifier.js";
+export {
   type CpuPool,
   type CpuPoolOptions,
   createCpuPool,

@@ -1,11 +1,13 @@
 /**
- * A worker-thread pool (piscina) for the pipeline's CPU-bound JavaScript: watermark embedding
- * and detection (10–35 ms per 512² image) and PDQ hashing. On the event loop these hold every
+ * A worker-thread pool (piscina) for the pipeline's CPU-bound work: watermark embedding
+ * and detection (10–35 ms per 512² image), PDQ hashing, and image screening (the ONNX models,
+ * which onnxruntime-node runs synchronously on the calling thread; image-classifier.ts). On the event loop these hold every
  * other request, including the database work of the embedded PGlite; on a pool they overlap
  * with it and use the machine's other cores. Results are the same values the in-process
  * functions return (the pool only moves the work).
  */
 import { Piscina } from "piscina";
+import type { ImageInput } from "../classify/image/index.js";
 import type { PdqResult } from "../provenance/fingerprint/index.js";
 import {
   type DetectResult,
@@ -15,12 +17,17 @@ import {
   type WatermarkKey,
   type WatermarkPayload,
 } from "../provenance/watermark/index.js";
+import type { ClassifyAnswer, ModelsAnswer, PooledClassifierOptions } from "./image-classifier.js";
 import type { PoolInit, Task } from "./tasks.js";
 
 export interface CpuPool {
   /** Watermark embedding and detection with the pool's key (absent without a key). */
   watermarker?: PooledWatermarker;
   pdq(image: RawImage): Promise<PdqResult>;
+  /** Image screening on the pool's threads (absent unless `imageClassifier` was given). */
+  classifyImage?: (input: ImageInput) => Promise<ClassifyAnswer>;
+  /** Which image models a pool thread loaded (waits for the loading). */
+  imageModels?: () => Promise<ModelsAnswer>;
   readonly threads: number;
   close(): Promise<void>;
 }
@@ -38,6 +45,8 @@ export interface CpuPoolOptions {
   /** Tasks waiting beyond this are refused at once rather than queued without bound. */
   maxQueue?: number;
   watermarkKey?: WatermarkKey;
+  /** Each thread loads the image classifier's ONNX sessions with these options. */
+  imageClassifier?: PooledClassifierOptions;
 }
 
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
@@ -55,6 +64,7 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
   const threads = Math.max(1, Math.floor(options.threads));
   const init: PoolInit = {
     watermarkKey: options.watermarkKey ? keyBytes(options.watermarkKey) : null,
+    imageClassifier: options.imageClassifier ?? null,
   };
   const piscina = new Piscina({
     filename: workerFilename(),
@@ -73,6 +83,12 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
       detect: (image) => run<DetectResult>({ op: "detect", image }),
     },
     pdq: (image) => run<PdqResult>({ op: "pdq", image }),
+    ...(options.imageClassifier
+      ? {
+          classifyImage: (input: ImageInput) => run<ClassifyAnswer>({ op: "classify", input }),
+          imageModels: () => run<ModelsAnswer>({ op: "image-models" }),
+        }
+      : {}),
     threads,
     close: () => piscina.destroy(),
   };

@@ -4,6 +4,12 @@
  * handed over in `workerData` (memory only; the key never leaves the process).
  */
 import { workerData } from "node:worker_threads";
+import {
+  createImageClassifier,
+  type ImageClassifier,
+  type ImageInput,
+} from "../classify/image/index.js";
+import { isHallmarkError } from "../errors/index.js";
 import { pdqHash } from "../provenance/fingerprint/index.js";
 import {
   createWatermarker,
@@ -11,21 +17,48 @@ import {
   WatermarkKey,
   type WatermarkPayload,
 } from "../provenance/watermark/index.js";
+import type { ClassifyAnswer, ModelsAnswer, PooledClassifierOptions } from "./image-classifier.js";
 
 export interface PoolInit {
   /** The watermark embedding key's 32 bytes, or null when no watermark is configured. */
   watermarkKey: Uint8Array | null;
+  /** The image classifier's options, or null when screening does not run on the pool. */
+  imageClassifier: PooledClassifierOptions | null;
 }
 
 export type Task =
   | { op: "embed"; image: RawImage; payload: WatermarkPayload }
   | { op: "detect"; image: RawImage }
-  | { op: "pdq"; image: RawImage };
+  | { op: "pdq"; image: RawImage }
+  | { op: "classify"; input: ImageInput }
+  | { op: "image-models" };
 
 const init = workerData as PoolInit;
 const watermarker = init.watermarkKey
   ? createWatermarker({ key: new WatermarkKey(init.watermarkKey) })
   : null;
+
+// Loading starts with the thread, so the sessions are ready before the first request.
+const classifier: Promise<ImageClassifier> | null = init.imageClassifier
+  ? createImageClassifier(init.imageClassifier)
+  : null;
+// An unobserved rejection would end the thread; it is reported to the first task instead.
+classifier?.catch(() => {});
+
+function needClassifier() {
+  if (!classifier) throw new Error("the CPU pool was started without the image classifier");
+  return classifier;
+}
+
+async function classify(input: ImageInput): Promise<ClassifyAnswer> {
+  const images = await needClassifier();
+  try {
+    return { ok: true, result: await images.classify(input) };
+  } catch (error) {
+    if (!isHallmarkError(error)) throw error;
+    return { ok: false, code: error.code, message: error.message, param: error.param };
+  }
+}
 
 function needWatermarker() {
   if (!watermarker) throw new Error("the CPU pool was started without a watermark key");
@@ -40,5 +73,9 @@ export default function run(task: Task): unknown {
       return needWatermarker().detect(task.image);
     case "pdq":
       return pdqHash(task.image);
+    case "classify":
+      return classify(task.input);
+    case "image-models":
+      return needClassifier().then((c): ModelsAnswer => c.models);
   }
 }

@@ -1,0 +1,90 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createImageClassifier,
+  type ImageClassifier,
+  type ImageResult,
+} from "../classify/image/index.js";
+import { bridgeJpeg } from "../classify/image/test-images.js";
+import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
+import { HallmarkError } from "../errors/index.js";
+import { createPooledImageClassifier } from "./image-classifier.js";
+import { type CpuPool, createCpuPool } from "./pool.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const options = { modelsDir: join(ROOT, "models"), sessionOptions: { intraOpNumThreads: 1 } };
+
+/** The result without its timings, which differ from run to run. */
+function comparable(r: ImageResult) {
+  const { timings: _timings, ...rest } = r;
+  return rest;
+}
+
+describe("image screening on the CPU pool's threads", () => {
+  let pool: CpuPool;
+  let pooled: ImageClassifier;
+  let inline: ImageClassifier;
+  let text: TextClassifier;
+  beforeAll(async () => {
+    text = await createTextClassifier({ lexiconDir: join(ROOT, "policies/lexicons") });
+    pool = createCpuPool({ threads: 2, imageClassifier: options });
+    pooled = await createPooledImageClassifier({
+      classify: pool.classifyImage!,
+      models: pool.imageModels!,
+      textScreen: text,
+    });
+    inline = await createImageClassifier({ ...options, textScreen: text });
+  });
+  afterAll(async () => {
+    await pool.close();
+    await inline.close();
+    await text.close();
+  });
+
+  it("loads the same models and gives the same result as the in-process classifier", async () => {
+    expect(pooled.models).toEqual(inline.models);
+    expect(pooled.models.nsfw).toBe(true);
+    const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
+    for (const input of [portrait, bridgeJpeg()]) {
+      const [a, b] = await Promise.all([pooled.classify(input), inline.classify(input)]);
+      expect(comparable(a)).toEqual(comparable(b));
+    }
+  });
+
+  it("scores the text it reads against the lexicons on the main thread", async () => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="64" fill="#fff" text-anchor="middle">Shutterstock</text></svg>`;
+    const stamped = await sharp(bridgeJpeg())
+      .resize(800, 502)
+      .composite([{ input: Buffer.from(svg) }])
+      .png()
+      .toBuffer();
+    const r = await pooled.classify(stamped);
+    expect(r.sources.ocr).toBe(true);
+    expect(r.scores["intellectual-property"].score).toBeGreaterThanOrEqual(0.8);
+    expect(r.scores["intellectual-property"].spans).toContainEqual(
+      expect.objectContaining({ term: "shutterstock", source: "ocr" }),
+    );
+  });
+
+  it("turns a thread's refusal of bad input back into a HallmarkError", async () => {
+    const error = await pooled.classify(new TextEncoder().encode("not an image")).catch((e) => e);
+    expect(error).toBeInstanceOf(HallmarkError);
+    expect((error as HallmarkError).code).toBe("invalid_image");
+  });
+
+  it("keeps the event loop free while the threads screen", async () => {
+    // Event-loop utilisation (the main thread's busy share) while four screenings run: on the
+    // pool the loop only posts and receives; in process, ONNX Runtime holds it for every run.
+    const busy = async (images: ImageClassifier) => {
+      const before = performance.eventLoopUtilization();
+      await Promise.all([1, 2, 3, 4].map(() => images.classify(bridgeJpeg())));
+      return performance.eventLoopUtilization(before).utilization;
+    };
+    const onPool = await busy(pooled);
+    const inProcess = await busy(inline);
+    expect(onPool).toBeLessThan(0.5);
+    expect(inProcess).toBeGreaterThan(onPool * 2);
+  });
+});
