@@ -47,12 +47,17 @@ export const policyCaseSchema = z
       .optional(),
     /** An image file (relative to the case file) screened by the image classifiers. */
     image: z.string().optional(),
+    /** How the image is screened: as a generated image (default) or as an edit's input photo. */
+    image_as: z.enum(["output", "input"]).default("output"),
     expect: z
       .object({
         action,
         /** Exactly the categories that fire (at review or block). */
         categories: z.array(z.enum(CATEGORIES)).optional(),
-        /** Policy rules that must be among those that fired, e.g. rules.deepfake-intent. */
+        /**
+         * Policy rules that must be among those that fired, e.g. rules.deepfake-intent, or an
+         * operator hash list that matched the image, `hash_list:<list>`.
+         */
         rules: z.array(z.string()).optional(),
         /** The refusal before generating, or null for none. */
         refusal: z.enum(["model_not_allowed", "licence_not_permitted"]).nullable().optional(),
@@ -128,7 +133,7 @@ export function outcomeOf(check: PolicyCheck): CaseOutcome {
   return {
     action: check.decision.action,
     categories: [...check.decision.fired].sort(),
-    rules: check.decision.rules.map((r) => r.rule),
+    rules: [...check.decision.rules.map((r) => r.rule), ...check.hashListMatches],
     refusal: check.refusal?.code ?? null,
   };
 }
@@ -141,7 +146,12 @@ export async function runCase(
 ): Promise<CaseOutcome> {
   const image = c.image ? await readFile(path.resolve(path.dirname(c.file), c.image)) : undefined;
   return outcomeOf(
-    await checkPolicy(env, policy, settings, { prompt: c.prompt, model: c.model, image }),
+    await checkPolicy(env, policy, settings, {
+      prompt: c.prompt,
+      model: c.model,
+      image,
+      imageAs: c.image_as,
+    }),
   );
 }
 
@@ -217,7 +227,14 @@ export async function diffPolicies(
   env: CaseEnv,
   from: Policy,
   to: Policy,
-  inputs: Array<{ source: string; prompt: string; model?: string; image?: string; file?: string }>,
+  inputs: Array<{
+    source: string;
+    prompt: string;
+    model?: string;
+    image?: string;
+    imageAs?: "output" | "input";
+    file?: string;
+  }>,
   settings: TenantSettings | null,
 ): Promise<{ checked: number; changes: DiffChange[] }> {
   const changes: DiffChange[] = [];
@@ -228,6 +245,7 @@ export async function diffPolicies(
       model: input.model ?? "hallmark-placeholder",
       file: input.file ?? ".",
       image: input.image,
+      image_as: input.imageAs ?? "output",
       expect: { action: "allow" as const },
     };
     const a = await runCase(env, c, from, settings);

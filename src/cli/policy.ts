@@ -222,10 +222,22 @@ export function registerPolicyCommands(
     .requiredOption("--prompt <text>", "the prompt")
     .option("--tenant <name>", "decide under this tenant's policy and declarations")
     .option("--image <file>", "also screen this image with the image classifiers")
+    .option(
+      "--image-as <role>",
+      "output (a generated image, default) or input (an edit's input photo: the real-people rule)",
+      "output",
+    )
     .option("--model <id>", "the model asked for (default: the backend's)")
     .option("--json", "print JSON")
     .action(
-      (opts: { prompt: string; tenant?: string; image?: string; model?: string; json?: boolean }) =>
+      (opts: {
+        prompt: string;
+        tenant?: string;
+        image?: string;
+        imageAs: string;
+        model?: string;
+        json?: boolean;
+      }) =>
         withSession(deps, async (s) => {
           const store = await s.store(opts.tenant !== undefined);
           let p = store.current();
@@ -234,10 +246,18 @@ export function registerPolicyCommands(
             ({ policy: p, settings } = await store.forTenant(
               await findTenant(await s.db(), opts.tenant),
             ));
+          if (opts.imageAs !== "output" && opts.imageAs !== "input") {
+            throw new HallmarkError("invalid_request_error", "--image-as: output or input.");
+          }
           const env = await s.classifiers(opts.image !== undefined);
           const image = opts.image ? await readFile(opts.image) : undefined;
           const model = opts.model ?? defaultModelFor(deps.config);
-          const check = await checkPolicy(env, p, settings, { prompt: opts.prompt, model, image });
+          const check = await checkPolicy(env, p, settings, {
+            prompt: opts.prompt,
+            model,
+            image,
+            imageAs: opts.imageAs,
+          });
           if (opts.json) {
             out(JSON.stringify({ ...check, policy: { id: p.id, hash: p.hash }, model }, null, 2));
             return;
@@ -256,6 +276,7 @@ export function registerPolicyCommands(
             );
           }
           for (const r of d.rules) out(`  rule   ${r.rule}: ${r.effect}`);
+          for (const m of check.hashListMatches) out(`  rule   ${m}: the image matched; block`);
           if (check.people.length > 0) out(`people:   ${check.people.join(", ")}`);
           if (check.refusal) out(`refusal:  ${check.refusal.code}: ${check.refusal.message}`);
           const l = check.licence;
@@ -358,6 +379,7 @@ export function registerPolicyCommands(
             prompt: c.prompt,
             model: c.model,
             image: c.image,
+            imageAs: c.image_as,
             file: c.file,
           }));
           if (recent > 0) {
@@ -379,6 +401,7 @@ export function registerPolicyCommands(
                 prompt: r.prompt!,
                 model: r.model,
                 image: undefined,
+                imageAs: "output",
                 file: ".",
               });
           }

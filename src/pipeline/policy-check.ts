@@ -9,7 +9,9 @@ import {
   type Screen,
   type TenantSettings,
 } from "../policy/index.js";
+import { inputFaceRule } from "./edit-screen.js";
 import { type LicenceAudit, licenceAudit } from "./licence-audit.js";
+import { applyMinorsRule, inputFaceScores } from "./screen-output.js";
 
 /** The prompt as a decision's screen: its scores, and its text and people for the policy's rules. */
 export function promptScreen(text: TextClassifier, prompt: string, result: TextResult): Screen {
@@ -55,32 +57,51 @@ export interface PolicyCheck {
   licence: LicenceAudit | null;
   /** The refusal the request would get before generating, if any (model, licence). */
   refusal: { code: string; message: string } | null;
-  /** Which screens ran: "prompt", "image" (the classifiers of `--image`). */
+  /** Which screens ran: "prompt", then "output" or "input" and "input.faces" for an image. */
   screens: string[];
   people: string[];
+  /** Operator hash lists the image matched (`hash_list:<list>`): any match blocks, as it would. */
+  hashListMatches: string[];
 }
+
+/** How `--image` is screened: as a generated image (output) or as an edit's input photo. */
+export type ImageRole = "output" | "input";
 
 /**
  * Decides a request as the pipeline would, without generating: the prompt screen with the
- * policy's rules, an optional image through the image classifiers (as the output screen would
- * see it), the model allow-list and the licence audit for the tenant's declarations.
+ * policy's rules, an optional image through the image classifiers with the image rules the
+ * pipeline applies (as a generated image: the minors rule; as an edit's input: the minors rule and
+ * the rule for photos of real people, `edits.real_people` / `faces.input_with_face`), operator
+ * hash lists (a match blocks), the model allow-list and the licence audit for the declarations.
  */
 export async function checkPolicy(
   deps: { text: TextClassifier; image?: ImageClassifier; licences?: LicenceRegistry },
   policy: Policy,
   settings: TenantSettings | null,
-  input: { prompt: string; model: string; image?: Buffer },
+  input: { prompt: string; model: string; image?: Buffer; imageAs?: ImageRole },
 ): Promise<PolicyCheck> {
   const result = await deps.text.classify(input.prompt);
   const screens: Screen[] = [promptScreen(deps.text, input.prompt, result)];
+  const hashListMatches: string[] = [];
   if (input.image) {
     if (!deps.image) {
       throw new HallmarkError("config_error", "No image classifier is configured.");
     }
     const r = await deps.image.classify(input.image);
-    screens.push({ screen: "image", scores: r.scores });
+    const role = input.imageAs ?? "output";
+    screens.push({ screen: role, scores: applyMinorsRule(policy, r) });
+    if (role === "input") {
+      const faces = {
+        ...policy,
+        faces: { ...policy.faces, input_with_face: inputFaceRule(policy) },
+      };
+      screens.push({ screen: "input.faces", scores: inputFaceScores(faces, r) });
+    }
+    hashListMatches.push(...r.hashListMatches.map((m) => `hash_list:${m.list}`));
   }
-  const decision = decide(policy, screens);
+  const scored = decide(policy, screens);
+  // A hash-list match refuses the image whatever the scores (the pipeline's rule).
+  const decision = hashListMatches.length > 0 ? { ...scored, action: "block" as const } : scored;
   let refusal: PolicyCheck["refusal"] = null;
   let licence: LicenceAudit | null = null;
   if (!modelAllowed(policy, input.model)) {
@@ -100,5 +121,6 @@ export async function checkPolicy(
     refusal,
     screens: screens.map((s) => s.screen),
     people: result.people,
+    hashListMatches,
   };
 }
