@@ -4,6 +4,7 @@ import { generations, images } from "../db/schema.js";
 import { HallmarkError } from "../errors/index.js";
 import { appendEntries } from "./log/index.js";
 import { type PromptRetention, promptAudit, sha256Hex } from "./prompt-audit.js";
+import { withoutPromptText } from "./prompt-redaction.js";
 
 /** One stage of the pipeline as it ran: recorded in the audit row and in Server-Timing. */
 export interface StageRecord {
@@ -101,7 +102,11 @@ export async function writeRecordsInTransaction(
   records: GenerationRecord[],
 ): Promise<Array<{ logIndex: number }>> {
   const audited = records.map((record) => ({
-    record,
+    // Hash-only retention: the decision must not repeat the prompt either (prompt-redaction.ts).
+    record:
+      record.retention === "plaintext"
+        ? record
+        : { ...record, decision: withoutPromptText(record.decision) as typeof record.decision },
     prompt: promptAudit(record.prompt, record.retention),
     negative: promptAudit(record.negativePrompt, record.retention),
   }));
