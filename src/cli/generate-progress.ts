@@ -14,16 +14,19 @@ export interface ProgressUpdate {
   steps?: number;
 }
 
-/** The stages a generation passes, in order (the bar's scale when a backend reports no steps). */
-const STAGES = [
-  "screen_prompt",
-  "screen_input",
-  "generate",
-  "screen_output",
-  "watermark",
-  "c2pa",
-  "record",
-];
+/**
+ * The stages a generation passes and their share of the bar: denoising is where a long
+ * generation spends its time, so it fills most of it.
+ */
+const WEIGHTS: Record<string, number> = {
+  screen_prompt: 5,
+  screen_input: 5,
+  generate: 70,
+  screen_output: 5,
+  watermark: 5,
+  c2pa: 5,
+  record: 5,
+};
 
 export interface ProgressReporter {
   update(progress: ProgressUpdate): void;
@@ -34,8 +37,8 @@ export interface ProgressReporter {
 /**
  * A progress bar on a terminal (`[#########---------]  45% generate 9/20`, redrawn in place),
  * plain lines otherwise (each stage as it starts, denoising every 25%), so that logs stay
- * readable. The bar fills by stages, and within `generate` by denoising steps when the backend
- * reports them.
+ * readable. The bar fills by stages (denoising 70% of it), and within `generate` by denoising
+ * steps when the backend reports them.
  */
 export function createProgressReporter(sink: ProgressSink): ProgressReporter {
   const finished = new Set<string>();
@@ -45,9 +48,11 @@ export function createProgressReporter(sink: ProgressSink): ProgressReporter {
   let lastQuarter = -1;
 
   function fraction(): number {
-    let done = finished.size;
-    if (step && !finished.has("generate")) done += step.step / step.steps;
-    return Math.min(1, done / STAGES.length);
+    let done = 0;
+    for (const stage of finished) done += WEIGHTS[stage] ?? 0;
+    if (step && !finished.has("generate"))
+      done += (WEIGHTS.generate as number) * (step.step / step.steps);
+    return Math.min(1, done / 100);
   }
 
   function draw(): void {

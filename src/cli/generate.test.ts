@@ -69,7 +69,8 @@ describe("the progress reporter", () => {
     run(createProgressReporter(out));
     expect(out.text).toContain("\r\x1b[2K[");
     expect(out.text).toContain("generate 4/8");
-    expect(out.text).toMatch(/\] +43% watermark\n$/); // 3 of 7 stages done
+    expect(out.text).toMatch(/\] +80% watermark\n$/); // screen_prompt 5 + generate 70 + watermark 5
+    expect(out.text).toContain("40% generate 4/8"); // 5 + 70 × 4/8
     expect(out.text.split("\n")).toHaveLength(2); // one line, ended once
   });
 
