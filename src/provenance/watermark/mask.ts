@@ -44,15 +44,8 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   } else {
     accumulateGeneric(fine, fw, fh, gw, gh, fineCell / cell, sum, count, mean, meanSq);
   }
-  const ssimCost = new Float32Array(gw * gh);
   // Local variance over 3×3 cells (about SSIM's 11-pixel window for 4-pixel cells).
-  const s1 = box3(mean, gw, gh, false);
-  const s2 = box3(meanSq, gw, gh, false);
-  const n = box3(count, gw, gh, false);
-  for (let i = 0; i < gw * gh; i++) {
-    const variance = n[i]! > 0 ? Math.max(0, s2[i]! / n[i]! - (s1[i]! / n[i]!) ** 2) : 0;
-    ssimCost[i] = RENDER_ENERGY / (2 * variance + SSIM_C2);
-  }
+  const ssimCost = localSsimCost(mean, meanSq, count, gw, gh);
   const out = new Float64Array(gw * gh);
   for (let i = 0; i < out.length; i++) {
     const texture = sum[i]! / Math.max(1, count[i]!) - FLAT_TEXTURE;
@@ -63,10 +56,7 @@ export function maskWeights(image: RawImage, geo: AnalysisGeometry): Masking {
   // cell touching a textured one may carry half its neighbour's weight. Flat illustrations,
   // whose only texture is their outlines, get most of their mark this way; flat areas more
   // than one cell from any texture stay untouched.
-  const neighbours = box3(out, gw, gh, true);
-  const spread = new Float32Array(gw * gh);
-  for (let i = 0; i < gw * gh; i++) spread[i] = Math.max(out[i]!, EDGE_SPREAD * neighbours[i]!);
-  return { weights: spread, ssimCost };
+  return { weights: edgeSpread(out, gw, gh), ssimCost };
 }
 
 /**
@@ -86,8 +76,38 @@ function accumulateHalfCells(
   mean: Float64Array,
   meanSq: Float64Array,
 ): void {
+  // Cells whose 2×2 fine cells all have right and lower neighbours (all but the last row and
+  // column) take a straight-line path over their 3×3 fine neighbourhood: same sums, same order.
+  const interiorW = Math.max(0, Math.min(gw, Math.ceil((fw - 2) / 2)));
   for (let j = 0; j < gh; j++) {
-    for (let i = 0; i < gw; i++) {
+    let first = 0;
+    if (2 * j + 2 < fh) {
+      const o0 = 2 * j * fw;
+      const o1 = o0 + fw;
+      const o2 = o1 + fw;
+      for (let i = 0; i < interiorW; i++) {
+        const x = 2 * i;
+        const v00 = fine[o0 + x]!;
+        const v01 = fine[o0 + x + 1]!;
+        const v02 = fine[o0 + x + 2]!;
+        const v10 = fine[o1 + x]!;
+        const v11 = fine[o1 + x + 1]!;
+        const v12 = fine[o1 + x + 2]!;
+        const v20 = fine[o2 + x]!;
+        const v21 = fine[o2 + x + 1]!;
+        let t = Math.abs(v01 - v00) + Math.abs(v10 - v00);
+        t += Math.abs(v02 - v01) + Math.abs(v11 - v01);
+        t += Math.abs(v11 - v10) + Math.abs(v20 - v10);
+        t += Math.abs(v12 - v11) + Math.abs(v21 - v11);
+        const c = j * gw + i;
+        sum[c] = t;
+        count[c] = 4;
+        mean[c] = v00 + v01 + v10 + v11;
+        meanSq[c] = v00 * v00 + v01 * v01 + v10 * v10 + v11 * v11;
+      }
+      first = interiorW;
+    }
+    for (let i = first; i < gw; i++) {
       let t = 0;
       let n = 0;
       let m = 0;
@@ -144,28 +164,84 @@ function accumulateGeneric(
   }
 }
 
-/** 3×3 neighbourhood sum (max when `takeMax`), separable, edge-clamped. */
-function box3(v: Float64Array, w: number, h: number, takeMax: boolean): Float64Array {
+/** Horizontal 3-cell sums of one row (edge cells sum only what exists). */
+function rowSum3(v: Float64Array, out: Float64Array, o: number, w: number): void {
+  out[o] = v[o]! + (w > 1 ? v[o + 1]! : 0);
+  for (let x = 1; x < w - 1; x++) out[o + x] = v[o + x]! + v[o + x - 1]! + v[o + x + 1]!;
+  if (w > 1) out[o + w - 1] = v[o + w - 1]! + v[o + w - 2]!;
+}
+
+/**
+ * SSIM cost per cell from the local variance over 3×3 cells (separable sums of the cell
+ * sums, their squares and the sample counts; the vertical pass computes the cost directly,
+ * so no summed copies are kept).
+ */
+function localSsimCost(
+  mean: Float64Array,
+  meanSq: Float64Array,
+  count: Float64Array,
+  w: number,
+  h: number,
+): Float32Array {
+  const h1 = new Float64Array(w * h);
+  const h2 = new Float64Array(w * h);
+  const hn = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) {
+    rowSum3(mean, h1, y * w, w);
+    rowSum3(meanSq, h2, y * w, w);
+    rowSum3(count, hn, y * w, w);
+  }
+  const cost = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    const up = y > 0 ? o - w : o;
+    const down = y < h - 1 ? o + w : o;
+    // Missing rows add nothing: their offset points at this row and their factor is 0.
+    const fu = y > 0 ? 1 : 0;
+    const fd = y < h - 1 ? 1 : 0;
+    for (let x = 0; x < w; x++) {
+      const n = sum3(hn[o + x]!, hn[up + x]!, hn[down + x]!, fu, fd);
+      if (n > 0) {
+        const s1 = sum3(h1[o + x]!, h1[up + x]!, h1[down + x]!, fu, fd);
+        const s2 = sum3(h2[o + x]!, h2[up + x]!, h2[down + x]!, fu, fd);
+        const variance = Math.max(0, s2 / n - (s1 / n) ** 2);
+        cost[o + x] = RENDER_ENERGY / (2 * variance + SSIM_C2);
+      } else cost[o + x] = RENDER_ENERGY / SSIM_C2;
+    }
+  }
+  return cost;
+}
+
+/** a + b + c with b and/or c left out (factor 0), in the order a box sum adds them. */
+function sum3(a: number, b: number, c: number, fb: number, fc: number): number {
+  if (fb && fc) return a + b + c;
+  if (fb) return a + b;
+  if (fc) return a + c;
+  return a;
+}
+
+/**
+ * Edge masking: each cell's weight becomes the larger of its own and EDGE_SPREAD times the
+ * largest in its 3×3 neighbourhood (separable maximum, edge-clamped).
+ */
+function edgeSpread(v: Float64Array, w: number, h: number): Float32Array {
   const tmp = new Float64Array(w * h);
-  const out = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
     const o = y * w;
     for (let x = 0; x < w; x++) {
       const a = v[o + x]!;
       const l = x > 0 ? v[o + x - 1]! : a;
       const r = x < w - 1 ? v[o + x + 1]! : a;
-      tmp[o + x] = takeMax ? Math.max(a, l, r) : a + (x > 0 ? l : 0) + (x < w - 1 ? r : 0);
+      tmp[o + x] = Math.max(a, l, r);
     }
   }
+  const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     const up = y > 0 ? -w : 0;
     const down = y < h - 1 ? w : 0;
     for (let x = 0; x < w; x++) {
       const o = y * w + x;
-      const a = tmp[o]!;
-      out[o] = takeMax
-        ? Math.max(a, tmp[o + up]!, tmp[o + down]!)
-        : a + (up ? tmp[o + up]! : 0) + (down ? tmp[o + down]! : 0);
+      out[o] = Math.max(v[o]!, EDGE_SPREAD * Math.max(tmp[o]!, tmp[o + up]!, tmp[o + down]!));
     }
   }
   return out;
@@ -189,9 +265,8 @@ export function amplitudes(
   for (let i = 0; i < n; i++) sumSq += weights[i]! * weights[i]!;
   if (sumSq === 0) return null;
   // Both budgets grow monotonically with k: solve each by Newton steps, keep the smaller.
-  const mseCost = new Float32Array(n).fill(RENDER_ENERGY);
   const k = Math.min(
-    solveScale(weights, mseCost, targetMse * n, maxAmplitude),
+    solveScale(weights, Math.fround(RENDER_ENERGY), targetMse * n, maxAmplitude),
     solveScale(weights, ssimCost, ssimBudget * n, maxAmplitude),
   );
   const out = new Float32Array(n);
@@ -199,20 +274,31 @@ export function amplitudes(
   return out;
 }
 
-/** The k with Σ cost·min(cap, k·w)² = target (or the largest k when the caps stop it). */
-function solveScale(w: Float32Array, cost: Float32Array, target: number, cap: number): number {
+/**
+ * The k with Σ cost·min(cap, k·w)² = target (or the largest k when the caps stop it); `cost`
+ * is per cell or one value for all (the MSE budget, which needs no array).
+ */
+function solveScale(
+  w: Float32Array,
+  cost: Float32Array | number,
+  target: number,
+  cap: number,
+): number {
+  const costs = typeof cost === "number" ? null : cost;
+  const uniform = typeof cost === "number" ? cost : 0;
   let weighted = 0;
-  for (let i = 0; i < w.length; i++) weighted += cost[i]! * w[i]! * w[i]!;
+  for (let i = 0; i < w.length; i++) weighted += (costs ? costs[i]! : uniform) * w[i]! * w[i]!;
   let k = Math.sqrt(target / weighted);
   for (let iter = 0; iter < 6; iter++) {
     let total = 0;
     let free = 0;
     for (let i = 0; i < w.length; i++) {
+      const c = costs ? costs[i]! : uniform;
       const a = k * w[i]!;
-      if (a >= cap) total += cost[i]! * cap * cap;
+      if (a >= cap) total += c * cap * cap;
       else {
-        total += cost[i]! * a * a;
-        free += cost[i]! * w[i]! * w[i]!;
+        total += c * a * a;
+        free += c * w[i]! * w[i]!;
       }
     }
     if (total >= target * 0.98 || free === 0) break;
