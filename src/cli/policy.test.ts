@@ -119,6 +119,33 @@ describe.each(testDatabases())("hallmark policy / tenant set ($name)", (testDb) 
     process.exitCode = undefined;
   });
 
+  it("policy test runs a case under a database tenant's latest version and declarations", async () => {
+    const cases = mkdtempSync(path.join(tmpdir(), "hm-cases-"));
+    writeFileSync(
+      path.join(cases, "tenant.yaml"),
+      [
+        "cases:",
+        "  - name: acme's stricter threshold holds it",
+        "    prompt: a sexy woman in a bikini",
+        "    tenant: acme",
+        "    expect: { action: review, categories: [sexual] }",
+        "  - name: acme's declared revenue is over the Community License's threshold",
+        "    prompt: a lighthouse at dusk",
+        "    model: stable-diffusion-3.5-large",
+        "    tenant: acme",
+        "    expect: { action: allow, refusal: licence_not_permitted }",
+        "  - name: acme's override on the case's own override",
+        "    prompt: a sexy woman in a bikini",
+        "    tenant: acme",
+        "    override: { categories: { sexual: { review: 0.5 } } }",
+        "    expect: { action: allow }",
+        "",
+      ].join("\n"),
+    );
+    expect(await run("policy", "test", "--dir", cases)).toMatch(/3 passed, 0 failed$/);
+    expect(process.exitCode).toBeUndefined();
+  });
+
   it("bad input is refused with a clear message", async () => {
     await expect(run("tenant", "set", "acme", "--revenue-usd", "lots")).rejects.toThrow(
       /revenue: expected a whole number/,

@@ -57,7 +57,11 @@ export function mergePolicy(
   parsed?: Parsed<PolicyOverride>,
 ): PolicyFile {
   const { base: _b, ...parts } = override;
-  const merged = deepMerge(policyContent(base), parts, []);
+  const content = policyContent(base);
+  // An override on a tenant's effective policy (a policy test case with `tenant` and `override`)
+  // keeps the base file's id: "default+acme.v3" names a version, it is not a policy file's id.
+  if (base.tenant) content.id = base.tenant.base.id;
+  const merged = deepMerge(content, parts, []);
   const result = policyFileSchema.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
