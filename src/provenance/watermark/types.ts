@@ -68,7 +68,7 @@ export interface DetectResult {
   payloadHex?: string;
   /**
    * 0..1. A decoded mark: 1 − its false-positive bound (≈ 0.9999995). Nothing decoded: the
-   * synchronisation strength of the best candidate (under ~0.1 for unmarked images; higher
+   * synchronisation strength of the best candidate (under ~0.2 for unmarked images; higher
    * means a mark is probably there but too damaged to read).
    */
   confidence: number;
