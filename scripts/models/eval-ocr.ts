@@ -1,21 +1,32 @@
 /**
- * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...]`: OCR recall on planted
+ * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion]`: OCR recall on planted
  * stock-photo marks and false alarms on text-free images (set: scripts/models/ocr-eval-set.ts),
  * through the image classifier with the prompt screen's lexicons, as the gateway runs it.
  * A mark counts as found when its lexicon term is among the `intellectual-property` spans read
  * from the image; a false alarm is any lexicon category scored above 0 on a text-free image.
  */
 import { join } from "node:path";
-import { createImageClassifier } from "../../src/classify/image/index.js";
+import {
+  createImageClassifier,
+  loadCompletionTerms,
+  withCompletionTerms,
+} from "../../src/classify/image/index.js";
 import { createTextClassifier } from "../../src/classify/text/index.js";
 import { buildOcrEvalSet } from "./ocr-eval-set.js";
 
 const root = join(import.meta.dirname, "..", "..");
-const perMark = Number(process.argv[2] ?? 12);
-const clean = Number(process.argv[3] ?? 48);
-const sides = process.argv.slice(4).map(Number);
+const noCompletion = process.argv.includes("--no-completion");
+const args = process.argv.slice(2).filter((a) => a !== "--no-completion");
+const perMark = Number(args[0] ?? 12);
+const clean = Number(args[1] ?? 48);
+const sides = args.slice(2).map(Number);
 const set = await buildOcrEvalSet(perMark, clean);
-const textScreen = await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") });
+const text = await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") });
+// As the gateway runs it: fragments of long marks are completed (src/classify/image/ocr-complete.ts);
+// --no-completion measures without.
+const textScreen = noCompletion
+  ? text
+  : withCompletionTerms(text, loadCompletionTerms(join(root, "policies/lexicons")));
 
 for (const side of sides.length > 0 ? sides : [960]) {
   const images = await createImageClassifier({
@@ -59,4 +70,4 @@ for (const side of sides.length > 0 ? sides : [960]) {
   );
   for (const m of misses) console.log(`  ${m}`);
 }
-await textScreen.close();
+await text.close();

@@ -3,7 +3,11 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createRecorder } from "../audit/index.js";
 import { createCheckpointer, loadLogKey } from "../audit/log/index.js";
-import { createImageClassifier } from "../classify/image/index.js";
+import {
+  createImageClassifier,
+  loadCompletionTerms,
+  withCompletionTerms,
+} from "../classify/image/index.js";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
 import { type Config, PACKAGE_ROOT } from "../config/index.js";
 import { type Database, openDatabase } from "../db/index.js";
@@ -134,14 +138,17 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
           imageClassifier: imageOptions,
         })
       : null;
+  // Text read in images is matched against the same lexicons, and a mark read in part
+  // ("utterstock") is completed to the long intellectual-property term it belongs to.
+  const ocrScreen = withCompletionTerms(text, loadCompletionTerms(config.lexiconDir));
   const image =
     cpu?.classifyImage && cpu.imageModels
       ? await createPooledImageClassifier({
           classify: cpu.classifyImage,
           models: cpu.imageModels,
-          textScreen: text, // text read in images is matched against the same lexicons
+          textScreen: ocrScreen,
         })
-      : await createImageClassifier({ ...imageOptions, textScreen: text });
+      : await createImageClassifier({ ...imageOptions, textScreen: ocrScreen });
   const watermark = {
     watermarker: cpu?.watermarker ?? createWatermarker({ key: watermarkKey }),
     issuerKeyId: config.watermark.issuerKeyId ?? watermarkKey.issuerKeyId,

@@ -156,7 +156,7 @@ export async function createImageClassifier(
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const nsfwPath = join(options.modelsDir, NSFW_MODEL_FILE);
   const nsfw: NsfwModel | undefined = existsSync(nsfwPath)
-    ? await createNsfwModel(nsfwPath, options.sessionOptions ?? {})
+    ? await createNsfwModel(nsfwPath, withFullOptimisation(options.sessionOptions))
     : undefined;
   const ocr = await openOcr(options);
   const textScreen = options.textScreen;
@@ -246,7 +246,7 @@ async function openFaces(
   const agePath = join(options.modelsDir, FACE_AGE_FILE);
   // Both or neither: a face without an age cannot serve the minors rule.
   if (!existsSync(detectorPath) || !existsSync(agePath)) return undefined;
-  const sessionOptions = options.sessionOptions ?? {};
+  const sessionOptions = withFullOptimisation(options.sessionOptions);
   return {
     detector: await createFaceDetector(
       detectorPath,
@@ -259,6 +259,17 @@ async function openFaces(
     ),
     age: await createAgeModel(agePath, sessionOptions),
   };
+}
+
+/**
+ * ONNX Runtime's full graph optimisation (operator fusions and layout transforms) unless the
+ * caller says otherwise: the Node binding's default stops short of it, and "all" measured 12 %
+ * less CPU per call for the OCR detector at 960 px and 24 % less at 736 px (docs/image-screening.md).
+ */
+export function withFullOptimisation(
+  sessionOptions: ort.InferenceSession.SessionOptions | undefined,
+): ort.InferenceSession.SessionOptions {
+  return { graphOptimizationLevel: "all", ...sessionOptions };
 }
 
 function round1(v: number): number {
@@ -283,6 +294,6 @@ async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | unde
     detectionSide: options.ocr?.detectionSide ?? DEFAULT_OCR_DETECTION_SIDE,
     minConfidence: options.ocr?.minConfidence ?? DEFAULT_OCR_MIN_CONFIDENCE,
     maxLines: options.ocr?.maxLines ?? DEFAULT_OCR_MAX_LINES,
-    sessionOptions: options.sessionOptions ?? {},
+    sessionOptions: withFullOptimisation(options.sessionOptions),
   });
 }

@@ -29,7 +29,14 @@ export {
   packagedOcrModels,
   type TextLine,
 } from "./ocr.js";
-export { MAX_OCR_TEXT_CHARS, mergeScores, scoreImageText, type TextScreen } from "./ocr-match.js";
+export { completeFragments, loadCompletionTerms } from "./ocr-complete.js";
+export {
+  MAX_OCR_TEXT_CHARS,
+  mergeScores,
+  scoreImageText,
+  type TextScreen,
+  withCompletionTerms,
+} from "./ocr-match.js";
 export {
   createRemoteImageFetcher,
   DEFAULT_REMOTE_IMAGE_REDIRECTS,

@@ -9,6 +9,7 @@
  */
 import { CATEGORIES, type Category, type CategoryScores, emptyScores } from "../categories.js";
 import type { TextLine } from "./ocr.js";
+import { completeFragments } from "./ocr-complete.js";
 
 /** The part of the text classifier (src/classify/text) that OCR needs; passed in by the caller. */
 export interface TextScreen {
@@ -16,6 +17,19 @@ export interface TextScreen {
     scores: CategoryScores;
     bySource: Record<Category, { lexicon: number }>;
   }>;
+  /**
+   * Long lexicon terms a fragment read may be completed to ("utterstock" → shutterstock; see
+   * ocr-complete.ts); none when absent. `withCompletionTerms` adds them to a text classifier.
+   */
+  readonly completionTerms?: string[];
+}
+
+/**
+ * The text screen for OCR: `screen`'s lexicon scoring, plus completion of fragments to `terms`
+ * (e.g. `loadCompletionTerms(lexiconDir)`).
+ */
+export function withCompletionTerms(screen: TextScreen, terms: string[]): TextScreen {
+  return { classify: (text) => screen.classify(text), completionTerms: terms };
 }
 
 /** Longest text handed to the screen (the prompt limit's default); the rest is not matched. */
@@ -37,7 +51,9 @@ export function ocrConfusionVariant(text: string): string {
 /**
  * Category scores for the lines read (in reading order, one line each). Span offsets are in
  * the joined text, `lines.map(l => l.text).join("\n")` (past its end: in the confusion
- * variant appended after a newline); their source is "ocr".
+ * variant and then the completed fragments, each appended after a newline); their source is
+ * "ocr". With the screen's `completionTerms`, a fragment read is screened completed too:
+ * "utterstock" as "shutterstock".
  */
 export async function scoreImageText(
   screen: TextScreen,
@@ -47,7 +63,13 @@ export async function scoreImageText(
   if (lines.length === 0) return scores;
   const read = lines.map((l) => l.text).join("\n");
   const variant = ocrConfusionVariant(read);
-  const text = (variant === read ? read : `${read}\n${variant}`).slice(0, MAX_OCR_TEXT_CHARS);
+  const completed = completeFragments(
+    lines.map((l) => l.text),
+    screen.completionTerms ?? [],
+  );
+  const text = [read, ...(variant === read ? [] : [variant]), ...completed]
+    .join("\n")
+    .slice(0, MAX_OCR_TEXT_CHARS);
   const r = await screen.classify(text);
   for (const c of CATEGORIES) {
     const score = r.bySource[c].lexicon;

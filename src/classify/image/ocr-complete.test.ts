@@ -1,0 +1,44 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { completeFragments, loadCompletionTerms, squeezeForOcr } from "./ocr-complete.js";
+
+const root = join(import.meta.dirname, "..", "..", "..");
+const terms = loadCompletionTerms(join(root, "policies/lexicons"));
+
+describe("OCR fragment completion", () => {
+  it("loads the long intellectual-property terms (the stock marks among them)", () => {
+    for (const t of ["shutterstock", "dreamstime", "depositphotos", "getty images"]) {
+      expect(terms).toContain(t);
+    }
+    // Too short to complete safely: left to exact matching.
+    expect(terms).not.toContain("alamy");
+    expect(terms).not.toContain("123rf");
+    expect(terms.every((t) => squeezeForOcr(t).length >= 8)).toBe(true);
+  });
+
+  it.each([
+    ["utterstock", "shutterstock"],
+    ["ushutterstoc", "shutterstock"],
+    ["ishuttersto", "shutterstock"],
+    ["eamstime", "dreamstime"],
+    ["areamsti", "dreamstime"],
+    ["Mdreamstim", "dreamstime"],
+    ["etty Images", "getty images"],
+  ])("completes the fragment %s to %s (misses of the evaluation set)", (read, term) => {
+    expect(completeFragments([read], terms)).toContain(term);
+  });
+
+  it.each([
+    "supermarket", // begins like "superman" but is a longer word
+    "images",
+    "stock photo",
+    "deposit",
+    "shutter",
+    "eposit", // 6 of depositphotos' 13 letters: too little of it
+    "dreams",
+    "a sunny day at the beach",
+    "shutterstock", // whole: exact matching scores it, nothing to complete
+  ])("leaves %s alone", (read) => {
+    expect(completeFragments([read], terms)).toEqual([]);
+  });
+});

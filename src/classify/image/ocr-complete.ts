@@ -1,0 +1,98 @@
+/**
+ * Completing marks that OCR read only in part. A semi-transparent mark over a busy or bright
+ * background often loses its first or last letters to the background itself: white "sh" over a
+ * white sky leaves "utterstock", "dr" over water leaves "eamstime" (scripts/models/eval-ocr.ts;
+ * docs/image-screening.md). Such a fragment is completed to the lexicon term it can only be part
+ * of, and the completion is screened beside the lines read, so the lexicon still decides the
+ * category and weight.
+ *
+ * Deliberately narrow: only long terms (at least 8 letters and digits once spaces and
+ * punctuation are dropped), only fragments of at least 6 characters that cover at least 70 % of
+ * the term and lie inside it (after dropping at most one stray character at either end, which
+ * is what a box edge cutting through a neighbouring letter adds). A longer word that merely
+ * begins like a term ("supermarket" against "superman") is not a fragment of it, and common
+ * words that are a small part of a mark ("images", "stock", "deposit", "shutter") fall under
+ * the 70 %.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+
+const MIN_TERM_CHARS = 8;
+const MIN_FRAGMENT_CHARS = 6;
+const MIN_COVER = 0.7;
+
+/** A term as OCR fragments are compared with it: lower case, letters and digits only. */
+export function squeezeForOcr(text: string): string {
+  return text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+}
+
+/**
+ * The terms of one category's lexicon files (`<language>/<category>.yaml` under `lexiconDir`)
+ * that are long enough to complete, e.g. the stock-photo marks of intellectual-property.
+ */
+export function loadCompletionTerms(
+  lexiconDir: string,
+  category = "intellectual-property",
+): string[] {
+  const terms = new Set<string>();
+  for (const language of readdirSync(lexiconDir, { withFileTypes: true })) {
+    if (!language.isDirectory()) continue;
+    let text: string;
+    try {
+      text = readFileSync(join(lexiconDir, language.name, `${category}.yaml`), "utf8");
+    } catch {
+      continue;
+    }
+    const doc = parse(text) as { terms?: Array<string | { term: string }> } | null;
+    for (const entry of doc?.terms ?? []) {
+      const term = typeof entry === "string" ? entry : entry.term;
+      // Prefix terms ("nackt*") and short ones are left to the lexicon's own matching.
+      if (!term.endsWith("*") && squeezeForOcr(term).length >= MIN_TERM_CHARS) terms.add(term);
+    }
+  }
+  return [...terms];
+}
+
+/**
+ * The terms that the lines read contain only a fragment of (and not the whole term), in the
+ * order first found. Each line is tried word by word, and whole (spaces dropped) against terms
+ * of as many words.
+ */
+export function completeFragments(lines: string[], terms: string[]): string[] {
+  const squeezed = terms.map((t) => ({ term: t, key: squeezeForOcr(t), words: wordCount(t) }));
+  const out: string[] = [];
+  for (const line of lines) {
+    const whole = squeezeForOcr(line);
+    const words = line.split(/\s+/).filter((w) => squeezeForOcr(w) !== "");
+    // A word alone may be part of any term; several words together only of a term with as many
+    // words ("etty Images" of "getty images"), so "stock photo" is not read as "istockphoto".
+    const candidates: Array<{ text: string; words: number | null }> = words.map((w) => ({
+      text: squeezeForOcr(w),
+      words: null,
+    }));
+    if (words.length > 1) candidates.push({ text: whole, words: words.length });
+    for (const candidate of candidates) {
+      for (const core of cores(candidate.text)) {
+        if (core.length < MIN_FRAGMENT_CHARS) continue;
+        for (const { term, key, words: n } of squeezed) {
+          if (out.includes(term) || whole.includes(key)) continue;
+          if (candidate.words !== null && candidate.words !== n) continue;
+          if (core.length >= MIN_COVER * key.length && key.includes(core)) out.push(term);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function wordCount(text: string): number {
+  return text.split(/\s+/).filter((w) => squeezeForOcr(w) !== "").length;
+}
+
+/** The candidate itself and with one stray character dropped at either or both ends. */
+function cores(candidate: string): string[] {
+  const out = new Set([candidate, candidate.slice(1), candidate.slice(0, -1)]);
+  if (candidate.length > 2) out.add(candidate.slice(1, -1));
+  return [...out];
+}
