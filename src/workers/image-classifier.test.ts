@@ -75,6 +75,19 @@ describe("image screening on the CPU pool's threads", () => {
     expect((error as HallmarkError).code).toBe("invalid_image");
   });
 
+  it("closes cleanly while its threads still load or run models", async () => {
+    // Ending a thread inside ONNX Runtime aborts the process (and this test file with it):
+    // close at once (models loading), and at several moments of a screening.
+    for (const delayMs of [-1, 0, 30, 120, 300]) {
+      const pool = createCpuPool({ threads: 2, imageClassifier: options });
+      if (delayMs >= 0) await pool.imageModels!();
+      const running = [1, 2, 3, 4].map(() => pool.classifyImage!(bridgeJpeg()).catch(() => null));
+      await new Promise((r) => setTimeout(r, Math.max(0, delayMs)));
+      await pool.close();
+      await Promise.all(running);
+    }
+  }, 120_000);
+
   it("keeps the event loop free while the threads screen", async () => {
     // Event-loop utilisation (the main thread's busy share) while four screenings run: on the
     // pool the loop only posts and receives; in process, ONNX Runtime holds it for every run.

@@ -73,7 +73,10 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
     maxQueue: options.maxQueue ?? 256,
     idleTimeout: Number.POSITIVE_INFINITY,
     workerData: init,
+    closeTimeout: 30_000,
   });
+  // close() reports a timeout as an 'error' event (then terminates the threads anyway).
+  piscina.on("error", () => {});
   const run = <T>(task: Task): Promise<T> => piscina.run(task) as Promise<T>;
   const key = options.watermarkKey;
   return {
@@ -90,6 +93,18 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
         }
       : {}),
     threads,
-    close: () => piscina.destroy(),
+    // Waits for the tasks already running: terminating a thread inside an ONNX Runtime run
+    // aborts the whole process (a Napi::Error thrown from native code). Queued tasks are dropped.
+    close: async () => {
+      if (options.imageClassifier) {
+        const barrier = new Int32Array(new SharedArrayBuffer(4));
+        await Promise.all(
+          Array.from({ length: threads }, () =>
+            run({ op: "quiesce", barrier, threads }).catch(() => {}),
+          ),
+        );
+      }
+      await piscina.close({ force: true });
+    },
   };
 }

@@ -31,7 +31,8 @@ export type Task =
   | { op: "detect"; image: RawImage }
   | { op: "pdq"; image: RawImage }
   | { op: "classify"; input: ImageInput }
-  | { op: "image-models" };
+  | { op: "image-models" }
+  | { op: "quiesce"; barrier: Int32Array; threads: number };
 
 const init = workerData as PoolInit;
 const watermarker = init.watermarkKey
@@ -65,6 +66,22 @@ function needWatermarker() {
   return watermarker;
 }
 
+/**
+ * Before the pool ends: waits until this thread's models have finished loading, then holds the
+ * thread until every thread has done the same (so the `threads` quiesce tasks land on distinct
+ * threads). Ending a thread while ONNX Runtime loads or runs a model aborts the process.
+ */
+async function quiesce(barrier: Int32Array, threads: number): Promise<void> {
+  await classifier?.catch(() => {});
+  Atomics.add(barrier, 0, 1);
+  Atomics.notify(barrier, 0);
+  const until = Date.now() + 10_000;
+  for (let seen = Atomics.load(barrier, 0); seen < threads && Date.now() < until; ) {
+    Atomics.wait(barrier, 0, seen, 100);
+    seen = Atomics.load(barrier, 0);
+  }
+}
+
 export default function run(task: Task): unknown {
   switch (task.op) {
     case "embed":
@@ -75,6 +92,8 @@ export default function run(task: Task): unknown {
       return pdqHash(task.image);
     case "classify":
       return classify(task.input);
+    case "quiesce":
+      return quiesce(task.barrier, task.threads);
     case "image-models":
       return needClassifier().then((c): ModelsAnswer => c.models);
   }
