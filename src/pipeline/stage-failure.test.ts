@@ -236,13 +236,22 @@ describe("withStageTimeout", () => {
   });
 });
 
-/** Makes `target[method]` wait for `gate` before it does its real work: a stage that hangs. */
-function hang(target: object, method: string, gate: Promise<void>): () => void {
+/**
+ * Makes `target[method]` wait for `gate` before it does its real work: a stage that hangs. Each
+ * call is added to `pending`, so that the work can be let finish before the models are closed.
+ */
+function hang(
+  target: object,
+  method: string,
+  gate: Promise<void>,
+  pending: Array<Promise<unknown>>,
+): () => void {
   const t = target as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const original = t[method]!;
-  t[method] = async (...args: unknown[]) => {
-    await gate;
-    return original.apply(target, args);
+  t[method] = (...args: unknown[]) => {
+    const call = gate.then(() => original.apply(target, args));
+    pending.push(call);
+    return call;
   };
   return () => {
     t[method] = original;
@@ -265,13 +274,16 @@ describe.each(testDatabases())("stages that time out ($name)", (db) => {
     release = resolve;
   });
   let restore: Array<() => void> = [];
+  const pending: Array<Promise<unknown>> = [];
   const hangStages = (...stages: Array<"text" | "image" | "watermark" | "c2pa">) => {
     const p = gw.runtime.pipeline;
     for (const stage of stages) {
-      if (stage === "text") restore.push(hang(p.text, "classify", gate));
-      if (stage === "image") restore.push(hang(p.image!, "classify", gate));
-      if (stage === "watermark") restore.push(hang(p.watermark!.watermarker, "embed", gate));
-      if (stage === "c2pa") restore.push(hang(p.c2pa!, "sign", gate));
+      if (stage === "text") restore.push(hang(p.text, "classify", gate, pending));
+      if (stage === "image") restore.push(hang(p.image!, "classify", gate, pending));
+      if (stage === "watermark") {
+        restore.push(hang(p.watermark!.watermarker, "embed", gate, pending));
+      }
+      if (stage === "c2pa") restore.push(hang(p.c2pa!, "sign", gate, pending));
     }
   };
   beforeAll(async () => {
@@ -303,7 +315,9 @@ describe.each(testDatabases())("stages that time out ($name)", (db) => {
     restore = [];
   });
   afterAll(async () => {
-    release(); // the hung work finishes in the background; its results were dropped
+    // The hung work runs now (its results were dropped); the models close only once it is done.
+    release();
+    await Promise.allSettled(pending);
     await gw?.close();
   });
 
