@@ -195,27 +195,36 @@ function gradient(src: Float32Array, w: number, h: number): Float32Array {
   return out;
 }
 
-/** 5×5 neighbourhood maximum (edge-clamped), separable. */
+/** 5×5 neighbourhood maximum (edge-clamped), separable: a 3-wide maximum applied twice. */
 function max5(src: Float32Array, w: number, h: number): Float32Array {
-  const tmp = new Float32Array(w * h);
+  return max3Vertical(max3Vertical(max3Horizontal(max3Horizontal(src, w, h), w, h), w, h), w, h);
+}
+
+function max3Horizontal(src: Float32Array, w: number, h: number): Float32Array {
   const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     const o = y * w;
     for (let x = 0; x < w; x++) {
-      let m = src[o + x]!;
-      const lo = Math.max(0, x - 2);
-      const hi = Math.min(w - 1, x + 2);
-      for (let k = lo; k <= hi; k++) if (src[o + k]! > m) m = src[o + k]!;
-      tmp[o + x] = m;
+      const a = src[o + x]!;
+      const l = x > 0 ? src[o + x - 1]! : a;
+      const r = x < w - 1 ? src[o + x + 1]! : a;
+      out[o + x] = Math.max(a, l, r);
     }
   }
+  return out;
+}
+
+function max3Vertical(src: Float32Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
-    const lo = Math.max(0, y - 2) * w;
-    const hi = Math.min(h - 1, y + 2) * w;
+    const o = y * w;
+    const up = y > 0 ? o - w : o;
+    const down = y < h - 1 ? o + w : o;
     for (let x = 0; x < w; x++) {
-      let m = tmp[y * w + x]!;
-      for (let k = lo + x; k <= hi + x; k += w) if (tmp[k]! > m) m = tmp[k]!;
-      out[y * w + x] = m;
+      const a = src[o + x]!;
+      const u = src[up + x]!;
+      const d = src[down + x]!;
+      out[o + x] = Math.max(a, u, d);
     }
   }
   return out;
