@@ -101,5 +101,7 @@ console.log(
   `highest sexual scores: ${top.map((r) => `${r.name} ${r.sexual.toFixed(3)}`).join(", ")}`,
 );
 console.log(`classify time per image (mixed sizes): p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms`);
-console.log("face detection recall: not measured (faces model not built yet)");
-console.log("OCR recall on planted watermark text: not measured (OCR not built yet)");
+console.log(
+  "face detection recall: npm run eval:faces -- <skimage data dir> (models/faces/README.md)",
+);
+console.log("OCR recall on planted watermark text: npm run eval:ocr (models/ocr/README.md)");
