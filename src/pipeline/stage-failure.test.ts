@@ -4,7 +4,7 @@ import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { StageRecord } from "../audit/index.js";
-import { PACKAGE_ROOT } from "../config/index.js";
+import { loadConfig, PACKAGE_ROOT } from "../config/index.js";
 import { generations } from "../db/schema.js";
 import { testDatabases } from "../db/test-databases.js";
 import { HallmarkError } from "../errors/index.js";
@@ -233,6 +233,17 @@ describe("withStageTimeout", () => {
       "watermark",
     ]);
     expect(DEFAULT_STAGE_TIMEOUTS.c2pa).toBeLessThan(60_000);
+    // The configured limits: the defaults, and a C2PA limit past the recorder's seal limit refused.
+    const dataDir = mkdtempSync(path.join(tmpdir(), "hm-cfg-"));
+    expect(loadConfig({ HALLMARK_DATA_DIR: dataDir }).stageTimeoutsMs).toEqual(
+      DEFAULT_STAGE_TIMEOUTS,
+    );
+    expect(() =>
+      loadConfig({ HALLMARK_DATA_DIR: dataDir, HALLMARK_STAGE_TIMEOUT_C2PA_MS: "60000" }),
+    ).toThrow(/HALLMARK_STAGE_TIMEOUT_C2PA_MS/);
+    expect(() =>
+      loadConfig({ HALLMARK_DATA_DIR: dataDir, HALLMARK_STAGE_TIMEOUT_WATERMARK_MS: "0" }),
+    ).toThrow(/HALLMARK_STAGE_TIMEOUT_WATERMARK_MS/);
   });
 });
 
