@@ -78,83 +78,48 @@ function median3(src: Float32Array, w: number, h: number): Float32Array {
       let p6 = src[down + l]!;
       let p7 = src[down + x]!;
       let p8 = src[down + r]!;
-      let t: number;
-      if (p1 > p2) {
-        t = p1;
-        p1 = p2;
-        p2 = t;
-      }
-      if (p4 > p5) {
-        t = p4;
-        p4 = p5;
-        p5 = t;
-      }
-      if (p7 > p8) {
-        t = p7;
-        p7 = p8;
-        p8 = t;
-      }
-      if (p0 > p1) {
-        t = p0;
-        p0 = p1;
-        p1 = t;
-      }
-      if (p3 > p4) {
-        t = p3;
-        p3 = p4;
-        p4 = t;
-      }
-      if (p6 > p7) {
-        t = p6;
-        p6 = p7;
-        p7 = t;
-      }
-      if (p1 > p2) {
-        t = p1;
-        p1 = p2;
-        p2 = t;
-      }
-      if (p4 > p5) {
-        t = p4;
-        p4 = p5;
-        p5 = t;
-      }
-      if (p7 > p8) {
-        t = p7;
-        p7 = p8;
-        p8 = t;
-      }
-      if (p0 > p3) {
-        p3 = p0;
-      }
-      if (p5 > p8) {
-        p5 = p8;
-      }
-      if (p4 > p7) {
-        t = p4;
-        p4 = p7;
-        p7 = t;
-      }
-      if (p3 > p6) {
-        p6 = p3;
-      }
-      if (p1 > p4) {
-        p4 = p1;
-      }
-      if (p2 > p5) {
-        p2 = p5;
-      }
-      if (p4 > p7) {
-        p4 = p7;
-      }
-      if (p4 > p2) {
-        t = p4;
-        p4 = p2;
-        p2 = t;
-      }
-      if (p6 > p4) {
-        p4 = p6;
-      }
+      // Each exchange as min/max, which compile to branch-free instructions: the comparisons
+      // of a median network are unpredictable, and branches on them cost more than the work.
+      let t = Math.min(p1, p2);
+      p2 = Math.max(p1, p2);
+      p1 = t;
+      t = Math.min(p4, p5);
+      p5 = Math.max(p4, p5);
+      p4 = t;
+      t = Math.min(p7, p8);
+      p8 = Math.max(p7, p8);
+      p7 = t;
+      t = Math.min(p0, p1);
+      p1 = Math.max(p0, p1);
+      p0 = t;
+      t = Math.min(p3, p4);
+      p4 = Math.max(p3, p4);
+      p3 = t;
+      t = Math.min(p6, p7);
+      p7 = Math.max(p6, p7);
+      p6 = t;
+      t = Math.min(p1, p2);
+      p2 = Math.max(p1, p2);
+      p1 = t;
+      t = Math.min(p4, p5);
+      p5 = Math.max(p4, p5);
+      p4 = t;
+      t = Math.min(p7, p8);
+      p8 = Math.max(p7, p8);
+      p7 = t;
+      p3 = Math.max(p0, p3);
+      p5 = Math.min(p5, p8);
+      t = Math.min(p4, p7);
+      p7 = Math.max(p4, p7);
+      p4 = t;
+      p6 = Math.max(p3, p6);
+      p4 = Math.max(p1, p4);
+      p2 = Math.min(p2, p5);
+      p4 = Math.min(p4, p7);
+      t = Math.min(p4, p2);
+      p2 = Math.max(p4, p2);
+      p4 = t;
+      p4 = Math.max(p4, p6);
       out[mid + x] = Math.min(p4, p2);
     }
   }
@@ -208,7 +173,7 @@ function max3Horizontal(src: Float32Array, w: number, h: number): Float32Array {
       const a = src[o + x]!;
       const l = x > 0 ? src[o + x - 1]! : a;
       const r = x < w - 1 ? src[o + x + 1]! : a;
-      out[o + x] = Math.max(a, l, r);
+      out[o + x] = Math.max(Math.max(a, l), r);
     }
   }
   return out;
@@ -224,7 +189,7 @@ function max3Vertical(src: Float32Array, w: number, h: number): Float32Array {
       const a = src[o + x]!;
       const u = src[up + x]!;
       const d = src[down + x]!;
-      out[o + x] = Math.max(a, u, d);
+      out[o + x] = Math.max(Math.max(a, u), d);
     }
   }
   return out;
