@@ -13,6 +13,8 @@ export interface EmbeddedGeneratorOptions {
   steps?: number;
   /** Classifier-free guidance scale (default 7). */
   guidanceScale?: number;
+  /** Where the model runs: its own worker thread (default), or the event loop (tests). */
+  runOn?: "thread" | "event-loop";
 }
 
 /**
@@ -44,5 +46,7 @@ export async function createEmbeddedGenerator(
     executionProvider: "cpu",
     // One thread per operator: the model is tiny, and concurrent requests then spread over cores.
     intraOpNumThreads: 1,
+    // Sampling on a thread of its own: ONNX Runtime would hold the event loop for every step.
+    runOn: options.runOn ?? "thread",
   });
 }

@@ -291,6 +291,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       await text.close();
       await rateLimits.close();
       await image.close();
+      // Local models' generators own threads that must end only between runs (on-thread.ts).
+      await (generator as Partial<{ close(): Promise<void> }>).close?.();
       await cpu?.close();
       await (c2pa as Partial<C2paPool>).close?.();
       if (!options.database) await database.close();

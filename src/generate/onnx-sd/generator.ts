@@ -11,6 +11,7 @@ import type {
   GenerateOutput,
   Generator,
 } from "../types.js";
+import { loadOnnxSdOnThread } from "./on-thread.js";
 import { type LoadOptions, loadOnnxSd, type OnnxSdModel, type SdImage } from "./pipeline.js";
 import { SAMPLERS, type SamplerName } from "./schedulers.js";
 
@@ -35,6 +36,13 @@ export interface OnnxSdGeneratorOptions extends LoadOptions {
    * requested size with sharp (the embedded model, which is only ever 32×32).
    */
   resolution?: "request" | "native";
+  /**
+   * `thread` (default): the sessions load and run on a worker thread of the generator's own
+   * (on-thread.ts), because onnxruntime-node runs models synchronously on the calling thread and
+   * would hold the event loop for the whole denoising loop. `event-loop`: in process (tests,
+   * comparisons).
+   */
+  runOn?: "thread" | "event-loop";
 }
 
 /** What a backend can do, for callers that choose among backends. */
@@ -68,7 +76,14 @@ const SCHEDULER_CLASSES: Record<string, SamplerName> = {
 export async function createOnnxSdGenerator(
   options: OnnxSdGeneratorOptions,
 ): Promise<OnnxSdGenerator> {
-  const model = await loadOnnxSd(options.dir, options);
+  const load: LoadOptions = {
+    executionProvider: options.executionProvider,
+    intraOpNumThreads: options.intraOpNumThreads,
+  };
+  const model =
+    options.runOn === "event-loop"
+      ? await loadOnnxSd(options.dir, load)
+      : await loadOnnxSdOnThread(options.dir, load);
   const schedulerClass = await readFile(
     path.join(options.dir, "scheduler/scheduler_config.json"),
     "utf8",
@@ -77,9 +92,12 @@ export async function createOnnxSdGenerator(
     .catch(() => undefined);
   const sampler: SamplerName =
     options.sampler ?? SCHEDULER_CLASSES[schedulerClass ?? ""] ?? "euler_a";
-  if (!SAMPLERS.includes(sampler)) {
-    throw new HallmarkError("config_error", `Unknown sampler "${sampler}".`);
-  }
+  // A refused configuration releases the sessions (and ends their thread) before it throws.
+  const refuse = async (message: string): Promise<never> => {
+    await model.release().catch(() => {});
+    throw new HallmarkError("config_error", message);
+  };
+  if (!SAMPLERS.includes(sampler)) await refuse(`Unknown sampler "${sampler}".`);
   const steps = options.steps ?? 25;
   const guidanceScale = options.guidanceScale ?? 7.5;
   const modelId = options.modelId ?? path.basename(path.resolve(options.dir));
@@ -87,10 +105,7 @@ export async function createOnnxSdGenerator(
   const backend = options.backend ?? "onnx-sd";
   const resolution = options.resolution ?? "request";
   if (resolution === "native" && model.nativeSize === null) {
-    throw new HallmarkError(
-      "config_error",
-      `${options.dir}: native resolution needs unet/config.json with sample_size.`,
-    );
+    await refuse(`${options.dir}: native resolution needs unet/config.json with sample_size.`);
   }
 
   /** The size denoised for a requested output size. */
