@@ -7,9 +7,11 @@
  *
  * Two refinements make flat illustrations readable, whose mark lies only along outlines:
  * - Lines thinner than the median's reach (outlines of 1–2 analysis pixels) leave residuals
- *   of a hundred grey levels or more right where the mark is. The local scale is therefore the
- *   5×5 mean of the 3×3 *median* of the residual magnitude, which ignores such thin lines (a
- *   plain mean let one outline shrink its neighbours' mark tenfold), and a cell more than
+ *   of a hundred grey levels or more right where the mark is. Where the 5×5 mean of the
+ *   residual magnitude exceeds `LINE_RATIO` times the 5×5 mean of its 3×3 *median* (which
+ *   ignores such thin lines), the latter is the local scale: a plain mean let one outline
+ *   shrink its neighbours' mark tenfold. Dense texture (foliage), where the two agree, keeps
+ *   the plain mean, which reads it better after shrinking and JPEG. A cell more than
  *   `OUTLIER` local scales out is image structure, not mark: it gets no vote (a redescending
  *   weight) instead of a clipped one. Both are gain-invariant (brightness, contrast).
  * - Cells far from any structure carry no mark (the embedder leaves flat areas untouched), so
@@ -26,6 +28,8 @@ const CLIP = 1.5;
  * little more but cost dense hard-edged texture (foliage) after rotations (measured: 4, 6, 8).
  */
 const OUTLIER = 8;
+/** Plain-mean scale over median-based scale above which a thin line is taken to be near. */
+const LINE_RATIO = 2;
 /** Gradient (grey levels over two cells, |dx| + |dy|) below which a neighbourhood is flat. */
 const FLAT_GRADIENT = 3;
 const GRADIENT_RAMP = 6;
@@ -135,7 +139,12 @@ export function markResidual(luma: Float32Array, w: number, h: number): Float32A
     r[i] = v;
     mag[i] = Math.abs(v);
   }
+  // Dense texture keeps the plain mean; only where a thin line inflates it past LINE_RATIO
+  // times the median-based scale does the median-based one take over.
   const scale = boxMean(median3(mag, w, h), w, h, 2);
+  const plain = boxMean(mag, w, h, 2);
+  for (let i = 0; i < scale.length; i++)
+    if (plain[i]! <= LINE_RATIO * scale[i]!) scale[i] = plain[i]!;
   const structure = max5(gradient(boxMean(luma, w, h, 1), w, h), w, h);
   for (let i = 0; i < r.length; i++) {
     const v = r[i]! / (scale[i]! + NORM_EPS);
