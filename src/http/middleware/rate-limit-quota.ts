@@ -44,21 +44,53 @@ export function imageQuota(limits: Limits, options: ImageQuotaOptions): Middlewa
         { details: { retryAfterSeconds: retry, period: result.period, limit, used } },
       );
     }
+    let settled = false;
+    const settle = async (keep: boolean) => {
+      if (settled) return;
+      settled = true;
+      if (keep) return;
+      await limits.release(result.reservation).catch((error: unknown) => {
+        // The images stay counted (never over-admits); the operator sees why.
+        c.get("logger")?.warn("quota: a reservation could not be released", {
+          error: String(error),
+        });
+      });
+    };
+    const slot: QuotaSlot = { settle, deferred: false };
+    slots.set(c, slot);
     let keep = false;
     try {
       await next();
       keep = c.res.status >= 200 && c.res.status < 300 && !c.res.headers.has(REPLAYED_HEADER);
     } finally {
-      if (!keep) {
-        await limits.release(result.reservation).catch((error: unknown) => {
-          // The images stay counted (never over-admits); the operator sees why.
-          c.get("logger")?.warn("quota: a reservation could not be released", {
-            error: String(error),
-          });
-        });
-      }
+      // A streamed answer is 200 before its outcome is known: its route settles it (deferQuota).
+      if (!(slot.deferred && keep)) await settle(keep);
     }
   };
+}
+
+interface QuotaSlot {
+  settle(keep: boolean): Promise<void>;
+  deferred: boolean;
+}
+
+/**
+ * Each request's reservation, found from its context (weakly held: an entry goes with its
+ * request; nothing is shared between requests or apps).
+ */
+const slots = new WeakMap<Context, QuotaSlot>();
+
+/**
+ * For a route whose 2xx status is sent before its outcome (a Server-Sent Events stream): the
+ * reservation is then settled by the returned function, called once with whether the request
+ * delivered its images (or had them held for review); `false` gives the images back. Without an
+ * image quota on the route it does nothing. Once deferred, a 2xx answer no longer settles it.
+ */
+export function deferQuota(c: Context): (keep: boolean) => Promise<void> {
+  const slot = slots.get(c);
+  if (!slot) return async () => {};
+  slot.deferred = true;
+  return (keep) => slot.settle(keep);
 }
 
 /**

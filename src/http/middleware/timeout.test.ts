@@ -10,7 +10,7 @@ import {
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import type { AppEnv } from "../context.js";
 import { errorResponse } from "../errors.js";
-import { createRequestGate } from "./timeout.js";
+import { continuesUntil, createRequestGate } from "./timeout.js";
 
 /** A bare app behind a gate: a route that waits `ms` (or until its request is aborted). */
 function gatedApp(timeoutMs: number) {
@@ -34,6 +34,34 @@ function gatedApp(timeoutMs: number) {
       });
     });
     return c.json({ waited: c.req.param("ms") });
+  });
+  // An answer that goes on after its status: a body written until `ms` or the signal's abort.
+  app.get("/stream/:ms", (c) => {
+    const signal = c.req.raw.signal;
+    const encoder = new TextEncoder();
+    let done = () => {};
+    continuesUntil(
+      c,
+      new Promise<void>((resolve) => {
+        done = resolve;
+      }),
+    );
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode("open\n"));
+        const end = (text: string) => {
+          controller.enqueue(encoder.encode(text));
+          controller.close();
+          done();
+        };
+        const t = setTimeout(() => end("finished"), Number(c.req.param("ms")));
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          end(`cancelled: ${(signal.reason as { code?: string }).code}`);
+        });
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/plain" } });
   });
   return { gate, app, aborted };
 }
@@ -74,6 +102,30 @@ describe("request gate", () => {
     expect((await slow).status).toBe(503);
     expect(aborted).toEqual(["5000"]);
   });
+
+  it("keeps an answer that streams on under the time limit", async () => {
+    const { app, gate } = gatedApp(150);
+    const res = await app.request("/stream/5000");
+    expect(res.status).toBe(200);
+    expect(gate.inFlight).toBe(1);
+    expect(await res.text()).toBe("open\ncancelled: request_timeout");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(gate.inFlight).toBe(0);
+    expect(await (await app.request("/stream/10")).text()).toBe("open\nfinished");
+  });
+
+  it("drain waits for a streaming answer, and cancels it at the deadline", async () => {
+    const { app, gate } = gatedApp(10_000);
+    const short = await app.request("/stream/300");
+    const drained = gate.drain(5_000);
+    expect(await short.text()).toBe("open\nfinished");
+    expect(await drained).toEqual({ finished: true, cancelled: 0, abandoned: 0 });
+
+    const other = gatedApp(10_000);
+    const long = await other.app.request("/stream/5000");
+    expect(await other.gate.drain(100)).toEqual({ finished: false, cancelled: 1, abandoned: 0 });
+    expect(await long.text()).toBe("open\ncancelled: shutting_down");
+  });
 });
 
 describe.each(testDatabases())("request timeout through the pipeline on $name", (testDb) => {
@@ -109,6 +161,20 @@ describe.each(testDatabases())("request timeout through the pipeline on $name", 
         .where(eq(generations.status, "failed"));
     }
     expect(rows.length).toBe(1);
+  });
+
+  it("a stream slower than HALLMARK_REQUEST_TIMEOUT_MS ends in a request_timeout error event", async () => {
+    const started = Date.now();
+    const res = await gw.request("/v1/images/generations", {
+      json: { prompt: "a slow streamed lighthouse", size: "256x256", stream: true },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(Date.now() - started).toBeLessThan(3_500);
+    const last = text.trim().split("\n\n").at(-1) ?? "";
+    expect(last).toContain("event: error");
+    expect(last).toContain('"code":"request_timeout"');
+    expect(last).toContain('"status":504');
   });
 
   it("has no /metrics with HALLMARK_METRICS=off, no tracing SDK without an endpoint, and no CORS headers when no origin is configured", async () => {

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { HallmarkError } from "../../errors/index.js";
 import type { AppEnv } from "../context.js";
 
@@ -60,13 +60,13 @@ export function createRequestGate(options: RequestGateOptions) {
       if (shutdown.signal.aborted) onShutdown();
       shutdown.signal.addEventListener("abort", onShutdown, { once: true });
       timer = setTimeout(() => {
-        reject(
-          new HallmarkError(
-            "request_timeout",
-            `The request did not finish within ${options.timeoutMs} ms; it was cancelled.`,
-          ),
+        const error = new HallmarkError(
+          "request_timeout",
+          `The request did not finish within ${options.timeoutMs} ms; it was cancelled.`,
         );
-        deadline.abort(new Error("request timeout"));
+        reject(error);
+        // The reason is the error, so an answer already under way (a stream) can say why.
+        deadline.abort(error);
       }, options.timeoutMs);
       timer.unref();
     });
@@ -78,11 +78,27 @@ export function createRequestGate(options: RequestGateOptions) {
       () => inFlight.delete(work),
       () => inFlight.delete(work),
     );
-    try {
-      await Promise.race([work, stopped]);
-    } finally {
+    const stop = () => {
       clearTimeout(timer);
       shutdown.signal.removeEventListener("abort", onShutdown);
+    };
+    let answered = false;
+    try {
+      await Promise.race([work, stopped]);
+      answered = true;
+    } finally {
+      // An answer that goes on after its status (a stream) stays under the time limit and is
+      // waited for (and cancelled) by drain until it ends.
+      const rest = answered ? continuations.get(c) : undefined;
+      if (rest) {
+        inFlight.add(rest);
+        void rest.finally(() => {
+          inFlight.delete(rest);
+          stop();
+        });
+      } else {
+        stop();
+      }
     }
   };
 
@@ -104,7 +120,13 @@ export function createRequestGate(options: RequestGateOptions) {
       if (await settleWithin(inFlight, deadlineMs))
         return { finished: true, cancelled: 0, abandoned: 0 };
       const cancelled = inFlight.size;
-      shutdown.abort(new Error("shutting down"));
+      shutdown.abort(
+        new HallmarkError(
+          "shutting_down",
+          "The gateway shut down before this request finished; it was cancelled.",
+          { details: { retryAfterSeconds: 1 } },
+        ),
+      );
       await settleWithin(inFlight, graceMs);
       return { finished: false, cancelled, abandoned: inFlight.size };
     },
@@ -112,6 +134,28 @@ export function createRequestGate(options: RequestGateOptions) {
 }
 
 export type RequestGate = ReturnType<typeof createRequestGate>;
+
+/**
+ * Each request's answer that goes on after its handler returned, found from its context (weakly
+ * held: an entry goes with its request).
+ */
+const continuations = new WeakMap<Context, Promise<unknown>>();
+
+/**
+ * For a route whose answer goes on after the handler returns (a Server-Sent Events stream):
+ * `done` settles when it has ended. The gate then keeps the request's time limit and its place
+ * among the work in flight until then; at the limit or the shutdown deadline the request's
+ * signal aborts with the `request_timeout` or `shutting_down` HallmarkError as its reason.
+ */
+export function continuesUntil(c: Context, done: Promise<unknown>): void {
+  continuations.set(
+    c,
+    done.then(
+      () => {},
+      () => {},
+    ),
+  );
+}
 
 /** Resolves true once `work` is empty, or false after `ms`. */
 async function settleWithin(work: Set<Promise<unknown>>, ms: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type SSEMessage, streamSSE } from "hono/streaming";
+import { isHallmarkError } from "../../errors/index.js";
 import type { Delivery } from "../../jobs/index.js";
 import {
   currentStageObserver,
@@ -13,6 +14,8 @@ import {
 } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { errorBody, normaliseError, statusFor } from "../errors.js";
+import { deferQuota } from "../middleware/rate-limit-quota.js";
+import { continuesUntil } from "../middleware/timeout.js";
 
 /** SSE event names (`event:`); each event's JSON `data` carries the same name as `type`. */
 export const STREAM_EVENTS = {
@@ -120,6 +123,16 @@ export async function streamGeneration(
   // Refused or failed before the backend: the ordinary status and error body (the throw).
   await Promise.race([work, generating]);
 
+  // The 200 leaves now, before the outcome: the image quota is settled on the final event.
+  const settleQuota = deferQuota(c);
+  // The request's time limit and graceful shutdown cover the stream until it ends.
+  let ended = () => {};
+  continuesUntil(
+    c,
+    new Promise<void>((resolve) => {
+      ended = resolve;
+    }),
+  );
   return streamSSE(c, async (stream) => {
     stream.onAbort(() => cancel.abort(new Error("the client went away")));
     const keepAlive = setInterval(() => {
@@ -136,9 +149,16 @@ export async function streamGeneration(
         wake = () => {};
       }
       await settled;
-      await stream.writeSSE(await finalEvent(c, deps, outcome as Outcome, webhookUrl));
+      const last = await finalEvent(c, deps, outcome as Outcome, webhookUrl);
+      // Images delivered or held keep their quota, as a 200 or 202 would; an error gives it
+      // back. Settled before the event leaves, so a client that reads it sees its usage.
+      await settleQuota(last.event !== STREAM_EVENTS.error);
+      await stream.writeSSE(last);
     } finally {
       clearInterval(keepAlive);
+      // A stream that ended before its outcome (a failed write) delivered nothing.
+      await settleQuota(false);
+      ended();
     }
   });
 }
@@ -151,7 +171,18 @@ async function finalEvent(
   webhookUrl: string | undefined,
 ): Promise<SSEMessage> {
   try {
-    if (!outcome.ok) throw outcome.error;
+    if (!outcome.ok) {
+      // Cancelled by the request's time limit or the shutdown deadline: say which.
+      const reason: unknown = c.req.raw.signal.reason;
+      if (
+        c.req.raw.signal.aborted &&
+        isHallmarkError(reason) &&
+        (reason.code === "request_timeout" || reason.code === "shutting_down")
+      ) {
+        throw reason;
+      }
+      throw outcome.error;
+    }
     const result = outcome.result;
     if (result.held) {
       // Held for review: made and recorded, kept sealed, never sent until approved.

@@ -11,6 +11,7 @@ import { testDatabases } from "../../db/test-databases.js";
 import { createPlaceholderGenerator } from "../../generate/index.js";
 import { pdqHashEncoded } from "../../provenance/fingerprint/index.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
+import { limitedTenant } from "../middleware/rate-limit.test-support.js";
 
 interface StreamEvent {
   event: string;
@@ -126,6 +127,33 @@ describe.each(testDatabases())("POST /v1/images/generations stream: true on $nam
       .from(generations)
       .where(eq(generations.id, last.data.error.generation_id));
     expect(row).toMatchObject({ status: "refused", action: "block" });
+  });
+
+  it("an error event gives the tenant's image quota back; a completed stream uses it", async () => {
+    const t = await limitedTenant(gw, { imagesPerDay: 1, imagesPerMonth: 10 });
+    const used = async () =>
+      (await (await gw.request("/v1/usage", { key: t.key })).json()).limits.images_per_day.used;
+    // Refused at the output screen after the 200 and the stream opened.
+    for (let i = 0; i < 2; i++) {
+      const refused = await gw.request("/v1/images/generations", {
+        key: t.key,
+        json: { ...LISTED, stream: true },
+      });
+      expect(refused.status).toBe(200);
+      expect(parseEvents(await refused.text()).at(-1)!.event).toBe("error");
+      expect(await used()).toBe(0);
+    }
+    const made = await gw.request("/v1/images/generations", {
+      key: t.key,
+      json: { prompt: "a lighthouse at dusk", size: "256x256", stream: true },
+    });
+    expect(parseEvents(await made.text()).at(-1)!.event).toBe("image_generation.completed");
+    expect(await used()).toBe(1);
+    const over = await gw.request("/v1/images/generations", {
+      key: t.key,
+      json: { prompt: "a lighthouse at dusk", size: "256x256", stream: true },
+    });
+    expect(over.status).toBe(429);
   });
 
   it("a request held for review ends with a held event and no image", async () => {
