@@ -12,6 +12,7 @@ export {
   type OnnxSdGenerator,
   type OnnxSdGeneratorOptions,
 } from "./generator.js";
+export { loadOnnxSdOnThread } from "./on-thread.js";
 export {
   type LoadOptions,
   loadOnnxSd,
