@@ -32,6 +32,21 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * True when the database refused text from the request it could not store: SQLSTATE 22021
+ * (a NUL byte or invalid UTF-8, which PostgreSQL `text` cannot hold) or 22P05. The input is at
+ * fault, not the server, so the HTTP layer answers 400 instead of 500.
+ */
+export function isUnstorableTextError(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "22021" || code === "22P05") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** Runs a database operation; an unreachable database becomes `database_unavailable` (503). */
 export async function withDatabase<T>(operation: () => Promise<T>): Promise<T> {
   try {

@@ -1,4 +1,4 @@
-export { isConnectionError, withDatabase } from "./errors.js";
+export { isConnectionError, isUnstorableTextError, withDatabase } from "./errors.js";
 export {
   type Database,
   type Db,

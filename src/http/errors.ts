@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { isConnectionError } from "../db/index.js";
+import { isConnectionError, isUnstorableTextError } from "../db/index.js";
 import { type ErrorCode, HallmarkError } from "../errors/index.js";
 import type { AppEnv } from "./context.js";
 
@@ -98,6 +98,13 @@ export function normaliseError(error: unknown): HallmarkError {
       {
         cause: error,
       },
+    );
+  }
+  if (isUnstorableTextError(error)) {
+    return new HallmarkError(
+      "invalid_request_error",
+      "The request contains characters that cannot be stored (a NUL byte or invalid UTF-8).",
+      { cause: error },
     );
   }
   return new HallmarkError("internal_error", "Internal error.", { cause: error });

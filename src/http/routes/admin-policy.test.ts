@@ -188,6 +188,14 @@ describe.each(testDatabases())("admin policy API ($name)", (testDb) => {
       });
       expect(neg.status).toBe(400);
     });
+
+    it("a NUL byte in the tenant name is a 400, not a 500 (found by the fuzz sweep)", async () => {
+      for (const path of ["policy", "policy/versions", "settings"]) {
+        const res = await gw.request(`/v1/admin/tenants/a%00b/${path}`, { key: admin });
+        expect(res.status).toBe(400);
+        expect((await res.json()).error.code).toBe("invalid_request_error");
+      }
+    });
   });
 
   describe("security", () => {
