@@ -110,7 +110,15 @@ export function normaliseError(error: unknown): HallmarkError {
   return new HallmarkError("internal_error", "Internal error.", { cause: error });
 }
 
-export function errorResponse(c: Context<AppEnv>, thrown: unknown): Response {
+/**
+ * Normalises what a request threw, logs a 5xx with its cause (never for 4xx), and gives the
+ * status and request id the answer needs: a JSON response, or a stream's error event.
+ */
+export function settleError(
+  c: Context<AppEnv>,
+  thrown: unknown,
+  logFields: Record<string, unknown> = {},
+): { error: HallmarkError; status: ContentfulStatusCode; requestId: string } {
   const error = normaliseError(thrown);
   const status = statusFor(error.code);
   const requestId = c.get("requestId") ?? "unknown";
@@ -119,8 +127,14 @@ export function errorResponse(c: Context<AppEnv>, thrown: unknown): Response {
       request_id: requestId,
       code: error.code,
       cause: describeCause(error),
+      ...logFields,
     });
   }
+  return { error, status, requestId };
+}
+
+export function errorResponse(c: Context<AppEnv>, thrown: unknown): Response {
+  const { error, status, requestId } = settleError(c, thrown);
   const headers: Record<string, string> = {};
   const retry = error.details?.retryAfterSeconds;
   if (typeof retry === "number") headers["Retry-After"] = String(retry);

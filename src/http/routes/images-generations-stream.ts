@@ -13,7 +13,7 @@ import {
   type StageObserver,
 } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
-import { errorBody, normaliseError, statusFor } from "../errors.js";
+import { errorBody, settleError } from "../errors.js";
 import { deferQuota } from "../middleware/rate-limit-quota.js";
 import { continuesUntil } from "../middleware/timeout.js";
 
@@ -204,16 +204,7 @@ async function finalEvent(
     }
     return event(STREAM_EVENTS.completed, deps.toBody(result));
   } catch (thrown) {
-    const error = normaliseError(thrown);
-    const status = statusFor(error.code);
-    const requestId = c.get("requestId") ?? "unknown";
-    if (status >= 500) {
-      c.get("logger")?.error("request failed", {
-        request_id: requestId,
-        code: error.code,
-        streamed: true,
-      });
-    }
+    const { error, status, requestId } = settleError(c, thrown, { streamed: true });
     return event(STREAM_EVENTS.error, { status, ...errorBody(error, requestId) });
   }
 }
