@@ -125,7 +125,9 @@ export async function createFaceDetector(
         .resize(BLAZEFACE_SIZE, BLAZEFACE_SIZE, { fit: "fill" })
         .raw()
         .toBuffer();
-      const x = Float32Array.from(rgb, (v) => v / 127.5 - 1);
+      // A plain loop: `Float32Array.from(bytes, mapFn)` is far slower (see nsfw.ts).
+      const x = new Float32Array(rgb.length);
+      for (let i = 0; i < rgb.length; i++) x[i] = rgb[i]! / 127.5 - 1;
       const r = await session.run({
         input: new ort.Tensor("float32", x, [1, BLAZEFACE_SIZE, BLAZEFACE_SIZE, 3]),
       });
