@@ -1,7 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { mkdir, open, readFile } from "node:fs/promises";
-import path from "node:path";
+import { readOrCreateSecretFile } from "../config/secret-file.js";
 import { HallmarkError } from "../errors/index.js";
 
 /** The output key's file under the data folder when no file is configured. */
@@ -41,32 +39,13 @@ export async function loadOutputKey(options: {
   dataDir: string;
   keyFile?: string;
 }): Promise<OutputKey> {
-  const file = options.keyFile ?? path.join(options.dataDir, OUTPUT_KEY_FILE);
-  try {
-    return parseOutputKey(await readFile(file));
-  } catch (error) {
-    if (error instanceof HallmarkError) throw error;
-    if (options.keyFile !== undefined || (error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new HallmarkError("config_error", `cannot read the output key file ${file}`, {
-        cause: error,
-      });
-    }
-  }
-  await mkdir(options.dataDir, { recursive: true });
-  const key = randomBytes(KEY_BYTES);
-  try {
-    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
-    const handle = await open(file, flags, 0o600);
-    try {
-      await handle.writeFile(`${key.toString("hex")}\n`);
-    } finally {
-      await handle.close();
-    }
-    return parseOutputKey(key);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
-      return parseOutputKey(await readFile(file));
-    }
-    throw new HallmarkError("config_error", "cannot create the output key file", { cause: error });
-  }
+  return parseOutputKey(
+    await readOrCreateSecretFile({
+      dataDir: options.dataDir,
+      name: OUTPUT_KEY_FILE,
+      configured: options.keyFile,
+      what: "output key",
+      fresh: () => `${randomBytes(KEY_BYTES).toString("hex")}\n`,
+    }),
+  );
 }

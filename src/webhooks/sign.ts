@@ -1,7 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { mkdir, open, readFile } from "node:fs/promises";
-import path from "node:path";
+import { readOrCreateSecretFile } from "../config/secret-file.js";
 import { HallmarkError } from "../errors/index.js";
 
 /** Standard Webhooks secret prefix (https://www.standardwebhooks.com/, spec §"Signature scheme"). */
@@ -76,34 +74,12 @@ export async function loadWebhookSecret(options: {
   dataDir: string;
   secretFile?: string;
 }): Promise<Buffer> {
-  const file = options.secretFile ?? path.join(options.dataDir, WEBHOOK_SECRET_FILE);
-  try {
-    return parseWebhookSecret(await readFile(file, "utf8"));
-  } catch (error) {
-    if (error instanceof HallmarkError) throw error;
-    if (options.secretFile !== undefined || (error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new HallmarkError("config_error", `cannot read the webhook secret file ${file}`, {
-        cause: error,
-      });
-    }
-  }
-  await mkdir(options.dataDir, { recursive: true });
-  const text = `${SECRET_PREFIX}${randomBytes(32).toString("base64")}\n`;
-  try {
-    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
-    const handle = await open(file, flags, 0o600);
-    try {
-      await handle.writeFile(text);
-    } finally {
-      await handle.close();
-    }
-    return parseWebhookSecret(text);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
-      return parseWebhookSecret(await readFile(file, "utf8"));
-    }
-    throw new HallmarkError("config_error", "cannot create the webhook secret file", {
-      cause: error,
-    });
-  }
+  const content = await readOrCreateSecretFile({
+    dataDir: options.dataDir,
+    name: WEBHOOK_SECRET_FILE,
+    configured: options.secretFile,
+    what: "webhook secret",
+    fresh: () => `${SECRET_PREFIX}${randomBytes(32).toString("base64")}\n`,
+  });
+  return parseWebhookSecret(content.toString("utf8"));
 }

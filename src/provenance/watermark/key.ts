@@ -1,8 +1,6 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { mkdir, open, readFile } from "node:fs/promises";
-import path from "node:path";
 import { inspect } from "node:util";
+import { readOrCreateSecretFile } from "../../config/secret-file.js";
 import { HallmarkError } from "../../errors/index.js";
 
 /** Length of a watermark embedding key in bytes (256 bits). */
@@ -72,48 +70,15 @@ export async function loadWatermarkKey(options: {
   keyFile?: string;
   dataDir: string;
 }): Promise<WatermarkKey> {
-  if (options.keyFile !== undefined) {
-    try {
-      return parseWatermarkKey(await readFile(options.keyFile));
-    } catch (error) {
-      if (error instanceof HallmarkError) throw error;
-      throw new HallmarkError("config_error", "cannot read the watermark key file", {
-        cause: error,
-      });
-    }
-  }
-  const file = path.join(options.dataDir, WATERMARK_KEY_FILE);
-  try {
-    return parseWatermarkKey(await readFile(file));
-  } catch (error) {
-    if (error instanceof HallmarkError || (error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw error instanceof HallmarkError
-        ? error
-        : new HallmarkError("config_error", "cannot read the watermark key file", {
-            cause: error,
-          });
-    }
-  }
-  await mkdir(options.dataDir, { recursive: true });
-  const key = randomBytes(WATERMARK_KEY_BYTES);
-  try {
-    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
-    const handle = await open(file, flags, 0o600);
-    try {
-      await handle.writeFile(`${key.toString("hex")}\n`);
-    } finally {
-      await handle.close();
-    }
-    return new WatermarkKey(key);
-  } catch (error) {
-    // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
-      return parseWatermarkKey(await readFile(file));
-    }
-    throw new HallmarkError("config_error", "cannot create the watermark key file", {
-      cause: error,
-    });
-  }
+  return parseWatermarkKey(
+    await readOrCreateSecretFile({
+      dataDir: options.dataDir,
+      name: WATERMARK_KEY_FILE,
+      configured: options.keyFile,
+      what: "watermark key",
+      fresh: () => `${randomBytes(WATERMARK_KEY_BYTES).toString("hex")}\n`,
+    }),
+  );
 }
 
 /** The key's bytes, for this folder's keyed pattern derivation only. */
