@@ -8,7 +8,7 @@
  * Default: the embedded PGlite in a data folder (what `npm start` runs); `--postgres`: a
  * throwaway PostgreSQL cluster.
  */
-import { type ChildProcess, execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,7 +17,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { openDatabase } from "../src/db/index.js";
 import { generations } from "../src/db/schema.js";
 import { createPgCluster, type PgCluster } from "./support/pg-cluster.js";
-import { startChild, startFakeUpstream } from "./support/processes.js";
+import { hallmarkCli, startChild, startFakeUpstream } from "./support/processes.js";
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +29,6 @@ const { values } = parseArgs({
 });
 const durationMs = Number(values.duration) * 1000;
 const killAt = Number(values["kill-at"]) * 1000;
-const ROOT = path.resolve(import.meta.dirname, "..");
 const dataDir = mkdtempSync(path.join(tmpdir(), "hm-crash-"));
 let cluster: PgCluster | null = null;
 const env: Record<string, string> = {
@@ -42,12 +41,7 @@ if (values.postgres) {
   cluster = createPgCluster(25000 + Math.floor(Math.random() * 5000));
   env.DATABASE_URL = cluster.url;
 }
-const cli = (...args: string[]) =>
-  execFileSync(process.execPath, ["bin/hallmark.js", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    encoding: "utf8",
-  });
+const cli = hallmarkCli(env);
 
 const upstream = await startFakeUpstream(50);
 const port = String(20000 + Math.floor(Math.random() * 20000));

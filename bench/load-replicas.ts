@@ -10,14 +10,13 @@
  * The PostgreSQL is a throwaway cluster of its own (bench/support/pg-cluster.ts), so stopping it
  * disturbs no other database on the machine.
  */
-import { execFileSync } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { createPgCluster } from "./support/pg-cluster.js";
-import { startChild, startFakeUpstream } from "./support/processes.js";
+import { hallmarkCli, startChild, startFakeUpstream } from "./support/processes.js";
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +34,6 @@ const connections = Number(values.connections);
 const faultAt = values["fault-at"] === undefined ? null : Number(values["fault-at"]) * 1000;
 const faultFor = Number(values["fault-for"]) * 1000;
 
-const ROOT = path.resolve(import.meta.dirname, "..");
 const cluster = createPgCluster(25000 + Math.floor(Math.random() * 5000));
 const dataDir = mkdtempSync(path.join(tmpdir(), "hm-replicas-"));
 const env = {
@@ -47,12 +45,7 @@ const env = {
   // Replicas are one log: one origin (the default derives from each one's host and port).
   HALLMARK_LOG_ORIGIN: "bench.hallmark.test/audit",
 };
-const cli = (...args: string[]) =>
-  execFileSync(process.execPath, ["bin/hallmark.js", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    encoding: "utf8",
-  });
+const cli = hallmarkCli(env);
 
 interface Sample {
   start: number;

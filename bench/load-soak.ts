@@ -8,13 +8,11 @@
  *
  * `--postgres` runs the gateway on a throwaway PostgreSQL cluster instead of the embedded PGlite.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { createPgCluster, type PgCluster } from "./support/pg-cluster.js";
-import { startFakeUpstream, startGateway } from "./support/processes.js";
+import { hallmarkCli, startFakeUpstream, startGateway } from "./support/processes.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +25,6 @@ const { values } = parseArgs({
     postgres: { type: "boolean", default: false },
   },
 });
-const ROOT = path.resolve(import.meta.dirname, "..");
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -50,12 +47,7 @@ if (values.postgres) {
   cluster = createPgCluster(25000 + Math.floor(Math.random() * 5000));
   env.DATABASE_URL = cluster.url;
   env.HALLMARK_BOOTSTRAP = "false";
-  const cli = (...args: string[]) =>
-    execFileSync(process.execPath, ["bin/hallmark.js", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-    });
+  const cli = hallmarkCli(env);
   cli("migrate");
   cli("tenant", "create", "soak");
   key = cli("key", "create", "--tenant", "soak").trim().split("\n").at(-1)!;

@@ -9,14 +9,14 @@
  * `--latency` is the fake upstream's generation time (the kill lands while jobs are inside it);
  * `--expire` is HALLMARK_JOB_EXPIRE_SECONDS, after which pg-boss hands a dead worker's job on.
  */
-import { type ChildProcess, execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { createPgCluster } from "./support/pg-cluster.js";
-import { startChild, startFakeUpstream } from "./support/processes.js";
+import { hallmarkCli, startChild, startFakeUpstream } from "./support/processes.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +27,6 @@ const { values } = parseArgs({
   },
 });
 const jobs = Number(values.jobs);
-const ROOT = path.resolve(import.meta.dirname, "..");
 const cluster = createPgCluster(25000 + Math.floor(Math.random() * 5000));
 const dataDir = mkdtempSync(path.join(tmpdir(), "hm-worker-kill-"));
 const env = {
@@ -44,12 +43,7 @@ const env = {
   HALLMARK_BACKEND_RETRIES: "0",
   HALLMARK_BACKEND_CONCURRENCY: String(jobs * 2),
 };
-const cli = (...args: string[]) =>
-  execFileSync(process.execPath, ["bin/hallmark.js", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    encoding: "utf8",
-  });
+const cli = hallmarkCli(env);
 
 const children: ChildProcess[] = [];
 function keepLog(child: ChildProcess, name: string) {

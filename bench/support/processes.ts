@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -56,4 +56,14 @@ export async function startGateway(env: Record<string, string>) {
     ? ""
     : readFileSync(path.join(dataDir, "bootstrap-key"), "utf8").trim();
   return { child, url: `http://127.0.0.1:${port}`, key, dataDir };
+}
+
+/** Runs `hallmark <args>` synchronously with `env` over this process's environment; its stdout. */
+export function hallmarkCli(env: Record<string, string>) {
+  return (...args: string[]): string =>
+    execFileSync(process.execPath, ["bin/hallmark.js", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
 }
