@@ -9,5 +9,10 @@ export interface AppEnv {
     principal: Principal;
     /** Set by the idempotency middleware: the generation id this key's request must use. */
     idempotency?: { generationId: string };
+    /**
+     * Set by the request gate: aborts when the client goes away, at the request's time limit and
+     * at the shutdown deadline. Read it with `requestSignal(c)`.
+     */
+    signal?: AbortSignal;
   };
 }

@@ -227,7 +227,14 @@ export function recordFailure(run: PipelineRun, error: unknown): Promise<void> {
     images: [],
   }).then(
     () => {},
-    () => {},
+    (recordError: unknown) => {
+      // The caller's error is what the client gets; a lost failure row must still be seen.
+      deps.logger?.error("could not record a failed generation", {
+        generation_id: run.id,
+        error_code: (error as { code?: string }).code ?? "internal_error",
+        cause: recordError instanceof Error ? recordError.message : String(recordError),
+      });
+    },
   );
 }
 

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +12,7 @@ import {
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import type { AppEnv } from "../context.js";
 import { errorResponse } from "../errors.js";
-import { continuesUntil, createRequestGate } from "./timeout.js";
+import { continuesUntil, createRequestGate, requestSignal } from "./timeout.js";
 
 /** A bare app behind a gate: a route that waits `ms` (or until its request is aborted). */
 function gatedApp(timeoutMs: number) {
@@ -24,7 +26,7 @@ function gatedApp(timeoutMs: number) {
   app.onError((error, c) => errorResponse(c, error));
   const aborted: string[] = [];
   app.get("/wait/:ms", async (c) => {
-    const signal = c.req.raw.signal;
+    const signal = requestSignal(c);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, Number(c.req.param("ms")));
       signal.addEventListener("abort", () => {
@@ -37,7 +39,7 @@ function gatedApp(timeoutMs: number) {
   });
   // An answer that goes on after its status: a body written until `ms` or the signal's abort.
   app.get("/stream/:ms", (c) => {
-    const signal = c.req.raw.signal;
+    const signal = requestSignal(c);
     const encoder = new TextEncoder();
     let done = () => {};
     continuesUntil(
@@ -128,6 +130,17 @@ describe("request gate", () => {
   });
 });
 
+/** Waits `ms`, then runs a few full garbage collections (V8's gc, exposed for the test). */
+async function collectGarbageAfter(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 describe.each(testDatabases())("request timeout through the pipeline on $name", (testDb) => {
   let fake: FakeAutomatic1111;
   let gw: TestGateway;
@@ -146,9 +159,14 @@ describe.each(testDatabases())("request timeout through the pipeline on $name", 
   });
 
   it("a generation slower than HALLMARK_REQUEST_TIMEOUT_MS is a 504 and is audited as failed", async () => {
-    const res = await gw.request("/v1/images/generations", {
+    const answer = gw.request("/v1/images/generations", {
       json: { prompt: "a slow lighthouse", size: "256x256" },
     });
+    // A garbage collection while the backend works, before the deadline: the deadline's abort
+    // once went through a Request copy whose AbortController could be collected, and the call
+    // then ran on and was recorded as made (nodejs/undici#3644).
+    await collectGarbageAfter(300);
+    const res = await answer;
     expect(res.status).toBe(504);
     expect((await res.json()).error.code).toBe("request_timeout");
     // The cancelled generation records its failure (the pipeline saw its signal abort).
@@ -162,6 +180,9 @@ describe.each(testDatabases())("request timeout through the pipeline on $name", 
         .where(eq(generations.status, "failed"));
     }
     expect(rows.length).toBe(1);
+    // And nothing of it was recorded as made: the backend call was cancelled.
+    const all = await gw.database.db.select({ status: generations.status }).from(generations);
+    expect(all.map((r) => r.status)).toEqual(["failed"]);
   });
 
   it("a stream slower than HALLMARK_REQUEST_TIMEOUT_MS ends in a request_timeout error event", async () => {

@@ -20,8 +20,8 @@ export interface DrainResult {
  * The gate every request passes: a per-request time limit, the count of work in flight, and
  * graceful shutdown.
  *
- * The request's abort signal (which the pipeline passes to the backend) is replaced by one that
- * also fires on the time limit and at the shutdown deadline, so cancelled work stops generating
+ * The request's abort signal (which the pipeline passes to the backend) is joined by one that
+ * also fires on the time limit and at the shutdown deadline (`requestSignal(c)`), so cancelled work stops generating
  * and records its failure in the audit instead of running on unseen. Work is counted until it
  * settles, not merely until the client has its answer, so shutdown waits for the audit commit.
  *
@@ -42,9 +42,13 @@ export function createRequestGate(options: RequestGateOptions) {
       );
     }
     const deadline = new AbortController();
+    // Kept on the context, not put into a copy of the Request: a Request made with `signal`
+    // follows it through an AbortController the Request alone holds, weakly linked from the
+    // source (undici), so once the answered request's Request is collected, the deadline's
+    // abort never reached the backend call, which ran on and was recorded as made
+    // (nodejs/undici#3644). An AbortSignal.any() result held by the work aborts reliably.
     const signal = AbortSignal.any([c.req.raw.signal, deadline.signal, shutdown.signal]);
-    // The same request with the combined signal; the body is carried over, not read.
-    c.req.raw = new Request(c.req.raw, { signal, duplex: "half" } as RequestInit);
+    c.set("signal", signal);
 
     let timer: NodeJS.Timeout | undefined;
     let onShutdown = () => {};
@@ -155,6 +159,14 @@ export function continuesUntil(c: Context, done: Promise<unknown>): void {
       () => {},
     ),
   );
+}
+
+/**
+ * The signal a route passes to its work: the gate's (client gone, time limit, shutdown), or the
+ * bare request's where no gate runs.
+ */
+export function requestSignal(c: Context<AppEnv>): AbortSignal {
+  return c.get("signal") ?? c.req.raw.signal;
 }
 
 /** Resolves true once `work` is empty, or false after `ms`. */

@@ -4,6 +4,7 @@ import { parseSize } from "../../config/index.js";
 import { HallmarkError } from "../../errors/index.js";
 import { editImages, type PipelineDeps, serverTiming } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
+import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses } from "../openapi.js";
 import { validationHook } from "../validation.js";
 import {
@@ -246,7 +247,7 @@ export function registerImagesEdits(
         mask: form.mask,
         strength: body.strength,
       },
-      c.req.raw.signal,
+      requestSignal(c),
     );
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);

@@ -15,7 +15,7 @@ import {
 import type { AppEnv } from "../context.js";
 import { errorBody, settleError } from "../errors.js";
 import { deferQuota } from "../middleware/rate-limit-quota.js";
-import { continuesUntil } from "../middleware/timeout.js";
+import { continuesUntil, requestSignal } from "../middleware/timeout.js";
 
 /** SSE event names (`event:`); each event's JSON `data` carries the same name as `type`. */
 export const STREAM_EVENTS = {
@@ -70,7 +70,7 @@ export async function streamGeneration(
   webhookUrl: string | undefined,
 ): Promise<Response> {
   const cancel = new AbortController();
-  const signal = AbortSignal.any([c.req.raw.signal, cancel.signal]);
+  const signal = AbortSignal.any([requestSignal(c), cancel.signal]);
   const pending: SSEMessage[] = [];
   let wake = () => {};
   const progress = (data: Omit<ProgressData, "type">) => {
@@ -173,9 +173,10 @@ async function finalEvent(
   try {
     if (!outcome.ok) {
       // Cancelled by the request's time limit or the shutdown deadline: say which.
-      const reason: unknown = c.req.raw.signal.reason;
+      const requestAborted = requestSignal(c);
+      const reason: unknown = requestAborted.reason;
       if (
-        c.req.raw.signal.aborted &&
+        requestAborted.aborted &&
         isHallmarkError(reason) &&
         (reason.code === "request_timeout" || reason.code === "shutting_down")
       ) {

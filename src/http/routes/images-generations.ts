@@ -11,6 +11,7 @@ import {
   serverTiming,
 } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
+import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses } from "../openapi.js";
 import { streamEventSchema, streamGeneration } from "./images-generations-stream.js";
 
@@ -238,7 +239,7 @@ export function registerImagesGenerations(
     const result = await generateImages(
       deps.pipeline,
       { ...request, allowHold: deps.delivery !== undefined },
-      c.req.raw.signal,
+      requestSignal(c),
     );
     if (result.held) {
       // Held for review: made and recorded, kept sealed, never returned until approved.
