@@ -5,6 +5,7 @@ import type { PipelineDeps } from "./deps.js";
 import { type EditInputImage, prepareInputImages, prepareMask } from "./edit-input.js";
 import { type InputScreen, inputAuditView, screenInputs } from "./edit-screen.js";
 import { finishRun, type GenerationResult } from "./finish.js";
+import type { GenerateOptions } from "./generate.js";
 import { checkModelAllowed } from "./model-allow.js";
 import {
   generateStage,
@@ -69,6 +70,7 @@ export async function editImages(
   deps: PipelineDeps,
   request: EditRequest,
   signal: AbortSignal,
+  options: GenerateOptions = {},
 ): Promise<GenerationResult> {
   if (request.images.length === 0) {
     throw new HallmarkError("invalid_request_error", "Send the image to edit in 'image'.", {
@@ -115,6 +117,7 @@ export async function editImages(
         ...(inputs.length > 1 ? { references: inputs.slice(1).map((i) => i.normalised) } : {}),
         ...(mask ? { mask: mask.normalised } : {}),
         ...(request.strength !== undefined ? { strength: request.strength } : {}),
+        onProgress: options.onProgress,
       },
       bounded,
     ),

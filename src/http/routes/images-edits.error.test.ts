@@ -111,7 +111,7 @@ describe.each(testDatabases())("POST /v1/images/edits on $name (errors)", (testD
         "strength",
       ],
       [
-        { image: { bytes: png }, prompt: "a cat", stream: "true" },
+        { image: { bytes: png }, prompt: "a cat", stream: "yes" },
         400,
         "invalid_request_error",
         "stream",

@@ -6,6 +6,7 @@ import { generations, images } from "../../db/schema.js";
 import { testDatabases } from "../../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { maskPng, photo, postEdit } from "./images-edits.test-support.js";
+import { parseEvents } from "./stream.test-support.js";
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -15,6 +16,38 @@ describe.each(testDatabases())("POST /v1/images/edits on $name (happy)", (testDb
     gw = await startTestGateway(testDb);
   });
   afterAll(() => gw.close());
+
+  it("stream=true: input screening and denoising progress as Server-Sent Events, then the edit's body once recorded", async () => {
+    const res = await postEdit(gw, {
+      image: { bytes: await photo(320, 240, "png", 5), filename: "in.png", type: "image/png" },
+      prompt: "make it a watercolour",
+      size: "256x256",
+      seed: "12",
+      stream: "true",
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const events = parseEvents(await res.text());
+    const last = events.at(-1)!;
+    expect(last.event).toBe("image_generation.completed");
+    for (const e of events.slice(0, -1)) expect(e.event).toBe("hallmark.progress");
+    const progress = events.slice(0, -1).map((e) => `${e.data.stage}:${e.data.status}`);
+    expect(progress).toEqual(
+      expect.arrayContaining(["screen_input:applied", "generate:started", "record:applied"]),
+    );
+    const out = Buffer.from(last.data.data[0].b64_json, "base64");
+    expect((await sharp(out).metadata()).width).toBe(256);
+    const [row] = await gw.database.db
+      .select()
+      .from(generations)
+      .where(eq(generations.id, last.data.hallmark.generation_id));
+    expect(row).toMatchObject({ kind: "edit", status: "completed" });
+    const stored = await gw.database.db
+      .select({ sha256: images.sha256 })
+      .from(images)
+      .where(eq(images.generationId, row!.id));
+    expect(stored.map((i) => i.sha256)).toEqual([sha256(out)]);
+  });
 
   it("edits, screens the input, marks, signs with the input as parent ingredient, and audits", async () => {
     const input = await photo(320, 240, "jpeg");

@@ -2,7 +2,12 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { HonoRequest } from "hono";
 import { parseSize } from "../../config/index.js";
 import { HallmarkError } from "../../errors/index.js";
-import { editImages, type PipelineDeps, serverTiming } from "../../pipeline/index.js";
+import {
+  type EditRequest,
+  editImages,
+  type PipelineDeps,
+  serverTiming,
+} from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses } from "../openapi.js";
@@ -13,6 +18,7 @@ import {
   generationRequestSchema,
   generationResponse,
 } from "./images-generations.js";
+import { streamEventSchema, streamGeneration } from "./images-generations-stream.js";
 
 export interface EditLimits extends GenerationLimits {
   /** Largest uploaded file (`image`, `mask`), bytes. */
@@ -28,8 +34,8 @@ const BINARY = { type: "string" as const, format: "binary" };
  * (https://platform.openai.com/docs/api-reference/images/createEdit), plus Hallmark's `seed`,
  * `negative_prompt` and `strength`. Multipart sends every value as text: numbers are parsed here.
  * OpenAI fields that do not change what is made (quality, background, input_fidelity,
- * partial_images) are accepted and ignored; `stream: true` and `response_format: "url"` are
- * refused; any other field is an error.
+ * partial_images) are accepted and ignored; `response_format: "url"` is refused; any other field
+ * is an error. `stream: true` answers as Server-Sent Events, as generations do.
  */
 function editFieldsSchema(limits: EditLimits) {
   // The text fields shared with generations keep the same rules (well-formed Unicode, lengths).
@@ -58,10 +64,7 @@ function editFieldsSchema(limits: EditLimits) {
       background: z.string().max(32).optional(),
       input_fidelity: z.string().max(32).optional(),
       partial_images: z.string().max(8).optional(),
-      stream: z
-        .enum(["false", "true"])
-        .optional()
-        .refine((v) => v !== "true", { message: "streaming is not supported; send stream=false." }),
+      stream: z.enum(["false", "true"]).optional(),
     })
     .strict();
 }
@@ -93,6 +96,12 @@ function openApiBody(limits: EditLimits) {
       seed: { type: "integer" as const, minimum: 0 },
       strength: { type: "number" as const, minimum: 0, maximum: 1 },
       user: { type: "string" as const },
+      stream: {
+        type: "string" as const,
+        enum: ["false", "true"],
+        description:
+          "true: answered as Server-Sent Events (progress, then the completed body or an error), as for generations.",
+      },
     },
   };
 }
@@ -203,8 +212,11 @@ export function registerImagesEdits(
     },
     responses: {
       200: {
-        description: "The edited images",
-        content: { "application/json": { schema: GenerationResponseSchema } },
+        description: "The edited images (with `stream=true`: Server-Sent Events, docs/backends.md)",
+        content: {
+          "application/json": { schema: GenerationResponseSchema },
+          "text/event-stream": { schema: streamEventSchema(GenerationResponseSchema) },
+        },
       },
       ...errorResponses,
     },
@@ -228,27 +240,32 @@ export function registerImagesEdits(
         { param: "size" },
       );
     }
-    const result = await editImages(
-      deps.pipeline,
-      {
-        principal: c.get("principal"),
-        prompt: body.prompt,
-        negativePrompt: body.negative_prompt,
-        n: body.n ?? 1,
-        width: dims.width,
-        height: dims.height,
-        seed: body.seed,
-        outputFormat: body.output_format ?? "png",
-        quality:
-          body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
-        model: body.model,
-        endUser: body.user,
-        images: form.images,
-        mask: form.mask,
-        strength: body.strength,
-      },
-      requestSignal(c),
-    );
+    const request: EditRequest = {
+      principal: c.get("principal"),
+      prompt: body.prompt,
+      negativePrompt: body.negative_prompt,
+      n: body.n ?? 1,
+      width: dims.width,
+      height: dims.height,
+      seed: body.seed,
+      outputFormat: body.output_format ?? "png",
+      quality:
+        body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
+      model: body.model,
+      endUser: body.user,
+      images: form.images,
+      mask: form.mask,
+      strength: body.strength,
+    };
+    if (body.stream === "true") {
+      return streamGeneration(
+        c,
+        { pipeline: deps.pipeline, toBody: generationResponse },
+        (signal, options) => editImages(deps.pipeline, request, signal, options),
+        undefined,
+      );
+    }
+    const result = await editImages(deps.pipeline, request, requestSignal(c));
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
     return c.json(generationResponse(result), 200);

@@ -5,9 +5,8 @@ import { isHallmarkError } from "../../errors/index.js";
 import type { Delivery } from "../../jobs/index.js";
 import {
   currentStageObserver,
-  type GenerationRequest,
+  type GenerateOptions,
   type GenerationResult,
-  generateImages,
   observeStages,
   type PipelineDeps,
   type StageObserver,
@@ -51,8 +50,8 @@ export interface StreamDeps {
 type Outcome = { ok: true; result: GenerationResult } | { ok: false; error: unknown };
 
 /**
- * `stream: true` on POST /v1/images/generations: the same generation, answered as Server-Sent
- * Events. Only progress leaves before the end (stage names, denoising step i/n from backends
+ * `stream: true` on POST /v1/images/generations and /v1/images/edits: the same generation or
+ * edit, answered as Server-Sent Events. Only progress leaves before the end (stage names, denoising step i/n from backends
  * that report steps); the images leave once, in the `image_generation.completed` event, after
  * they were screened, marked, signed and their audit rows committed: exactly the body the
  * non-streaming route answers. A failure or refusal after the stream started is an `error`
@@ -66,7 +65,8 @@ type Outcome = { ok: true; result: GenerationResult } | { ok: false; error: unkn
 export async function streamGeneration(
   c: Context<AppEnv>,
   deps: StreamDeps,
-  request: GenerationRequest,
+  /** The use case (a generation or an edit) under the stream's signal and progress listener. */
+  run: (signal: AbortSignal, options: GenerateOptions) => Promise<GenerationResult>,
   webhookUrl: string | undefined,
 ): Promise<Response> {
   const cancel = new AbortController();
@@ -104,7 +104,7 @@ export async function streamGeneration(
     },
   };
   const work = observeStages(observer, () =>
-    generateImages(deps.pipeline, request, signal, {
+    run(signal, {
       onProgress: ({ step, steps }) =>
         progress({ stage: "generate", status: "running", step, steps }),
     }),

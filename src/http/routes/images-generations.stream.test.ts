@@ -12,28 +12,7 @@ import { createPlaceholderGenerator } from "../../generate/index.js";
 import { pdqHashEncoded } from "../../provenance/fingerprint/index.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { limitedTenant } from "../middleware/rate-limit.test-support.js";
-
-interface StreamEvent {
-  event: string;
-  // biome-ignore lint/suspicious/noExplicitAny: event bodies are checked field by field
-  data: any;
-}
-
-/** The events of a whole SSE body (comment lines such as keep-alives are skipped). */
-function parseEvents(text: string): StreamEvent[] {
-  return text
-    .split("\n\n")
-    .map((block) => block.split("\n").filter((line) => line !== "" && !line.startsWith(":")))
-    .filter((lines) => lines.length > 0)
-    .map((lines) => {
-      const event = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "message";
-      const data = lines
-        .filter((l) => l.startsWith("data: "))
-        .map((l) => l.slice(6))
-        .join("\n");
-      return { event, data: JSON.parse(data) };
-    });
-}
+import { parseEvents } from "./stream.test-support.js";
 
 /** An output the operator's hash list names: generated fine, refused at the output screen. */
 const LISTED = { prompt: "a green hill under a blue sky", seed: 4321, size: "256x256" };

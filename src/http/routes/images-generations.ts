@@ -217,10 +217,11 @@ export function registerImagesGenerations(
           { param: "stream" },
         );
       }
+      const held = { ...request, allowHold: deps.delivery !== undefined };
       return streamGeneration(
         c,
         { pipeline: deps.pipeline, delivery: deps.delivery, toBody: generationResponse },
-        { ...request, allowHold: deps.delivery !== undefined },
+        (signal, options) => generateImages(deps.pipeline, held, signal, options),
         webhookUrl,
       );
     }
