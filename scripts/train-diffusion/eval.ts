@@ -1,23 +1,24 @@
 /**
- * `npm run eval:diffusion`: caption consistency of the embedded diffusion model, and its sample
- * grid (docs/img/embedded-diffusion-samples.png).
+ * `npm run eval:diffusion`: does the text steer the embedded diffusion model? Also writes its
+ * sample grid (docs/img/embedded-diffusion-samples.png).
  *
- * 100 captions from the training vocabulary (fixed list, seeded): 60 "a <colour> <shape> on a
- * <background> background" (half of them colour/shape/background combinations held out of
- * training, see data.py held_out), 16 suns over hills, 12 gradients, 12 stripes. Each image is
- * generated at the model's native 32×32 through the ONNX pipeline (the same code that serves
- * requests), every pixel is classified to the nearest of the ten palette colours, and the caption
- * is checked:
- *   shape:     the background colour is the most frequent, the shape colour the second;
- *   landscape: the hill colour is the most frequent in the bottom quarter, the sun colour covers
- *              at least 1% of the top half;
- *   gradient:  the first colour dominates the top quarter, the second the bottom quarter;
- *   stripes:   the two most frequent colours are the two named.
- * Chance level: the same checks against the caption of another sample (shuffled), so the figure
- * says how much the text steers the picture.
+ * Images are generated at the model's native 32×32 through the ONNX pipeline that serves
+ * requests. Two checks, each beside its chance level:
+ *   colour:  the dominant colour of the picture's non-white pixels (the HSV bins of emoji.py,
+ *            which captioned the training data) is the colour the prompt names. Chance: the
+ *            agreement expected if the colours seen were unrelated to the colours asked.
+ *   object:  the nearest training picture (RGB distance over the 32×32 pixels; the data set,
+ *            hue-turned copies included, dumped by `emoji.py --dump`) is an emoji whose captions
+ *            contain the prompt's object word. Chance: the share of training pictures that are.
+ * Prompts: "a <colour> <object>" for 12 objects × 3 colours × 2 seeds, and the three of the
+ * issue ("a red apple", "a smiling sun", "a blue car") × 6 seeds, listed with the emoji nearest
+ * to each picture.
+ *
+ *   npm run eval:diffusion [-- --dir=models/embedded-diffusion --steps=20 --guidance=7
+ *                              --sampler=euler_a --grid=false]
  */
-import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { loadOnnxSd, type SamplerName } from "../../src/generate/onnx-sd/index.js";
@@ -30,175 +31,155 @@ const dir = args.get("dir") ?? join(root, "models/embedded-diffusion");
 const steps = Number(args.get("steps") ?? 20);
 const guidance = Number(args.get("guidance") ?? 7);
 const sampler = (args.get("sampler") ?? "euler_a") as SamplerName;
+const refDir = args.get("reference") ?? "/tmp/hallmark-emoji-reference";
 
-const PALETTE: Record<string, [number, number, number]> = {
-  red: [215, 35, 35],
-  orange: [245, 135, 25],
-  yellow: [245, 215, 35],
-  green: [45, 160, 60],
-  blue: [35, 85, 215],
-  purple: [135, 55, 185],
-  pink: [245, 135, 185],
-  white: [245, 245, 245],
-  black: [20, 20, 20],
-  brown: [125, 75, 35],
+// The training pictures, drawn again by the training script's own data code.
+if (!existsSync(join(refDir, "index.json"))) {
+  execFileSync(
+    "sh",
+    [
+      join(root, "scripts/train-diffusion/python.sh"),
+      "scripts/train-diffusion/emoji.py",
+      "--dump",
+      refDir,
+    ],
+    { stdio: "inherit" },
+  );
+}
+const index = JSON.parse(readFileSync(join(refDir, "index.json"), "utf8")) as {
+  size: number;
+  items: Array<{ emoji: string; captions: string[] }>;
 };
-const COLOURS = Object.keys(PALETTE);
-const SHAPES = ["circle", "square", "triangle", "star"];
+const reference = readFileSync(join(refDir, "images.raw"));
+const pixels = index.size * index.size * 3;
 
-function heldOut(colour: string, shape: string, background: string): boolean {
-  return createHash("sha256").update(`${colour}|${shape}|${background}`).digest()[0]! % 10 === 0;
-}
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Spec =
-  | { kind: "shape"; colour: string; shape: string; background: string; heldOut: boolean }
-  | { kind: "landscape"; sun: string; hills: string }
-  | { kind: "gradient"; a: string; b: string }
-  | { kind: "stripes"; a: string; b: string };
-
-function caption(s: Spec): string {
-  switch (s.kind) {
-    case "shape":
-      return `a ${s.colour} ${s.shape} on a ${s.background} background`;
-    case "landscape":
-      return `a ${s.sun} sun over ${s.hills} hills`;
-    case "gradient":
-      return `a ${s.a} to ${s.b} gradient`;
-    case "stripes":
-      return `${s.a} and ${s.b} stripes`;
-  }
-}
-
-const rand = prng(20251127);
-const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-const two = (): [string, string] => {
-  const a = pick(COLOURS);
-  let b = pick(COLOURS);
-  while (b === a) b = pick(COLOURS);
-  return [a, b];
-};
-const specs: Spec[] = [];
-for (const wantHeld of [true, false]) {
-  let made = 0;
-  while (made < 30) {
-    const [colour, background] = two();
-    const shape = pick(SHAPES);
-    if (heldOut(colour, shape, background) !== wantHeld) continue;
-    specs.push({ kind: "shape", colour, shape, background, heldOut: wantHeld });
-    made++;
-  }
-}
-for (let i = 0; i < 16; i++) {
-  specs.push({
-    kind: "landscape",
-    sun: pick(["yellow", "orange", "red", "white"]),
-    hills: pick(["green", "brown", "purple", "blue", "black"]),
-  });
-}
-for (let i = 0; i < 12; i++) {
-  const [a, b] = two();
-  specs.push({ kind: "gradient", a, b });
-}
-for (let i = 0; i < 12; i++) {
-  const [a, b] = two();
-  specs.push({ kind: "stripes", a, b });
-}
-
-function classify(rgb: Uint8Array): string[] {
-  const out: string[] = [];
-  for (let p = 0; p < rgb.length; p += 3) {
-    let best = "";
-    let bestD = Number.POSITIVE_INFINITY;
-    for (const [name, [r, g, b]] of Object.entries(PALETTE)) {
-      const d = (rgb[p]! - r) ** 2 + (rgb[p + 1]! - g) ** 2 + (rgb[p + 2]! - b) ** 2;
-      if (d < bestD) {
-        bestD = d;
-        best = name;
-      }
+/** The nearest training picture to `rgb` (sum of squared differences). */
+function nearest(rgb: Uint8Array): number {
+  let best = -1;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < index.items.length; i++) {
+    let d = 0;
+    const off = i * pixels;
+    for (let p = 0; p < pixels && d < bestD; p++) {
+      const e = rgb[p]! - reference[off + p]!;
+      d += e * e;
     }
-    out.push(best);
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
   }
-  return out;
+  return best;
 }
 
-function ranking(labels: string[]): string[] {
+const wordIn = (word: string, captions: string[]) =>
+  captions.some((c) => new RegExp(`\\b${word}\\b`).test(c));
+
+/** The dominant colour word of the non-white pixels, by emoji.py's HSV bins. */
+function colourName(rgb: Uint8Array): string {
   const counts = new Map<string, number>();
-  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  return [...counts.entries()].sort((x, y) => y[1] - x[1]).map(([k]) => k);
+  let opaque = 0;
+  let chromaticCount = 0;
+  let dark = 0;
+  for (let p = 0; p < rgb.length; p += 3) {
+    const r = rgb[p]! / 255;
+    const g = rgb[p + 1]! / 255;
+    const b = rgb[p + 2]! / 255;
+    if (r > 0.92 && g > 0.92 && b > 0.92) continue; // the white ground
+    opaque++;
+    const mx = Math.max(r, g, b);
+    const c = mx - Math.min(r, g, b);
+    const s = mx > 0 ? c / mx : 0;
+    if (mx < 0.3) dark++;
+    if (!(s > 0.3 && mx > 0.25)) continue;
+    chromaticCount++;
+    let h = mx === r ? ((g - b) / c) % 6 : mx === g ? (b - r) / c + 2 : (r - g) / c + 4;
+    h = (((h * 60) % 360) + 360) % 360;
+    let name =
+      h >= 345 || h < 22
+        ? "red"
+        : h < 42
+          ? "orange"
+          : h < 70
+            ? "yellow"
+            : h < 170
+              ? "green"
+              : h < 255
+                ? "blue"
+                : h < 290
+                  ? "purple"
+                  : "pink";
+    if ((name === "orange" || name === "red") && mx < 0.78) name = "brown";
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  if (opaque === 0) return "white";
+  if (chromaticCount / opaque < 0.3) return dark / opaque > 0.4 ? "black" : "white";
+  return [...counts.entries()].sort((x, y) => y[1] - x[1])[0]![0];
 }
 
-function share(labels: string[], colour: string): number {
-  return labels.filter((l) => l === colour).length / Math.max(1, labels.length);
-}
-
-function consistent(spec: Spec, labels: string[], size: number): boolean {
-  const rows = (from: number, to: number) => labels.slice(from * size, to * size);
-  const q = size / 4;
-  switch (spec.kind) {
-    case "shape": {
-      const r = ranking(labels);
-      return r[0] === spec.background && r[1] === spec.colour;
-    }
-    case "landscape":
-      return (
-        ranking(rows(size - q, size))[0] === spec.hills &&
-        share(rows(0, size / 2), spec.sun) >= 0.01
-      );
-    case "gradient":
-      return ranking(rows(0, q))[0] === spec.a && ranking(rows(size - q, size))[0] === spec.b;
-    case "stripes": {
-      const r = ranking(labels).slice(0, 2);
-      return r.includes(spec.a) && r.includes(spec.b);
-    }
+const OBJECTS = [
+  "apple",
+  "sun",
+  "car",
+  "heart",
+  "tree",
+  "fish",
+  "cat",
+  "house",
+  "flower",
+  "moon",
+  "banana",
+  "ghost",
+];
+const COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"];
+type Spec = { prompt: string; colour?: string; object: string; seed: number; headline?: true };
+const specs: Spec[] = [];
+for (const [i, object] of OBJECTS.entries()) {
+  for (const k of [0, 2, 4]) {
+    const colour = COLOURS[(i + k) % COLOURS.length]!;
+    for (const seed of [1, 2])
+      specs.push({ prompt: `a ${colour} ${object}`, colour, object, seed });
   }
 }
+const HEADLINE: Array<Omit<Spec, "seed">> = [
+  { prompt: "a red apple", colour: "red", object: "apple" },
+  { prompt: "a smiling sun", colour: "yellow", object: "sun" },
+  { prompt: "a blue car", colour: "blue", object: "car" },
+];
+for (const h of HEADLINE)
+  for (let seed = 1; seed <= 6; seed++) specs.push({ ...h, seed, headline: true });
 
 const model = await loadOnnxSd(dir, { executionProvider: "cpu", intraOpNumThreads: 1 });
 const size = model.nativeSize ?? 32;
-const results: { spec: Spec; labels: string[]; rgb: Uint8Array }[] = [];
+if (size !== index.size) throw new Error(`model draws ${size}px, reference is ${index.size}px`);
 const started = Date.now();
-for (const [i, spec] of specs.entries()) {
+const results: Array<Spec & { rgb: Uint8Array; colourSeen: string; near: number }> = [];
+for (const spec of specs) {
   const [image] = await model.run(
     {
-      prompt: caption(spec),
+      prompt: spec.prompt,
       negativePrompt: "",
       width: size,
       height: size,
       n: 1,
-      seed: 1000 + i,
+      seed: spec.seed,
       steps,
       sampler,
       guidanceScale: guidance,
     },
     new AbortController().signal,
   );
-  results.push({ spec, labels: classify(image!.rgb), rgb: image!.rgb });
+  const rgb = image!.rgb;
+  results.push({ ...spec, rgb, colourSeen: colourName(rgb), near: nearest(rgb) });
 }
 const seconds = (Date.now() - started) / 1000;
 
-const rate = (rows: typeof results, spec = (r: (typeof results)[number]) => r.spec) =>
-  rows.filter((r) => consistent(spec(r), r.labels, size)).length / Math.max(1, rows.length);
-const byKind = (kind: string) => results.filter((r) => r.spec.kind === kind);
+const grid = results.filter((r) => !r.headline);
+const share = <T>(rows: T[], ok: (r: T, i: number) => boolean) =>
+  rows.filter(ok).length / Math.max(1, rows.length);
+const objectOk = (r: (typeof results)[number]) => wordIn(r.object, index.items[r.near]!.captions);
+const baseRate = (object: string) => share(index.items, (it) => wordIn(object, it.captions));
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-// Chance: each image judged against the caption of the image 37 places on (a fixed derangement).
-const shuffled = (r: (typeof results)[number]) =>
-  results[(results.indexOf(r) + 37) % results.length]!.spec;
-const sameKindShuffled = (r: (typeof results)[number]) => {
-  const peers = byKind(r.spec.kind);
-  return peers[(peers.indexOf(r) + 1) % peers.length]!.spec;
-};
 const report = {
   model: dir,
   steps,
@@ -206,47 +187,81 @@ const report = {
   guidance,
   samples: results.length,
   seconds_total: seconds,
-  overall: rate(results),
-  overall_chance_same_kind: rate(results, sameKindShuffled),
-  overall_chance_any: rate(results, shuffled),
-  shape_seen: rate(byKind("shape").filter((r) => r.spec.kind === "shape" && !r.spec.heldOut)),
-  shape_held_out: rate(byKind("shape").filter((r) => r.spec.kind === "shape" && r.spec.heldOut)),
-  landscape: rate(byKind("landscape")),
-  gradient: rate(byKind("gradient")),
-  stripes: rate(byKind("stripes")),
-  shape_background_dominant:
-    byKind("shape").filter(
-      (r) => r.spec.kind === "shape" && ranking(r.labels)[0] === r.spec.background,
-    ).length / 60,
+  colour_right: share(grid, (r) => r.colourSeen === r.colour),
+  // Chance: how often the colour seen would match a prompt's colour if the two were unrelated
+  // (the sum over colours of how often each is asked times how often each is seen).
+  colour_chance: COLOURS.reduce(
+    (a, c) => a + share(grid, (r) => r.colour === c) * share(grid, (r) => r.colourSeen === c),
+    0,
+  ),
+  object_right: share(grid, objectOk),
+  object_chance: OBJECTS.reduce((a, o) => a + baseRate(o), 0) / OBJECTS.length,
+  both_right: share(grid, (r) => r.colourSeen === r.colour && objectOk(r)),
+  headline: HEADLINE.map((h) => {
+    const rows = results.filter((r) => r.headline && r.prompt === h.prompt);
+    return {
+      prompt: h.prompt,
+      colour_right: share(rows, (r) => r.colourSeen === h.colour),
+      object_right: share(rows, objectOk),
+      nearest: rows.map((r) => index.items[r.near]!.emoji).join(" "),
+    };
+  }),
 };
 console.log(JSON.stringify(report, null, 1));
 console.log(
-  `caption consistency ${pct(report.overall)} (chance, same kind of scene: ${pct(report.overall_chance_same_kind)})`,
+  `colour right ${pct(report.colour_right)} (chance ${pct(report.colour_chance)}); ` +
+    `object right ${pct(report.object_right)} (chance ${pct(report.object_chance)}); ` +
+    `both ${pct(report.both_right)}`,
 );
+for (const h of report.headline) {
+  console.log(
+    `${h.prompt}: colour ${pct(h.colour_right)}, object ${pct(h.object_right)}, nearest ${h.nearest}`,
+  );
+}
 
-// Sample grid: 4 rows × 6 columns, each 32×32 upscaled to 96 (lanczos3, as served).
+// Sample grid: 6 prompts × 6 seeds, each 32×32 upscaled to 96 (lanczos3, as served).
 if (args.get("grid") !== "false") {
   const cell = 96;
-  const chosen = [
-    0, 1, 2, 3, 30, 31, 32, 33, 60, 61, 62, 63, 76, 77, 78, 79, 88, 89, 90, 91, 4, 34, 64, 80,
+  const rows = [
+    ...HEADLINE.map((h) => h.prompt),
+    "a green tree",
+    "a pink heart",
+    "a yellow banana",
   ];
-  const tiles = await Promise.all(
-    chosen.map(async (i, k) => ({
-      input: await sharp(Buffer.from(results[i]!.rgb), {
-        raw: { width: size, height: size, channels: 3 },
-      })
-        .resize(cell, cell, { kernel: "lanczos3" })
-        .png()
-        .toBuffer(),
-      left: (k % 6) * (cell + 4),
-      top: Math.floor(k / 6) * (cell + 4),
-    })),
-  );
+  const tiles: Array<{ input: Buffer; left: number; top: number }> = [];
+  for (const [y, prompt] of rows.entries()) {
+    for (let x = 0; x < 6; x++) {
+      const [image] = await model.run(
+        {
+          prompt,
+          negativePrompt: "",
+          width: size,
+          height: size,
+          n: 1,
+          seed: 100 + x,
+          steps,
+          sampler,
+          guidanceScale: guidance,
+        },
+        new AbortController().signal,
+      );
+      tiles.push({
+        input: await sharp(Buffer.from(image!.rgb), {
+          raw: { width: size, height: size, channels: 3 },
+        })
+          .resize(cell, cell, { kernel: "lanczos3" })
+          .png()
+          .toBuffer(),
+        left: x * (cell + 4),
+        top: y * (cell + 4),
+      });
+    }
+  }
   mkdirSync(join(root, "docs/img"), { recursive: true });
   await sharp({
     create: {
       width: 6 * (cell + 4) - 4,
-      height: 4 * (cell + 4) - 4,
+      height: rows.length * (cell + 4) - 4,
       channels: 3,
       background: "#ffffff",
     },
@@ -256,6 +271,7 @@ if (args.get("grid") !== "false") {
     .toFile(join(root, "docs/img/embedded-diffusion-samples.png"));
   writeFileSync(
     join(root, "docs/img/embedded-diffusion-samples.txt"),
-    `${chosen.map((i, k) => `${Math.floor(k / 6) + 1}.${(k % 6) + 1} ${caption(results[i]!.spec)}`).join("\n")}\n`,
+    `${rows.map((p, y) => `row ${y + 1}: ${p} (seeds 100-105)`).join("\n")}\n`,
   );
 }
+await model.release();

@@ -4,8 +4,9 @@ scheduler/, model_index.json), so that src/generate/onnx-sd runs it like any SD 
 
   npm run train:diffusion          (or: python3 scripts/train-diffusion/train.py --out DIR)
 
-Model (models/embedded-diffusion/README.md has the card):
-  - images: 32x32 RGB scenes drawn by data.py, captioned from a small vocabulary;
+Model (models/embedded-diffusion/README.md has the card and the exact commands):
+  - images: 32x32 RGB pictures of the Noto Color Emoji font, captioned from Unicode CLDR's
+    annotations, with hue-turned copies (emoji.py); `--data shapes` draws data.py's scenes;
   - "VAE": linear, fitted not trained: 4x4 patches (48 values) projected on their first
     LATENT_CHANNELS principal components, so the latent is 8x8xLATENT_CHANNELS; the decoder is a
     1x1 convolution back to 48 values and a depth-to-space. scaling_factor makes latents unit-std.
@@ -30,16 +31,18 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpe  # noqa: E402
 import data  # noqa: E402
+import emoji  # noqa: E402
 import nets  # noqa: E402
 
 SEED = 20251127
 SIZE = 32
 PATCH = 4
-LATENT_CHANNELS = 12
+LATENT_CHANNELS = 16
 MAX_LENGTH = 16
 TEXT_DIM = 64
 TRAIN_TIMESTEPS = 1000
 BETA_START, BETA_END = 0.00085, 0.012
+PARITY_CAPTION = "a red apple"
 
 
 def pca_basis(images: np.ndarray):
@@ -78,21 +81,48 @@ class Decoder(torch.nn.Module):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/embedded-diffusion")
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=10000)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--images", type=int, default=10000)
+    ap.add_argument("--data", choices=["emoji", "shapes"], default="emoji",
+                    help="emoji: Noto Color Emoji captioned from CLDR (emoji.py); shapes: data.py's scenes")
+    ap.add_argument("--images", type=int, default=10000, help="shapes only: how many scenes")
+    ap.add_argument("--channels", default="48,96,144", help="UNet widths at 8x8, 4x4, 2x2")
+    ap.add_argument("--merges", type=int, default=2000, help="most BPE merges learned on the captions")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--checkpoint", help="also save the trained weights here (torch.save)")
     ap.add_argument("--export-from", help="skip training: export the weights of this checkpoint")
+    ap.add_argument("--resume", help="start from this checkpoint's weights (same data, so the same latent basis)")
+    ap.add_argument("--colourless-natural", action="store_true",
+                    help="emoji only: a caption naming no colour is trained on the emoji's own "
+                         "colours only, not on its hue-turned copies (\"a smiling sun\" is yellow)")
+    ap.add_argument("--focus-share", type=float, default=0.0,
+                    help="emoji only: share of each batch drawn from the pictographs of emoji.FOCUS "
+                         "(food, plants, animals, sky, transport: things with a shape to learn)")
     args = ap.parse_args()
     threads = int(os.environ.get("TORCH_THREADS", "1"))
     torch.set_num_threads(threads)
     torch.manual_seed(SEED)
     started = time.time()
 
-    images, captions = data.make_dataset(args.images, SIZE, SEED)
-    vocab, merges = bpe.learn(captions)
-    ids = torch.tensor([bpe.encode(c, vocab, merges, MAX_LENGTH) for c in captions], dtype=torch.int32)
+    focus = None
+    if args.data == "emoji":
+        images, caption_lists, sources, turned = emoji.make_dataset(SIZE, with_turned=True)
+        focus = torch.tensor([i for i, e in enumerate(sources) if emoji.in_focus(e)])
+    else:
+        images, captions = data.make_dataset(args.images, SIZE, SEED)
+        caption_lists = [[c] for c in captions]
+    vocab, merges = bpe.learn([c for cs in caption_lists for c in cs], args.merges)
+    if args.data == "emoji" and args.colourless_natural:
+        # Learned on every caption above (the vocabulary stays that of a resumed checkpoint);
+        # trained on a copy's colour-naming captions only.
+        caption_lists = [[c for c in cs if emoji.names_colour(c)] or cs if t else cs
+                         for cs, t in zip(caption_lists, turned)]
+    # Every caption of every image, [images, most captions, tokens]; a step draws one of each
+    # drawn image's captions (a shorter list repeats its captions to fill the row).
+    widest = max(len(cs) for cs in caption_lists)
+    ids = torch.tensor([[bpe.encode(cs[k % len(cs)], vocab, merges, MAX_LENGTH) for k in range(widest)]
+                        for cs in caption_lists], dtype=torch.int32)
+    n_captions = torch.tensor([len(cs) for cs in caption_lists])
     empty = torch.tensor(bpe.encode("", vocab, merges, MAX_LENGTH), dtype=torch.int32)
     basis, mean, explained = pca_basis(images)
     enc, dec = Encoder(basis, mean), Decoder(basis, mean)
@@ -103,11 +133,12 @@ def main():
         recon = dec(latents[:1000])
         recon_rmse = float(((recon.clamp(-1, 1) - pixels[:1000]) ** 2).mean().sqrt() * 127.5)
         latents = latents * scaling
-    print(f"data: {len(captions)} images, vocab {len(vocab)}, PCA {explained:.4f} explained, "
+    print(f"data: {len(images)} images, {int(n_captions.sum())} captions, vocab {len(vocab)}, PCA {explained:.4f} explained, "
           f"reconstruction RMSE {recon_rmse:.2f}/255, scaling {scaling:.5f}", flush=True)
 
     text = nets.TextEncoder(len(vocab), MAX_LENGTH, TEXT_DIM)
-    unet = nets.UNet(in_channels=LATENT_CHANNELS, context_dim=TEXT_DIM)
+    channels = tuple(int(c) for c in args.channels.split(","))
+    unet = nets.UNet(channels=channels, in_channels=LATENT_CHANNELS, context_dim=TEXT_DIM)
     params = list(text.parameters()) + list(unet.parameters())
     n_params = sum(p.numel() for p in params)
     ema = [p.detach().clone() for p in params]
@@ -118,17 +149,21 @@ def main():
     gen = torch.Generator().manual_seed(SEED)
     log = []
     running = 0.0
-    if args.export_from:
-        saved = torch.load(args.export_from)
+    if args.export_from or args.resume:
+        saved = torch.load(args.export_from or args.resume)
         text.load_state_dict(saved["text"])
         unet.load_state_dict(saved["unet"])
         ema = [p.detach().clone() for p in params]
         log = saved["log"]
+    offset = log[-1]["step"] if args.resume and log else 0
     for step in range(1, 0 if args.export_from else args.steps + 1):
         lr = args.lr * min(1.0, step / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)) * 0.95 + 0.05)
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.randint(0, len(latents), (args.batch,), generator=gen)
+        if focus is not None and args.focus_share > 0:
+            k = int(round(args.batch * args.focus_share))
+            idx[:k] = focus[torch.randint(0, len(focus), (k,), generator=gen)]
         x0 = latents[idx]
         flip = torch.rand(args.batch, generator=gen) < 0.5
         # A mirrored scene has the same caption; flip in pixel space is a flip of the patch grid
@@ -137,7 +172,8 @@ def main():
             with torch.no_grad():
                 x0 = x0.clone()
                 x0[flip] = enc(pixels[idx[flip]].flip(-1)) * scaling
-        tok = ids[idx].clone()
+        pick = (torch.rand(args.batch, generator=gen) * n_captions[idx]).long()
+        tok = ids[idx, pick].clone()
         drop = torch.rand(args.batch, generator=gen) < 0.1
         tok[drop] = empty
         t = torch.randint(0, TRAIN_TIMESTEPS, (args.batch,), generator=gen)
@@ -157,7 +193,7 @@ def main():
                 e.mul_(decay).add_(p.detach(), alpha=1 - decay)
         running += loss.item()
         if step % 25 == 0:
-            row = {"step": step, "loss": round(running / 25, 5), "lr": round(lr, 6),
+            row = {"step": offset + step, "loss": round(running / 25, 5), "lr": round(lr, 6),
                    "elapsed_s": round(time.time() - started, 1)}
             log.append(row)
             print(json.dumps(row), flush=True)
@@ -172,7 +208,9 @@ def main():
         torch.save({"text": text.state_dict(), "unet": unet.state_dict(), "log": log}, args.checkpoint)
     export(args.out, text, unet, enc, dec, vocab, merges, scaling)
     info = {
-        "seed": SEED, "steps": args.steps, "batch": args.batch, "images": args.images,
+        "seed": SEED, "steps": args.steps, "resumed_from_steps": offset,
+        "focus_share": args.focus_share, "colourless_natural": args.colourless_natural, "batch": args.batch, "data": args.data,
+        "images": len(images), "captions": int(n_captions.sum()), "unet_channels": list(channels),
         "lr": args.lr, "torch_threads": threads, "torch": torch.__version__,
         "parameters": {"text_encoder": sum(p.numel() for p in text.parameters()),
                        "unet": sum(p.numel() for p in unet.parameters()), "total": n_params},
@@ -190,7 +228,7 @@ def export(out, text, unet, enc, dec, vocab, merges, scaling):
     for sub in ["text_encoder", "unet", "vae_decoder", "vae_encoder", "tokenizer", "scheduler"]:
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     batch = {0: "batch"}
-    ids = torch.tensor([bpe.encode("a red circle on a blue background", vocab, merges, MAX_LENGTH)] * 2,
+    ids = torch.tensor([bpe.encode(PARITY_CAPTION, vocab, merges, MAX_LENGTH)] * 2,
                        dtype=torch.int32)
     torch.onnx.export(text, (ids,), os.path.join(out, "text_encoder/model.onnx"),
                       input_names=["input_ids"], output_names=["last_hidden_state", "pooler_output"],
@@ -216,7 +254,7 @@ def export(out, text, unet, enc, dec, vocab, merges, scaling):
         # What the exported graphs must reproduce (src/generate/embedded.test.ts runs them).
         pred = unet(sample[:1], timestep, ctx[:1])
         parity = {
-            "caption": "a red circle on a blue background",
+            "caption": PARITY_CAPTION,
             "input_ids": ids[0].tolist(),
             "last_hidden_state_first16": ctx[0, :2, :8].flatten().tolist(),
             "unet_timestep": 500,

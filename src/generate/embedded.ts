@@ -19,12 +19,13 @@ export interface EmbeddedGeneratorOptions {
 
 /**
  * The default backend: Hallmark's own small text-to-image diffusion model
- * (models/embedded-diffusion, trained by scripts/train-diffusion on procedurally drawn scenes),
+ * (models/embedded-diffusion, trained by scripts/train-diffusion on the Noto Color Emoji
+ * pictures, captioned from Unicode CLDR's annotations),
  * run on the CPU by the same ONNX Stable Diffusion pipeline as any SD export. It denoises at its
  * native 32×32 and sharp upscales to the requested size; responses say so
- * (`parameters.native_resolution`, `upscaled`). Small and quick, and a real diffusion model: the
- * pictures follow the caption vocabulary it was trained on (coloured shapes on backgrounds,
- * suns over hills, gradients, stripes), nothing else.
+ * (`parameters.native_resolution`, `upscaled`). Small and quick, and a real diffusion model: it
+ * draws emoji-like pictures of what its captions named ("a red apple", "a blue car"), and
+ * nothing it was not shown.
  */
 export async function createEmbeddedGenerator(
   options: EmbeddedGeneratorOptions,
