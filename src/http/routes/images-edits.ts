@@ -17,6 +17,7 @@ import {
   GenerationResponseSchema,
   generationRequestSchema,
   generationResponse,
+  requestFields,
 } from "./images-generations.js";
 import { streamEventSchema, streamGeneration } from "./images-generations-stream.js";
 
@@ -241,18 +242,7 @@ export function registerImagesEdits(
       );
     }
     const request: EditRequest = {
-      principal: c.get("principal"),
-      prompt: body.prompt,
-      negativePrompt: body.negative_prompt,
-      n: body.n ?? 1,
-      width: dims.width,
-      height: dims.height,
-      seed: body.seed,
-      outputFormat: body.output_format ?? "png",
-      quality:
-        body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
-      model: body.model,
-      endUser: body.user,
+      ...requestFields(c.get("principal"), body, dims),
       images: form.images,
       mask: form.mask,
       strength: body.strength,

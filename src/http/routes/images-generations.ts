@@ -7,9 +7,11 @@ import type { Delivery } from "../../jobs/index.js";
 import {
   type GenerationResult,
   generateImages,
+  type OutputFormat,
   type PipelineDeps,
   serverTiming,
 } from "../../pipeline/index.js";
+import type { Principal } from "../../tenants/index.js";
 import type { AppEnv } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses } from "../openapi.js";
@@ -193,21 +195,7 @@ export function registerImagesGenerations(
         : await deps.delivery!.checkWebhookUrl(body.hallmark_webhook_url);
     // An Idempotency-Key fixes the generation id, so a retry can never record a second one.
     const id = c.get("idempotency")?.generationId;
-    const request = {
-      id,
-      principal: c.get("principal"),
-      prompt: body.prompt,
-      negativePrompt: body.negative_prompt,
-      n: body.n ?? 1,
-      width: dims.width,
-      height: dims.height,
-      seed: body.seed,
-      outputFormat: body.output_format ?? "png",
-      quality:
-        body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
-      model: body.model,
-      endUser: body.user,
-    };
+    const request = { id, ...requestFields(c.get("principal"), body, dims) };
     if (body.stream === true) {
       // A stream is answered while it runs: it cannot be queued, nor stored for replays.
       if (wantsAsync || id !== undefined) {
@@ -263,6 +251,38 @@ export function registerImagesGenerations(
     c.header("x-hallmark-generation-id", result.id);
     return c.json(generationResponse(result), 200);
   });
+}
+
+/** The fields of a generation or an edit request that both routes read alike from their body. */
+export function requestFields(
+  principal: Principal,
+  body: {
+    prompt: string;
+    negative_prompt?: string;
+    n?: number;
+    seed?: number;
+    output_format?: OutputFormat;
+    output_compression?: number;
+    model?: string;
+    user?: string;
+  },
+  dims: { width: number; height: number },
+) {
+  return {
+    principal,
+    prompt: body.prompt,
+    negativePrompt: body.negative_prompt,
+    n: body.n ?? 1,
+    width: dims.width,
+    height: dims.height,
+    seed: body.seed,
+    outputFormat: body.output_format ?? "png",
+    // Compression applies to the lossy formats only.
+    quality:
+      body.output_format && body.output_format !== "png" ? body.output_compression : undefined,
+    model: body.model,
+    endUser: body.user,
+  };
 }
 
 /** The 200 body of a generation or an edit, as OpenAI shapes it plus Hallmark's own block. */
