@@ -14,8 +14,9 @@ centred on white with a margin, and reduced to SIZE x SIZE with a box filter. It
   - for each hue-shifted copy (the picture turned round the colour wheel), the same captions
     with the copy's measured colour, and colour words in the name replaced ("a blue apple").
 
-So "a red apple" and "a blue car" are captions the model sees, and "a smiling sun" is made of
-words it has seen on suns and on smiling faces.
+  - the words of DRAWN: what Noto draws and CLDR does not say (the sun's face smiles).
+
+So "a red apple", "a blue car" and "a smiling sun" are captions the model sees.
 """
 
 import re
@@ -48,8 +49,26 @@ FOCUS = [
 ]
 
 
-def in_focus(emoji: str) -> bool:
-    return any(lo <= ord(emoji) <= hi for lo, hi in FOCUS)
+# What Noto draws and CLDR does not say: the sun and the moons with faces are drawn smiling (see
+# the model card), while their annotations name only a face ("sun with face"). Without these
+# words "smiling" is learned from smiley faces alone, and "a smiling sun" came out a faceless
+# disc. Written for this project by looking at the font's pictures; used like CLDR keywords.
+DRAWN = {
+    "\U0001F31E": ["smiling sun"],  # sun with face
+    "\U0001F31D": ["smiling moon", "smiling full moon"],  # full moon face
+    # Not U+1F31A new moon face: its dark face smirks rather than smiles.
+    "\U0001F31B": ["smiling moon", "smiling crescent moon"],  # first quarter moon face
+    "\U0001F31C": ["smiling moon", "smiling crescent moon"],  # last quarter moon face
+}
+
+
+# Smiling and other faces (U+1F600..U+1F64F, and U+263A smiling face): `train.py --focus-faces`
+# adds them to the focus, so that teaching "smiling" on the sun and moons keeps it on faces too.
+FACES = [(0x1F600, 0x1F64F), (0x263A, 0x263A)]
+
+
+def in_focus(emoji: str, faces: bool = False) -> bool:
+    return any(lo <= ord(emoji) <= hi for lo, hi in FOCUS + (FACES if faces else []))
 
 
 def annotations():
@@ -66,7 +85,7 @@ def annotations():
             names[base] = text
         else:
             keywords[base] = [k.strip() for k in text.split("|") if k.strip()]
-    return {e: (names[e], keywords.get(e, [])) for e in names}
+    return {e: (names[e], keywords.get(e, []) + DRAWN.get(e, [])) for e in names}
 
 
 def _render(font, emoji: str) -> Image.Image:
@@ -144,7 +163,7 @@ def _a(phrase: str) -> str:
     return f"{'an' if phrase[0] in 'aeiou' else 'a'} {phrase}"
 
 
-def captions_for(name: str, keywords, colour: str, turned: bool):
+def captions_for(name: str, keywords, colour: str, turned: bool, drawn=()):
     name = _recolour(name, colour) if turned else name
     has_colour = any(re.search(rf"\b{c}\b", name) for c in COLOUR_WORDS)
     out = [name, _a(name)]
@@ -154,6 +173,8 @@ def captions_for(name: str, keywords, colour: str, turned: bool):
         if k in COLOUR_WORDS or k == name:
             continue
         out.append(_a(f"{colour} {_recolour(k, colour) if turned else k}"))
+        if k in drawn:
+            out.append(_a(k))  # "a smiling sun", like a name
     return sorted(set(out))
 
 
@@ -177,7 +198,7 @@ def make_dataset(size: int, with_turned: bool = False):
         variants = [(rgba, False)] + [(hue_turn(rgba, d), True) for d in HUE_TURNS]
         for pic, turned in variants:
             colour = colour_name(pic)
-            caps = captions_for(name.lower(), [k.lower() for k in keywords], colour, turned)
+            caps = captions_for(name.lower(), [k.lower() for k in keywords], colour, turned, DRAWN.get(emoji, []))
             if turned and colour == colour_name(rgba):
                 continue  # a grey picture does not change colour: no new pairing to learn
             images.append(_on_white(pic, size))

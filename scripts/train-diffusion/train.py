@@ -15,6 +15,8 @@ Model (models/embedded-diffusion/README.md has the card and the exact commands):
   - DDPM training (epsilon prediction, 1000 steps, SD's scaled_linear betas 0.00085..0.012),
     10% of captions dropped for classifier-free guidance, EMA weights exported.
 Seeded throughout; one thread count (TORCH_THREADS, default 1) gives the same weights each run.
+Training resumes from a torch checkpoint (--resume) or, when none is left, from an export's ONNX
+files (--resume-export DIR: onnx_weights.py, checked against the export's parity.json).
 """
 
 import argparse
@@ -33,6 +35,7 @@ import bpe  # noqa: E402
 import data  # noqa: E402
 import emoji  # noqa: E402
 import nets  # noqa: E402
+import onnx_weights  # noqa: E402
 
 SEED = 20251127
 SIZE = 32
@@ -92,12 +95,20 @@ def main():
     ap.add_argument("--checkpoint", help="also save the trained weights here (torch.save)")
     ap.add_argument("--export-from", help="skip training: export the weights of this checkpoint")
     ap.add_argument("--resume", help="start from this checkpoint's weights (same data, so the same latent basis)")
+    ap.add_argument("--resume-export",
+                    help="start from the ONNX export in this folder (e.g. models/embedded-diffusion), "
+                         "its tokenizer and its loss log, when no checkpoint is left")
     ap.add_argument("--colourless-natural", action="store_true",
                     help="emoji only: a caption naming no colour is trained on the emoji's own "
                          "colours only, not on its hue-turned copies (\"a smiling sun\" is yellow)")
     ap.add_argument("--focus-share", type=float, default=0.0,
                     help="emoji only: share of each batch drawn from the pictographs of emoji.FOCUS "
                          "(food, plants, animals, sky, transport: things with a shape to learn)")
+    ap.add_argument("--focus-faces", action="store_true",
+                    help="emoji only: the focus also holds the faces of emoji.FACES")
+    ap.add_argument("--drawn-share", type=float, default=0.0,
+                    help="emoji only: share of each batch drawn from the emoji with captions of "
+                         "emoji.DRAWN (the smiling sun and moons), few pictures among thousands")
     args = ap.parse_args()
     threads = int(os.environ.get("TORCH_THREADS", "1"))
     torch.set_num_threads(threads)
@@ -107,11 +118,15 @@ def main():
     focus = None
     if args.data == "emoji":
         images, caption_lists, sources, turned = emoji.make_dataset(SIZE, with_turned=True)
-        focus = torch.tensor([i for i, e in enumerate(sources) if emoji.in_focus(e)])
+        focus = torch.tensor([i for i, e in enumerate(sources) if emoji.in_focus(e, args.focus_faces)])
+        drawn = torch.tensor([i for i, e in enumerate(sources) if e in emoji.DRAWN])
     else:
         images, captions = data.make_dataset(args.images, SIZE, SEED)
         caption_lists = [[c] for c in captions]
-    vocab, merges = bpe.learn([c for cs in caption_lists for c in cs], args.merges)
+    if args.resume_export:
+        vocab, merges = read_tokenizer(args.resume_export)  # the exported model's own vocabulary
+    else:
+        vocab, merges = bpe.learn([c for cs in caption_lists for c in cs], args.merges)
     if args.data == "emoji" and args.colourless_natural:
         # Learned on every caption above (the vocabulary stays that of a resumed checkpoint);
         # trained on a copy's colour-naming captions only.
@@ -155,7 +170,10 @@ def main():
         unet.load_state_dict(saved["unet"])
         ema = [p.detach().clone() for p in params]
         log = saved["log"]
-    offset = log[-1]["step"] if args.resume and log else 0
+    if args.resume_export:
+        log = resume_from_export(args.resume_export, text, unet, vocab, merges)
+        ema = [p.detach().clone() for p in params]
+    offset = log[-1]["step"] if (args.resume or args.resume_export) and log else 0
     for step in range(1, 0 if args.export_from else args.steps + 1):
         lr = args.lr * min(1.0, step / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)) * 0.95 + 0.05)
         for g in opt.param_groups:
@@ -164,6 +182,9 @@ def main():
         if focus is not None and args.focus_share > 0:
             k = int(round(args.batch * args.focus_share))
             idx[:k] = focus[torch.randint(0, len(focus), (k,), generator=gen)]
+        if args.data == "emoji" and args.drawn_share > 0:
+            k = int(round(args.batch * args.drawn_share))
+            idx[-k:] = drawn[torch.randint(0, len(drawn), (k,), generator=gen)]
         x0 = latents[idx]
         flip = torch.rand(args.batch, generator=gen) < 0.5
         # A mirrored scene has the same caption; flip in pixel space is a flip of the patch grid
@@ -209,7 +230,8 @@ def main():
     export(args.out, text, unet, enc, dec, vocab, merges, scaling)
     info = {
         "seed": SEED, "steps": args.steps, "resumed_from_steps": offset,
-        "focus_share": args.focus_share, "colourless_natural": args.colourless_natural, "batch": args.batch, "data": args.data,
+        "focus_share": args.focus_share, "drawn_share": args.drawn_share, "focus_faces": args.focus_faces,
+        "resumed_from_export": args.resume_export, "colourless_natural": args.colourless_natural, "batch": args.batch, "data": args.data,
         "images": len(images), "captions": int(n_captions.sum()), "unet_channels": list(channels),
         "lr": args.lr, "torch_threads": threads, "torch": torch.__version__,
         "parameters": {"text_encoder": sum(p.numel() for p in text.parameters()),
@@ -224,25 +246,74 @@ def main():
     print(f"done in {train_seconds:.0f} s; {n_params} parameters", flush=True)
 
 
+def parity_sample():
+    sample = torch.randn(2, LATENT_CHANNELS, SIZE // PATCH, SIZE // PATCH, generator=torch.Generator().manual_seed(1))
+    return sample, torch.tensor([500], dtype=torch.int64)
+
+
+def export_text(text, path, ids):
+    torch.onnx.export(text, (ids,), path,
+                      input_names=["input_ids"], output_names=["last_hidden_state", "pooler_output"],
+                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                    "last_hidden_state": {0: "batch", 1: "sequence"}, "pooler_output": {0: "batch"}},
+                      opset_version=14, do_constant_folding=True)
+
+
+def export_unet(unet, path, ctx):
+    sample, timestep = parity_sample()
+    batch = {0: "batch"}
+    torch.onnx.export(unet, (sample, timestep, ctx), path,
+                      input_names=["sample", "timestep", "encoder_hidden_states"], output_names=["out_sample"],
+                      dynamic_axes={"sample": batch, "timestep": {0: "steps"},
+                                    "encoder_hidden_states": {0: "batch", 1: "sequence"}, "out_sample": batch},
+                      opset_version=14, do_constant_folding=True)
+
+
+def resume_from_export(src, text, unet, vocab, merges):
+    """Loads the text encoder and UNet weights of the export in `src` (see onnx_weights.py) and
+    checks them against its parity.json: what the exported graphs computed when it was made."""
+    ids = torch.tensor([bpe.encode(PARITY_CAPTION, vocab, merges, MAX_LENGTH)] * 2, dtype=torch.int32)
+    onnx_weights.load_from_onnx(text, os.path.join(src, "text_encoder/model.onnx"),
+                                lambda m, path: export_text(m, path, ids))
+    with torch.no_grad():
+        ctx, _ = text(ids)
+    onnx_weights.load_from_onnx(unet, os.path.join(src, "unet/model.onnx"),
+                                lambda m, path: export_unet(m, path, ctx))
+    with open(os.path.join(src, "parity.json")) as f:
+        parity = json.load(f)
+    with torch.no_grad():
+        ctx, _ = text(ids)
+        sample, timestep = parity_sample()
+        pred = unet(sample[:1], timestep, ctx[:1])
+    if ids[0].tolist() != parity["input_ids"]:
+        raise SystemExit(f"{src}: the tokenizer does not give parity.json's input_ids")
+    text_err = float((ctx[0, :2, :8].flatten() - torch.tensor(parity["last_hidden_state_first16"])).abs().max())
+    unet_err = float((pred.flatten()[:16] - torch.tensor(parity["out_sample_first16"])).abs().max())
+    print(f"resumed from {src}: parity text {text_err:.2e}, unet {unet_err:.2e}", flush=True)
+    if text_err > 1e-4 or unet_err > 1e-3:
+        raise SystemExit(f"{src}: the loaded weights do not reproduce parity.json")
+    with open(os.path.join(src, "training.json")) as f:
+        return json.load(f)["loss"]
+
+
+def read_tokenizer(src):
+    with open(os.path.join(src, "tokenizer/vocab.json")) as f:
+        vocab = json.load(f)
+    with open(os.path.join(src, "tokenizer/merges.txt")) as f:
+        merges = [tuple(line.split()) for line in f.read().splitlines()[1:] if line]
+    return vocab, merges
+
+
 def export(out, text, unet, enc, dec, vocab, merges, scaling):
     for sub in ["text_encoder", "unet", "vae_decoder", "vae_encoder", "tokenizer", "scheduler"]:
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     batch = {0: "batch"}
     ids = torch.tensor([bpe.encode(PARITY_CAPTION, vocab, merges, MAX_LENGTH)] * 2,
                        dtype=torch.int32)
-    torch.onnx.export(text, (ids,), os.path.join(out, "text_encoder/model.onnx"),
-                      input_names=["input_ids"], output_names=["last_hidden_state", "pooler_output"],
-                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                    "last_hidden_state": {0: "batch", 1: "sequence"}, "pooler_output": batch},
-                      opset_version=14, do_constant_folding=True)
+    export_text(text, os.path.join(out, "text_encoder/model.onnx"), ids)
     ctx, _ = text(ids)
-    sample = torch.randn(2, LATENT_CHANNELS, SIZE // PATCH, SIZE // PATCH, generator=torch.Generator().manual_seed(1))
-    timestep = torch.tensor([500], dtype=torch.int64)
-    torch.onnx.export(unet, (sample, timestep, ctx), os.path.join(out, "unet/model.onnx"),
-                      input_names=["sample", "timestep", "encoder_hidden_states"], output_names=["out_sample"],
-                      dynamic_axes={"sample": batch, "timestep": {0: "steps"},
-                                    "encoder_hidden_states": {0: "batch", 1: "sequence"}, "out_sample": batch},
-                      opset_version=14, do_constant_folding=True)
+    sample, timestep = parity_sample()
+    export_unet(unet, os.path.join(out, "unet/model.onnx"), ctx)
     torch.onnx.export(dec, (sample,), os.path.join(out, "vae_decoder/model.onnx"),
                       input_names=["latent_sample"], output_names=["sample"],
                       dynamic_axes={"latent_sample": batch, "sample": batch}, opset_version=14)
