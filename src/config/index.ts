@@ -1,3 +1,4 @@
-export { type Config, loadConfig } from "./load.js";
+export type { BackendsFile, ConfiguredBackend } from "./backends-file.js";
+export { type BackendConfig, type Config, loadConfig } from "./load.js";
 export { PACKAGE_ROOT } from "./paths.js";
 export { parseSize } from "./schema.js";

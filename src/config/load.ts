@@ -1,10 +1,12 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
 import { HallmarkError } from "../errors/index.js";
+import { type BackendsFile, parseBackendsFile } from "./backends-file.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { type Env, envSchema, parseSize } from "./schema.js";
 
-interface BackendCommon {
+export interface BackendCommon {
   concurrency: number;
   queue: number;
   timeoutMs: number;
@@ -12,6 +14,9 @@ interface BackendCommon {
   breakerFailures: number;
   breakerCooldownMs: number;
 }
+
+/** One generation backend's settings (HALLMARK_BACKEND and its variables, or a backends file entry). */
+export type BackendConfig = Config["backend"];
 
 /** Typed, validated configuration. Built once at start; everything else receives it. */
 export interface Config {
@@ -76,6 +81,11 @@ export interface Config {
           checkpoint: string;
         }
     );
+  /**
+   * HALLMARK_BACKENDS_FILE: several backends, routed by the request's model; `backend` is then
+   * the default one's settings.
+   */
+  backends?: BackendsFile;
   c2pa: {
     certFile?: string;
     keyFile?: string;
@@ -233,6 +243,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
                   ...backendCommon,
                 }
               : { kind: "placeholder", ...backendCommon };
+  const backends = e.HALLMARK_BACKENDS_FILE
+    ? parseBackendsFile(
+        readBackendsFile(resolved(e.HALLMARK_BACKENDS_FILE)!),
+        e.HALLMARK_BACKENDS_FILE,
+        env,
+        backendCommon,
+      )
+    : undefined;
   return {
     host: e.HALLMARK_HOST,
     port: e.HALLMARK_PORT,
@@ -282,7 +300,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       defaultSize: e.HALLMARK_DEFAULT_SIZE,
       requestTimeoutMs: e.HALLMARK_REQUEST_TIMEOUT_MS,
     },
-    backend,
+    backend: backends
+      ? backends.backends.find((b) => b.name === backends.default)!.config
+      : backend,
+    backends,
     c2pa: {
       certFile: resolved(e.HALLMARK_C2PA_CERT_FILE),
       keyFile: resolved(e.HALLMARK_C2PA_KEY_FILE),
@@ -380,4 +401,15 @@ function resolved(file: string | undefined): string | undefined {
 function configError(error: z.ZodError): HallmarkError {
   const lines = error.issues.map((i) => `${i.path.join(".") || "(environment)"}: ${i.message}`);
   return new HallmarkError("config_error", `Invalid configuration:\n  ${lines.join("\n  ")}`);
+}
+
+function readBackendsFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new HallmarkError(
+      "config_error",
+      `HALLMARK_BACKENDS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
+  }
 }

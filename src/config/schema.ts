@@ -89,6 +89,11 @@ export const envSchema = z.object({
   HALLMARK_BACKEND: z
     .enum(["embedded", "onnx-sd", "placeholder", "automatic1111", "openai", "comfyui"])
     .default("embedded"),
+  /**
+   * A YAML file of several backends and the models each serves (docs/backends.md); requests are
+   * routed by `model`. Overrides HALLMARK_BACKEND and its variables.
+   */
+  HALLMARK_BACKENDS_FILE: z.string().min(1).optional(),
   /** Denoising steps of the embedded model. */
   HALLMARK_EMBEDDED_STEPS: z.coerce.number().int().min(1).max(200).default(20),
   /** A Stable Diffusion ONNX export folder (optimum / diffusers layout) for HALLMARK_BACKEND=onnx-sd. */

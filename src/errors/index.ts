@@ -18,6 +18,7 @@ export type ErrorCode =
   | "edit_not_supported"
   | "licence_not_permitted"
   | "model_not_allowed"
+  | "model_not_found"
   | "stage_unavailable"
   | "stage_timeout"
   | "invalid_api_key"

@@ -38,6 +38,12 @@ export {
   PLACEHOLDER_VERSION,
 } from "./placeholder.js";
 export { type RetryOptions, withRetries } from "./retry.js";
+export {
+  backendFor,
+  createRoutingGenerator,
+  type RoutedBackend,
+  type RoutingGenerator,
+} from "./router.js";
 export type {
   EditCapabilities,
   EditInput,

@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   edit_not_supported: 400,
   licence_not_permitted: 403,
   model_not_allowed: 403,
+  model_not_found: 404,
   invalid_image: 422,
   audit_verification_failed: 422,
   missing_api_key: 401,

@@ -27,3 +27,12 @@ export const errorResponses = {
     content: errorContent,
   },
 } as const;
+
+/** The image routes' further refusals: a model the policy does not allow, or no backend serves. */
+export const modelErrorResponses = {
+  403: {
+    description: "The key lacks the scope, or the policy does not allow the model",
+    content: errorContent,
+  },
+  404: { description: "No configured backend serves the model", content: errorContent },
+} as const;

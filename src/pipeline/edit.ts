@@ -1,5 +1,6 @@
 import { HallmarkError } from "../errors/index.js";
 import type { EditCapabilities } from "../generate/index.js";
+import { backendFor } from "../generate/router.js";
 import { decide } from "../policy/index.js";
 import type { PipelineDeps } from "./deps.js";
 import { type EditInputImage, prepareInputImages, prepareMask } from "./edit-input.js";
@@ -34,7 +35,7 @@ export interface EditRequest extends RunRequest {
  * images or a strength it would drop. `edit_not_supported` (400) names the field.
  */
 export function checkEditSupported(deps: PipelineDeps, request: EditRequest): EditCapabilities {
-  const generator = deps.generator;
+  const generator = backendFor(deps.generator, request.model);
   if (!generator.edit) {
     throw new HallmarkError(
       "edit_not_supported",

@@ -9,7 +9,7 @@ import {
   withCompletionTerms,
 } from "../classify/image/index.js";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
-import { type Config, PACKAGE_ROOT } from "../config/index.js";
+import { type BackendConfig, type Config, PACKAGE_ROOT } from "../config/index.js";
 import { type Database, openDatabase } from "../db/index.js";
 import {
   createAutomatic1111Generator,
@@ -19,10 +19,12 @@ import {
   createOnnxSdGenerator,
   createOpenAIImagesGenerator,
   createPlaceholderGenerator,
+  createRoutingGenerator,
   DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH,
   DEFAULT_COMFYUI_WORKFLOW_PATH,
   type Generator,
   loadComfyWorkflow,
+  type RoutedBackend,
   withCircuitBreaker,
   withRetries,
 } from "../generate/index.js";
@@ -179,10 +181,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     generator,
     licences,
     image,
-    limiter: createLimiter({
-      concurrency: config.backend.concurrency,
-      queue: config.backend.queue,
-    }),
+    limiter: createLimiter(pipelineLimits(config)),
     limits: {
       maxPromptChars: config.limits.maxPromptChars,
       backendTimeoutMs: config.backend.timeoutMs,
@@ -361,11 +360,48 @@ async function createConfiguredC2pa(config: Config, logger: Logger): Promise<C2p
 }
 
 /**
- * The configured backend, wrapped in retries (only of failures that are safe to retry) and a
- * circuit breaker; the embedded placeholder needs neither.
+ * The configured backend; with HALLMARK_BACKENDS_FILE, every backend of the file behind a router
+ * that sends each request to the backend serving its model, each with its own limiter.
  */
 async function createGenerator(config: Config): Promise<Generator> {
-  const b = config.backend;
+  if (!config.backends) return createBackend(config, config.backend);
+  const routed: RoutedBackend[] = [];
+  try {
+    for (const b of config.backends.backends) {
+      routed.push({
+        name: b.name,
+        models: b.models,
+        generator: await createBackend(config, b.config),
+        limiter: createLimiter({ concurrency: b.config.concurrency, queue: b.config.queue }),
+      });
+    }
+    return createRoutingGenerator(routed, config.backends.default);
+  } catch (error) {
+    for (const r of routed) await (r.generator as Partial<{ close(): Promise<void> }>).close?.();
+    throw error;
+  }
+}
+
+/**
+ * The pipeline's own limit: with one backend, its concurrency and queue; with a backends file,
+ * the backends' own limiters bound each one, and this one only their sum.
+ */
+function pipelineLimits(config: Config) {
+  if (!config.backends) {
+    return { concurrency: config.backend.concurrency, queue: config.backend.queue };
+  }
+  const all = config.backends.backends.reduce(
+    (n, b) => n + b.config.concurrency + b.config.queue,
+    0,
+  );
+  return { concurrency: all, queue: 0 };
+}
+
+/**
+ * One backend, wrapped in retries (only of failures that are safe to retry) and a circuit
+ * breaker; the local models and the placeholder need neither.
+ */
+async function createBackend(config: Config, b: BackendConfig): Promise<Generator> {
   const maxPixels = config.limits.maxPixels;
   let base: Generator;
   switch (b.kind) {

@@ -10,7 +10,7 @@ import {
 } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
-import { errorResponses } from "../openapi.js";
+import { errorResponses, modelErrorResponses } from "../openapi.js";
 import { validationHook } from "../validation.js";
 import {
   type GenerationLimits,
@@ -220,6 +220,7 @@ export function registerImagesEdits(
         },
       },
       ...errorResponses,
+      ...modelErrorResponses,
     },
   });
 

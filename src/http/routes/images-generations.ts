@@ -14,7 +14,7 @@ import {
 import type { Principal } from "../../tenants/index.js";
 import type { AppEnv } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
-import { errorResponses } from "../openapi.js";
+import { errorResponses, modelErrorResponses } from "../openapi.js";
 import { streamEventSchema, streamGeneration } from "./images-generations-stream.js";
 
 export interface GenerationLimits {
@@ -169,6 +169,7 @@ export function registerImagesGenerations(
         content: { "application/json": { schema: GenerationAcceptedSchema } },
       },
       ...errorResponses,
+      ...modelErrorResponses,
     },
   });
 
