@@ -25,6 +25,7 @@ import {
   type Generator,
   loadComfyWorkflow,
   type RoutedBackend,
+  type RoutingGenerator,
   withCircuitBreaker,
   withRetries,
 } from "../generate/index.js";
@@ -208,6 +209,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     corsOrigins: config.operations.corsOrigins,
   };
   operations.metrics?.queueDepth("backend", () => pipeline.limiter.queued);
+  // With a backends file each backend queues on its own limiter: one gauge each.
+  for (const b of (generator as Partial<RoutingGenerator>).backends ?? []) {
+    operations.metrics?.queueDepth(`backend:${b.name}`, () => b.limiter.queued);
+  }
   const rateLimits = await createConfiguredLimits(config, database);
   const delivery = await createDelivery({
     config: config.delivery,

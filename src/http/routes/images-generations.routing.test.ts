@@ -78,6 +78,13 @@ describe.each(testDatabases())(
       expect(openai.requests.at(-1)).toMatchObject({ authorization: "Bearer sk-routing-test" });
     });
 
+    it("each backend's queue has its own gauge", async () => {
+      const text = await (await gw.request("/metrics", { key: null })).text();
+      for (const name of ["local", "gpu", "cloud"]) {
+        expect(text).toMatch(new RegExp(`hallmark_queue_depth\\{queue="backend:${name}"\\} 0`));
+      }
+    });
+
     it("a model no backend serves is 404 model_not_found, recorded as refused, no backend called", async () => {
       const before = a1111.requests.length + openai.requests.length;
       const res = await generate({ model: "no-such-model" });
