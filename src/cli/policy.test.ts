@@ -160,3 +160,25 @@ describe.each(testDatabases())("hallmark policy / tenant set ($name)", (testDb) 
     );
   });
 });
+
+describe("defaultModelFor: the model a request without one gets, as the generator names it", () => {
+  it("follows the configured backend, and the default backend of a backends file", async () => {
+    const { defaultModelFor } = await import("./policy.js");
+    const { createPlaceholderGenerator, EMBEDDED_MODEL } = await import("../generate/index.js");
+    expect(defaultModelFor(loadConfig({}))).toBe(EMBEDDED_MODEL);
+    expect(defaultModelFor(loadConfig({ HALLMARK_BACKEND: "placeholder" }))).toBe(
+      createPlaceholderGenerator().defaultModel,
+    );
+    expect(
+      defaultModelFor(
+        loadConfig({ HALLMARK_BACKEND: "onnx-sd", HALLMARK_ONNX_SD_DIR: "/srv/sd-turbo-onnx" }),
+      ),
+    ).toBe("sd-turbo-onnx");
+    expect(
+      defaultModelFor(loadConfig({ HALLMARK_BACKEND: "openai", HALLMARK_OPENAI_MODEL: "m-1" })),
+    ).toBe("m-1");
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "hm-default-model-")), "b.yaml");
+    writeFileSync(file, "default: cloud\nbackends:\n  cloud:\n    kind: openai\n    model: m-2\n");
+    expect(defaultModelFor(loadConfig({ HALLMARK_BACKENDS_FILE: file }))).toBe("m-2");
+  });
+});

@@ -16,6 +16,7 @@ import { PACKAGE_ROOT } from "../config/index.js";
 import type { Database } from "../db/index.js";
 import { generations } from "../db/schema.js";
 import { HallmarkError } from "../errors/index.js";
+import { EMBEDDED_MODEL, PLACEHOLDER_MODEL } from "../generate/index.js";
 import { checkPolicy } from "../pipeline/policy-check.js";
 import {
   createPolicyStore,
@@ -59,13 +60,26 @@ const stderrLogger = {
     console.error(`error: ${msg} ${JSON.stringify(f ?? {})}`),
 };
 
-/** The model a request without `model` gets from the configured backend. */
+/**
+ * The model a request without `model` gets from the configured backend (the default one of a
+ * backends file), as each generator names it.
+ */
 export function defaultModelFor(config: Config): string {
-  const b = config.backend as { kind: string; model?: string; checkpoint?: string };
-  if (b.kind === "openai") return b.model ?? "gpt-image-1";
-  if (b.kind === "comfyui") return b.checkpoint ?? "v1-5-pruned-emaonly.safetensors";
-  if (b.kind === "automatic1111") return "automatic1111-default";
-  return "hallmark-placeholder";
+  const b = config.backend;
+  switch (b.kind) {
+    case "openai":
+      return b.model;
+    case "comfyui":
+      return b.checkpoint;
+    case "automatic1111":
+      return "automatic1111-default";
+    case "embedded":
+      return EMBEDDED_MODEL;
+    case "onnx-sd":
+      return b.modelId ?? path.basename(path.resolve(b.dir));
+    case "placeholder":
+      return PLACEHOLDER_MODEL;
+  }
 }
 
 /** What every policy command shares: the store, classifiers and, when needed, the database. */
