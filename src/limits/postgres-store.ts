@@ -37,6 +37,10 @@ export function createPostgresLimitStore(db: Db): LimitStore {
     async take(key: string, rule: RateRule): Promise<RateState> {
       const i = intervalMs(rule);
       const limit = limitMs(rule);
+      // The decision uses the statement's now(), once; the remaining tokens it reports are
+      // measured at clock_timestamp(), after the row lock. A statement that waited for another's
+      // lock started before it: measured from its own start it reported one token fewer than
+      // it had (two concurrent requests both told "r=3", none "r=4").
       const rows = resultRows(
         await db.execute(sql`
           insert into rate_limit_state as s (key, tat_ms, allowed)
@@ -49,7 +53,7 @@ export function createPostgresLimitStore(db: Db): LimitStore {
               else s.tat_ms end,
             allowed = greatest(s.tat_ms + ${i}::float8, excluded.tat_ms)
                       - (excluded.tat_ms - ${i}::float8) <= ${limit}::float8
-          returning tat_ms, allowed, extract(epoch from now())::float8 * 1000 as now_ms`),
+          returning tat_ms, allowed, extract(epoch from clock_timestamp())::float8 * 1000 as now_ms`),
       );
       const row = rows[0]!;
       return {

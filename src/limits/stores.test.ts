@@ -1,13 +1,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../db/index.js";
 import { testDatabases } from "../db/test-databases.js";
 import { createTenant } from "../tenants/index.js";
+import { decide, intervalMs } from "./gcra.js";
 import { createLimits } from "./limits.js";
 import { createPostgresLimitStore } from "./postgres-store.js";
 import { createRedisLimitStore } from "./redis-store.js";
 import { testRedisUrl } from "./test-support.js";
-import type { LimitStore } from "./types.js";
+import type { LimitStore, RateState } from "./types.js";
 
 /**
  * Both stores, each as two "replicas" (two independent connections to one backing store), so
@@ -174,3 +176,45 @@ describe("the limiter fails closed", () => {
     });
   });
 });
+
+/**
+ * PostgreSQL only (PGlite has one connection, so no statement ever waits for another's lock):
+ * a request whose statement started before another's, but got the row after it, reports the
+ * tokens left at the time it got the row.
+ */
+describe.each(testDatabases().filter((d) => d.name === "postgres"))(
+  "PostgreSQL limiter store under lock contention ($name)",
+  (testDb) => {
+    it("a statement that waited for the row lock still reports the right remaining count", async () => {
+      const database = await testDb.open();
+      const other = await openDatabase({ url: database.url!, maxConnections: 2 });
+      try {
+        const store = createPostgresLimitStore(database.db);
+        const rule = { rps: 0.01, burst: 6 };
+        const key = `contention:${randomUUID()}`;
+        await database.db.execute(
+          sql`insert into rate_limit_state (key, tat_ms, allowed) values (${key}, 0, true)`,
+        );
+        let waiting: Promise<RateState> | undefined;
+        await other.db.transaction(async (tx) => {
+          await tx.execute(sql`select tat_ms from rate_limit_state where key = ${key} for update`);
+          // B's statement starts now and waits for the row...
+          waiting = store.take(key, rule);
+          await new Promise((r) => setTimeout(r, 300));
+          // ...while A, which started 300 ms later, takes a token first.
+          await tx.execute(sql`
+            update rate_limit_state
+            set tat_ms = extract(epoch from clock_timestamp())::float8 * 1000 + ${intervalMs(rule)}::float8
+            where key = ${key}`);
+        });
+        const state = await waiting!;
+        expect(state.allowed).toBe(true);
+        // Two tokens of six are gone: four remain (measured from B's start it said three).
+        expect(decide(state, rule).remaining).toBe(4);
+      } finally {
+        await other.close();
+        await database.close();
+      }
+    });
+  },
+);
