@@ -117,6 +117,36 @@ describe("edge cases", () => {
     ).toThrow(expect.objectContaining({ code: "invalid_image" }));
   });
 
+  it("decodes a JPEG whose entropy data is damaged (a libjpeg warning), and finds its mark", async () => {
+    const marked = embed(makeScene("city", 512, 384, 3));
+    const jpeg = await toSharp(marked).jpeg({ quality: 92 }).toBuffer();
+    // The first single-bit flip near the end that libjpeg reports as corrupt but still decodes.
+    let damaged: Buffer | undefined;
+    for (let at = jpeg.length - 100; at > jpeg.length - 2000 && !damaged; at--) {
+      const candidate = Buffer.from(jpeg);
+      candidate[at] = candidate[at]! ^ 0x01;
+      const strict = await sharp(candidate)
+        .raw()
+        .toBuffer()
+        .then(
+          () => true,
+          () => false,
+        );
+      const lenient = await sharp(candidate, { failOn: "error" })
+        .raw()
+        .toBuffer()
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!strict && lenient) damaged = candidate;
+    }
+    expect(damaged).toBeDefined();
+    const decoded = await decodeImage(damaged!);
+    expect([decoded.width, decoded.height]).toEqual([512, 384]);
+    expect(wm.detect(decoded).payloadHex).toBe(hex);
+  });
+
   it("maps output file extensions to formats", () => {
     expect(formatForPath("a/b.JPG")).toBe("jpeg");
     expect(formatForPath("x.webp")).toBe("webp");
