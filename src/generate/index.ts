@@ -43,6 +43,7 @@ export {
   createRoutingGenerator,
   type RoutedBackend,
   type RoutingGenerator,
+  servedModels,
 } from "./router.js";
 export type {
   EditCapabilities,

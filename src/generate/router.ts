@@ -121,3 +121,15 @@ export function backendFor(generator: Generator, model: string | undefined): Gen
   const select = (generator as Partial<RoutingGenerator>).select;
   return select ? select(model) : generator;
 }
+
+/** The models a gateway serves and the backend of each: every routed model, or the one default. */
+export function servedModels(generator: Generator): Array<{ id: string; backend: string }> {
+  const routed = (generator as Partial<RoutingGenerator>).backends;
+  if (!routed) return [{ id: generator.defaultModel, backend: generator.name }];
+  const seen = new Set<string>();
+  return routed.flatMap((b) =>
+    [b.generator.defaultModel, ...b.models]
+      .filter((id) => !seen.has(id) && seen.add(id))
+      .map((id) => ({ id, backend: b.name })),
+  );
+}

@@ -27,6 +27,7 @@ import { type ReadinessCheck, registerHealth } from "./routes/health.js";
 import { registerImagesEdits } from "./routes/images-edits.js";
 import { registerImagesGenerations } from "./routes/images-generations.js";
 import { registerLog } from "./routes/log.js";
+import { registerModels } from "./routes/models.js";
 import { registerModerations } from "./routes/moderations.js";
 import { registerProvenanceVerify } from "./routes/provenance-verify.js";
 import { registerUsage } from "./routes/usage.js";
@@ -103,6 +104,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     : passThrough;
   app.use("/v1/images/*", bearerAuth(deps.db, "generate"), limited, idem, quota);
   app.use("/v1/moderations", bearerAuth(deps.db, "moderate"), limited);
+  app.use("/v1/models", bearerAuth(deps.db, "generate"), limited);
+  app.use("/v1/models/*", bearerAuth(deps.db, "generate"), limited);
   app.on("GET", "/v1/generations/*", bearerAuth(deps.db, reading), limited);
   app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/generations/*", bearerAuth(deps.db, "generate"));
   app.use("/v1/generations/*", limited);
@@ -123,6 +126,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     delivery: deps.delivery,
   });
   registerImagesEdits(app, { pipeline: deps.pipeline, limits: deps.limits });
+  registerModels(app, { pipeline: deps.pipeline });
   registerModerations(app, {
     text: deps.text,
     // Read per request: a reloaded policy is in force at once.

@@ -13,6 +13,7 @@ export {
   type OutputImage,
 } from "./generate.js";
 export { getGeneration } from "./get-generation.js";
+export { type ListedModel, listModels } from "./models.js";
 export {
   decodeImageDataUrl,
   type ModerationPart,

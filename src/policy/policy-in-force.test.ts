@@ -105,6 +105,18 @@ describe.each(testDatabases())("a tenant's policy in force, key by key ($name)",
     expect((await generate(gw.key, "a lighthouse at dusk")).status).toBe(200);
   });
 
+  it("models.allow: GET /v1/models lists only what the tenant may ask for", async () => {
+    const ids = async (key: string) =>
+      ((await (await gw.request("/v1/models", { key })).json()).data as Array<{ id: string }>).map(
+        (m) => m.id,
+      );
+    expect(await ids(gw.key)).toEqual(["hallmark-placeholder"]);
+    expect(await ids(keys["sdxl-only"]!)).toEqual([]);
+    const one = await gw.request("/v1/models/hallmark-placeholder", { key: keys["sdxl-only"] });
+    expect(one.status).toBe(404);
+    expect((await one.json()).error).toMatchObject({ code: "model_not_found" });
+  });
+
   it("public_figures.block: a listed person is refused to that tenant only", async () => {
     const prompt = "Taylor Swift reading a book in a library";
     const res = await generate(keys["no-swift"]!, prompt);

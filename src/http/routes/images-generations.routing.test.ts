@@ -1,6 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { serve } from "@hono/node-server";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generations } from "../../db/schema.js";
 import { testDatabases } from "../../db/test-databases.js";
@@ -83,6 +86,35 @@ describe.each(testDatabases())(
       for (const name of ["local", "gpu", "cloud"]) {
         expect(text).toMatch(new RegExp(`hallmark_queue_depth\\{queue="backend:${name}"\\} 0`));
       }
+    });
+
+    it("GET /v1/models lists every backend's models (the openai client reads it)", async () => {
+      const server = serve({ fetch: gw.runtime.app.fetch, hostname: "127.0.0.1", port: 0 });
+      await new Promise((r) => server.once("listening", r));
+      try {
+        const client = new OpenAI({
+          apiKey: gw.key,
+          baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+          maxRetries: 0,
+        });
+        const listed = [];
+        for await (const m of client.models.list()) listed.push([m.id, m.owned_by]);
+        expect(listed).toEqual([
+          ["hallmark-placeholder", "local"],
+          ["automatic1111-default", "gpu"],
+          ["sd-v1-5", "gpu"],
+          ["fake-image-1", "cloud"],
+        ]);
+        const sd = await client.models.retrieve("sd-v1-5");
+        expect(sd).toMatchObject({ id: "sd-v1-5", object: "model", owned_by: "gpu" });
+        const missing = await client.models.retrieve("no-such-model").catch((e) => e);
+        expect(missing).toMatchObject({ status: 404, code: "model_not_found" });
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+      const raw = await (await gw.request("/v1/models")).json();
+      expect(raw.data[0]).toMatchObject({ hallmark: { backend: "local", default: true } });
+      expect(raw.data[1]).toMatchObject({ hallmark: { backend: "gpu", default: false } });
     });
 
     it("a model no backend serves is 404 model_not_found, recorded as refused, no backend called", async () => {
