@@ -20,6 +20,8 @@ export interface RoutedBackend {
 
 export interface RoutingGenerator extends Generator {
   readonly backends: readonly RoutedBackend[];
+  /** Every routed model and the name of its backend, in the file's order. */
+  readonly served: ReadonlyArray<{ id: string; backend: string }>;
   /** The backend serving `model` (the default backend for none); `model_not_found` otherwise. */
   select(model: string | undefined): Generator;
   close(): Promise<void>;
@@ -78,6 +80,7 @@ export function createRoutingGenerator(
     name: `router(${backends.map((b) => b.name).join(",")})`,
     defaultModel: fallback.generator.defaultModel,
     backends,
+    served: [...byModel].map(([id, b]) => ({ id, backend: b.name })),
     select,
     // The pipeline asks `select(model)` for the capabilities of the backend a request goes to;
     // these are the default backend's, for callers that do not.
@@ -123,13 +126,10 @@ export function backendFor(generator: Generator, model: string | undefined): Gen
 }
 
 /** The models a gateway serves and the backend of each: every routed model, or the one default. */
-export function servedModels(generator: Generator): Array<{ id: string; backend: string }> {
-  const routed = (generator as Partial<RoutingGenerator>).backends;
-  if (!routed) return [{ id: generator.defaultModel, backend: generator.name }];
-  const seen = new Set<string>();
-  return routed.flatMap((b) =>
-    [b.generator.defaultModel, ...b.models]
-      .filter((id) => !seen.has(id) && seen.add(id))
-      .map((id) => ({ id, backend: b.name })),
+export function servedModels(generator: Generator): ReadonlyArray<{ id: string; backend: string }> {
+  return (
+    (generator as Partial<RoutingGenerator>).served ?? [
+      { id: generator.defaultModel, backend: generator.name },
+    ]
   );
 }
