@@ -76,6 +76,14 @@ describe("HALLMARK_BACKENDS_FILE", () => {
         defaults,
       ),
     ).toThrow(/default: "remote" is not one of the backends \(local, gpu, cloud\)/);
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+    for (const [i, name] of ["b", "c", "d", "e", "f"].entries()) {
+      const prev = "abcde"[i];
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+    }
+    expect(() => parseBackendsFile(`${levels.join("\n")}\n`, "bomb.yaml", {}, defaults)).toThrow(
+      /bomb\.yaml: Excessive alias count/,
+    );
     expect(() => parseBackendsFile("default: a\nbackends: {}\n", "b.yaml", {}, defaults)).toThrow(
       /name at least one backend/,
     );

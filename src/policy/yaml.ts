@@ -36,7 +36,14 @@ export function parseYaml<S extends z.ZodType>(
       `${source}:${line}:${col}: ${e.message.split("\n")[0]}`,
     );
   }
-  const parsed = schema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    // The yaml library refuses alias bombs here ("Excessive alias count"): say which file.
+    value = doc.toJS();
+  } catch (error) {
+    throw new HallmarkError("config_error", `${source}: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const path = issue.path as Array<string | number>;
