@@ -6,10 +6,10 @@ import { HallmarkError } from "../../errors/index.js";
 import type { Category } from "../categories.js";
 import {
   addAllow,
+  addPattern,
   addTerm,
   type CompiledLexicon,
   type TermRef,
-  wholeWords,
 } from "./lexicon-match.js";
 import {
   emojiFileSchema,
@@ -96,7 +96,7 @@ function addLexiconFile(
   for (const entry of file.terms) add(entry, base, file.weight);
   for (const p of file.patterns) {
     const ref = { ...base, term: p.name ?? `/${p.pattern}/`, weight: p.weight ?? file.weight };
-    lex.patterns.push({ ref, re: new RegExp(wholeWords(p.pattern), "gu") });
+    addPattern(lex, ref, p.pattern);
   }
   for (const source of file.allow) addAllow(lex, file.category, source);
   for (const rule of file.cooccurrence) {
@@ -111,7 +111,7 @@ function addLexiconFile(
     for (const entry of rule.terms) add(entry, ref, rule.weight);
     for (const p of rule.patterns) {
       const pref = { ...ref, term: p.name ?? `/${p.pattern}/`, weight: p.weight ?? rule.weight };
-      lex.patterns.push({ ref: pref, re: new RegExp(wholeWords(p.pattern), "gu") });
+      addPattern(lex, pref, p.pattern);
     }
   }
 }

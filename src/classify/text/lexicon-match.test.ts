@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import {
+  addAllow,
+  addPattern,
+  allowRanges,
+  type CompiledLexicon,
+  emptyLexicon,
+  matchLexicon,
+  patternsMayMatch,
+} from "./lexicon-match.js";
+
+const ref = {
+  category: "violence" as const,
+  term: "cutting",
+  weight: 0.9,
+  source: "lexicon" as const,
+};
+
+function lexicon(patterns: string[], allow: string[] = []): CompiledLexicon {
+  const lex = emptyLexicon();
+  for (const p of patterns) addPattern(lex, ref, p);
+  for (const a of allow) addAllow(lex, "violence", a);
+  return lex;
+}
+
+describe("pattern screen (one bare alternation tested before the whole-word patterns)", () => {
+  it("is false only when no pattern or allow-pattern body occurs in the text", () => {
+    const lex = lexicon(["(cut|slit) wrists?"], ["shooting star"]);
+    expect(patternsMayMatch(lex, "a lighthouse at dusk")).toBe(false);
+    expect(patternsMayMatch(lex, "slit wrist")).toBe(true);
+    expect(patternsMayMatch(lex, "a shooting star")).toBe(true);
+    // Inside a longer word: the bare body matches, so the whole-word pattern decides (no match).
+    expect(patternsMayMatch(lex, "uncut wristband")).toBe(true);
+    expect(matchLexicon(lex, "uncut wristband")).toEqual([]);
+  });
+
+  it("finds the same matches as the whole-word patterns alone", () => {
+    const lex = lexicon(["(cut|slit) wrists?", "kill ?switch"], ["shooting star"]);
+    const text = "slit wrists, a kill switch and a shooting star";
+    expect(matchLexicon(lex, text).map((m) => text.slice(m.start, m.end))).toEqual([
+      "slit wrists",
+      "kill switch",
+    ]);
+    expect(allowRanges(lex, text).get("violence")).toEqual([[33, 46]]);
+    expect(allowRanges(lex, "a quiet evening").size).toBe(0);
+  });
+
+  it("sees patterns and allow-patterns added after its first use", () => {
+    const lex = lexicon(["(cut|slit) wrists?"]);
+    expect(patternsMayMatch(lex, "kill switch")).toBe(false);
+    addPattern(lex, ref, "kill ?switch");
+    expect(patternsMayMatch(lex, "kill switch")).toBe(true);
+    expect(matchLexicon(lex, "kill switch")).toHaveLength(1);
+  });
+
+  it("turns itself off for a body with a back-reference or a named group", () => {
+    for (const body of ["(a)\\1x", "(?<tool>saw|axe) attack", "\\k<n>"]) {
+      const lex = emptyLexicon();
+      lex.screen.sources.push(body);
+      expect(patternsMayMatch(lex, "nothing here")).toBe(true);
+    }
+    // Lookbehinds are not named groups: still screened.
+    expect(patternsMayMatch(lexicon(["(?<=a )knife"]), "a fork")).toBe(false);
+  });
+
+  it("is false for a lexicon without patterns", () => {
+    expect(patternsMayMatch(emptyLexicon(), "anything")).toBe(false);
+  });
+});
