@@ -1,13 +1,16 @@
 /**
  * The gateway's own cost: POST /v1/images/generations through Hallmark to a fake AUTOMATIC1111
  * with a fixed latency, beside the same load sent straight to the fake upstream, in one run.
- * Gateway, upstream and load generator are separate processes.
+ * Gateway, upstream and load generator are separate processes. The gateway runs twice: on the
+ * embedded database (PGlite, in the gateway's process) and on PostgreSQL (a throwaway cluster of
+ * the machine's server binaries; the row is left out where there are none).
  *
  *   npx tsx bench/gateway.bench.ts [--duration 10] [--connections 16] [--latency 50]
  */
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { startFakeUpstream, startGateway } from "./support/processes.js";
+import { createPgCluster } from "./support/pg-cluster.js";
+import { hallmarkCli, startFakeUpstream, startGateway } from "./support/processes.js";
 
 const { values } = parseArgs({
   options: {
@@ -59,50 +62,17 @@ async function load(
   };
 }
 
-const upstream = await startFakeUpstream(Number(values.latency));
-const gateway = await startGateway({
-  HALLMARK_BACKEND: "automatic1111",
-  HALLMARK_A1111_URL: upstream.url,
-  HALLMARK_BACKEND_CONCURRENCY: String(connections * 2),
-  // The bench measures the pipeline, not the tenant rate limit (on by default at 100/s).
-  HALLMARK_RATE_LIMIT_RPS: "0",
-});
-try {
-  const json = { "content-type": "application/json" };
-  const direct = await load(
-    "fake upstream, direct",
-    `${upstream.url}/sdapi/v1/txt2img`,
-    { prompt: "a lighthouse at dusk", width: 512, height: 512, batch_size: 1, seed: 1 },
-    json,
-  );
-  const through = await load(
-    "through Hallmark (PGlite)",
-    `${gateway.url}/v1/images/generations`,
-    { prompt: "a lighthouse at dusk", size: "512x512", seed: 1 },
-    { ...json, authorization: `Bearer ${gateway.key}` },
-  );
-  console.log(
-    `\nPOST /v1/images/generations, ${connections} connections, ${duration} s, upstream latency ${values.latency} ms\n`,
-  );
-  console.table(
-    [direct, through].map((r) => ({
-      path: r.name,
-      "req/s": r.rps.toFixed(1),
-      "p50 ms": r.p50,
-      "p99 ms": r.p99,
-      "errors/non-2xx": r.errors,
-    })),
-  );
-  // Where the gateway's time goes: Server-Timing of sequential requests (no queueing).
+/** Server-Timing of 30 sequential requests (no queueing): per-stage medians, and wall time minus
+ * the sum of the stages (the gateway's own plumbing: HTTP, auth, rate limit, validation, JSON and
+ * base64, which no stage accounts for). */
+async function stages(url: string, key: string) {
   const perStage = new Map<string, number[]>();
-  // Wall time of each request minus the sum of its stages: the gateway's own plumbing (HTTP,
-  // auth, rate limit, validation, JSON and base64), which no stage accounts for.
   const outside: number[] = [];
   for (let i = 0; i < 30; i++) {
     const started = performance.now();
-    const res = await fetch(`${gateway.url}/v1/images/generations`, {
+    const res = await fetch(`${url}/v1/images/generations`, {
       method: "POST",
-      headers: { ...json, authorization: `Bearer ${gateway.key}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
       body: JSON.stringify({ prompt: "a lighthouse at dusk", size: "512x512", seed: i }),
     });
     await res.arrayBuffer();
@@ -117,16 +87,112 @@ try {
     }
     outside.push(wall - staged);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  console.log("\nServer-Timing per stage, 30 sequential requests (median ms):");
-  console.table(Object.fromEntries([...perStage].map(([k, v]) => [k, { "p50 ms": median(v) }])));
-  console.log(
-    `outside every stage (HTTP, auth, limits, validation, JSON, base64), sequential: p50 ${median(outside).toFixed(1)} ms`,
+  return {
+    stages: new Map([...perStage].map(([k, v]) => [k, median(v)])),
+    outside: median(outside),
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+const upstream = await startFakeUpstream(Number(values.latency));
+const common = {
+  HALLMARK_BACKEND: "automatic1111",
+  HALLMARK_A1111_URL: upstream.url,
+  HALLMARK_BACKEND_CONCURRENCY: String(connections * 2),
+  // The bench measures the pipeline, not the tenant rate limit (on by default at 100/s).
+  HALLMARK_RATE_LIMIT_RPS: "0",
+};
+const json = { "content-type": "application/json" };
+const body = { prompt: "a lighthouse at dusk", size: "512x512", seed: 1 };
+const rows: Row[] = [];
+const breakdown: Array<{ name: string } & Awaited<ReturnType<typeof stages>>> = [];
+try {
+  rows.push(
+    await load(
+      "fake upstream, direct",
+      `${upstream.url}/sdapi/v1/txt2img`,
+      { prompt: "a lighthouse at dusk", width: 512, height: 512, batch_size: 1, seed: 1 },
+      json,
+    ),
   );
-  console.log(
-    `gateway's own cost: p50 +${(through.p50 - direct.p50).toFixed(1)} ms, p99 +${(through.p99 - direct.p99).toFixed(1)} ms, throughput ×${(through.rps / direct.rps).toFixed(2)}`,
-  );
+  const embedded = await startGateway(common);
+  try {
+    const auth = { ...json, authorization: `Bearer ${embedded.key}` };
+    rows.push(
+      await load("through Hallmark (PGlite)", `${embedded.url}/v1/images/generations`, body, auth),
+    );
+    breakdown.push({ name: "PGlite", ...(await stages(embedded.url, embedded.key)) });
+  } finally {
+    embedded.child.kill("SIGTERM");
+  }
+  // Production's database: a throwaway PostgreSQL cluster of the machine's server binaries.
+  let cluster: ReturnType<typeof createPgCluster> | null = null;
+  try {
+    cluster = createPgCluster(25000 + Math.floor(Math.random() * 5000));
+  } catch (e) {
+    console.log(`(no PostgreSQL row: ${(e as Error).message.split("\n")[0]})`);
+  }
+  if (cluster) {
+    const env = { ...common, DATABASE_URL: cluster.url, HALLMARK_BOOTSTRAP: "false" };
+    try {
+      const cli = hallmarkCli(env);
+      cli("migrate");
+      cli("tenant", "create", "bench");
+      const key = cli("key", "create", "--tenant", "bench").trim().split("\n").at(-1)!;
+      const pg = await startGateway(env);
+      try {
+        const auth = { ...json, authorization: `Bearer ${key}` };
+        rows.push(
+          await load(
+            "through Hallmark (PostgreSQL)",
+            `${pg.url}/v1/images/generations`,
+            body,
+            auth,
+          ),
+        );
+        breakdown.push({ name: "PostgreSQL", ...(await stages(pg.url, key)) });
+      } finally {
+        pg.child.kill("SIGTERM");
+      }
+    } finally {
+      cluster.destroy();
+    }
+  }
 } finally {
-  gateway.child.kill("SIGTERM");
   upstream.child.kill("SIGTERM");
+}
+
+console.log(
+  `\nPOST /v1/images/generations, ${connections} connections, ${duration} s, upstream latency ${values.latency} ms\n`,
+);
+console.table(
+  rows.map((r) => ({
+    path: r.name,
+    "req/s": r.rps.toFixed(1),
+    "p50 ms": r.p50,
+    "p99 ms": r.p99,
+    "errors/non-2xx": r.errors,
+  })),
+);
+console.log("\nServer-Timing per stage, 30 sequential requests (median ms):");
+const names = [...new Set(breakdown.flatMap((b) => [...b.stages.keys()]))];
+console.table(
+  Object.fromEntries(
+    [...names, "outside every stage"].map((n) => [
+      n,
+      Object.fromEntries(
+        breakdown.map((b) => [
+          b.name,
+          Number((n === "outside every stage" ? b.outside : (b.stages.get(n) ?? 0)).toFixed(2)),
+        ]),
+      ),
+    ]),
+  ),
+);
+const direct = rows[0]!;
+for (const r of rows.slice(1)) {
+  console.log(
+    `${r.name}: gateway's own cost p50 +${(r.p50 - direct.p50).toFixed(1)} ms, p99 +${(r.p99 - direct.p99).toFixed(1)} ms, throughput ×${(r.rps / direct.rps).toFixed(2)}`,
+  );
 }
