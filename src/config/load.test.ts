@@ -52,6 +52,17 @@ describe("loadConfig", () => {
     ).toThrow(/HALLMARK_SIZES.*HALLMARK_MAX_PIXELS/);
   });
 
+  it("refuses a quota hold no longer than the request time-out, naming both variables", () => {
+    expect(() => loadConfig({ HALLMARK_QUOTA_HOLD_SECONDS: "180" })).toThrow(
+      /HALLMARK_QUOTA_HOLD_SECONDS.*HALLMARK_REQUEST_TIMEOUT_MS = 180000/,
+    );
+    expect(
+      loadConfig({ HALLMARK_QUOTA_HOLD_SECONDS: "60", HALLMARK_REQUEST_TIMEOUT_MS: "30000" })
+        .rateLimits.quotaHoldMs,
+    ).toBe(60_000);
+    expect(loadConfig({}).rateLimits.quotaHoldMs).toBe(900_000);
+  });
+
   it("requires the upstream URL for the automatic1111 backend", () => {
     expect(() => loadConfig({ HALLMARK_BACKEND: "automatic1111" })).toThrow("HALLMARK_A1111_URL");
   });

@@ -115,6 +115,8 @@ export interface Config {
     redisUrl?: string;
     redisTimeoutMs: number;
     verifyRequiresKey: boolean;
+    /** Quota reservations left unsettled this long are given back (ms). */
+    quotaHoldMs: number;
   };
   /** Idempotency keys, the output store, async jobs, review holds and webhooks (docs/async.md). */
   delivery: {
@@ -193,6 +195,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.HALLMARK_BACKEND === "automatic1111" && !e.HALLMARK_A1111_URL) {
     problems.push("HALLMARK_A1111_URL: required when HALLMARK_BACKEND=automatic1111");
+  }
+  if (e.HALLMARK_QUOTA_HOLD_SECONDS * 1000 <= e.HALLMARK_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      `HALLMARK_QUOTA_HOLD_SECONDS: must exceed the request time-out (HALLMARK_REQUEST_TIMEOUT_MS = ${e.HALLMARK_REQUEST_TIMEOUT_MS}), or a request still running would lose its reservation`,
+    );
   }
   if (problems.length > 0) {
     throw new HallmarkError("config_error", `Invalid configuration:\n  ${problems.join("\n  ")}`);
@@ -355,6 +362,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       redisUrl: e.HALLMARK_REDIS_URL,
       redisTimeoutMs: e.HALLMARK_REDIS_TIMEOUT_MS,
       verifyRequiresKey: e.HALLMARK_VERIFY_REQUIRES_KEY,
+      quotaHoldMs: e.HALLMARK_QUOTA_HOLD_SECONDS * 1000,
     },
     delivery: {
       idempotencyTtlHours: e.HALLMARK_IDEMPOTENCY_TTL_HOURS,

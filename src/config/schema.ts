@@ -191,6 +191,11 @@ export const envSchema = z.object({
   /** Images per tenant per UTC day / month; 0: no quota. Tenants may override (tenant limits). */
   HALLMARK_QUOTA_IMAGES_PER_DAY: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
   HALLMARK_QUOTA_IMAGES_PER_MONTH: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+  /**
+   * Seconds a quota reservation stands unsettled before it is given back (its replica is
+   * presumed dead); must exceed HALLMARK_REQUEST_TIMEOUT_MS.
+   */
+  HALLMARK_QUOTA_HOLD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** How long a replica caches a tenant's limit overrides (ms; 0: read them on every request). */
   HALLMARK_LIMITS_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
   /** redis:// URL: keep rate-limit and quota state in Redis instead of PostgreSQL. */

@@ -9,6 +9,7 @@ import {
   boolean,
   date,
   doublePrecision,
+  index,
   integer,
   pgTable,
   primaryKey,
@@ -51,6 +52,26 @@ export const rateLimitState = pgTable("rate_limit_state", {
  * both rows in one transaction, under the rows' locks, only when both stay within the quota; a
  * failed or refused request subtracts it again.
  */
+/**
+ * Holds of images not yet delivered nor given back, so that a replica that dies between the two
+ * does not keep the tenant's images counted: a hold past `expires_at` is given back (its `n`
+ * subtracted from the counters of its `day` and `month`) on the tenant's next reservation.
+ */
+export const quotaReservations = pgTable(
+  "quota_reservations",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    n: integer("n").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    month: date("month", { mode: "string" }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("quota_reservations_tenant_expiry").on(t.tenantId, t.expiresAt)],
+);
+
 export const quotaCounters = pgTable(
   "quota_counters",
   {

@@ -22,7 +22,15 @@ export interface LimitsOptions {
   cacheMs: number;
   /** A further rate limit per API key, within its tenant's (HALLMARK_RATE_LIMIT_KEY_*). */
   perKey?: RateRule;
+  /**
+   * How long a reservation stands unsettled before the store gives it back (its replica is
+   * presumed dead): longer than any request may hold one (HALLMARK_QUOTA_HOLD_SECONDS).
+   */
+  holdMs?: number;
 }
+
+/** Default hold: well past the default request time-out (180 s). */
+export const DEFAULT_QUOTA_HOLD_MS = 900_000;
 
 /** The quota state reported with a reservation or a refusal. */
 export interface QuotaStatus {
@@ -47,6 +55,8 @@ export interface Limits {
   reserveImages(tenantId: string, n: number): Promise<ReserveResult & { quota: QuotaStatus }>;
   /** Gives back images that were not delivered (failure, refusal, bad request). */
   release(reservation: Reservation): Promise<void>;
+  /** Counts held images as used: the request delivered them (or accepted them as a job). */
+  commit(reservation: Reservation): Promise<void>;
   /** Images the tenant has used in the current UTC day and month. */
   quotaUsed(tenantId: string): Promise<{ periods: Periods; used: { day: number; month: number } }>;
   close(): Promise<void>;
@@ -61,6 +71,7 @@ const MAX_CACHED_TENANTS = 10_000;
  */
 export function createLimits(options: LimitsOptions): Limits {
   const { db, store, defaults, cacheMs } = options;
+  const holdMs = options.holdMs ?? DEFAULT_QUOTA_HOLD_MS;
   const cache = new Map<string, { limits: EffectiveLimits; until: number }>();
 
   const guarded = async <T>(what: "overrides" | "store", operation: () => Promise<T>) => {
@@ -119,13 +130,15 @@ export function createLimits(options: LimitsOptions): Limits {
 
     async reserveImages(tenantId, n) {
       const { quota } = await limitsFor(tenantId);
-      const result = await guarded("store", () => store.reserve(tenantId, n, quota));
+      const result = await guarded("store", () => store.reserve(tenantId, n, quota, holdMs));
       const periods = result.ok ? result.reservation.periods : result.periods;
       const used = result.ok ? result.reservation.used : result.used;
       return { ...result, quota: { limits: quota, used, periods } };
     },
 
     release: (reservation) => guarded("store", () => store.release(reservation)),
+
+    commit: (reservation) => guarded("store", () => store.commit(reservation)),
 
     quotaUsed: (tenantId) => guarded("store", () => store.used(tenantId)),
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
 import { intervalMs, limitMs } from "./gcra.js";
@@ -63,7 +64,12 @@ export function createPostgresLimitStore(db: Db): LimitStore {
       };
     },
 
-    async reserve(tenantId: string, n: number, rule: QuotaRule): Promise<ReserveResult> {
+    async reserve(
+      tenantId: string,
+      n: number,
+      rule: QuotaRule,
+      holdMs: number,
+    ): Promise<ReserveResult> {
       const dayLimit = rule.imagesPerDay > 0 ? rule.imagesPerDay : UNLIMITED;
       const monthLimit = rule.imagesPerMonth > 0 ? rule.imagesPerMonth : UNLIMITED;
       let periods: Periods | undefined;
@@ -73,6 +79,7 @@ export function createPostgresLimitStore(db: Db): LimitStore {
         // then sees its committed count.
         return await db.transaction(async (tx) => {
           const t = tx as unknown as Db;
+          await reclaimExpired(t, tenantId);
           // The periods are the transaction's now() in UTC, the same for both statements.
           const day = await add(t, tenantId, "day", n, dayLimit);
           if (day === null) {
@@ -82,7 +89,13 @@ export function createPostgresLimitStore(db: Db): LimitStore {
           periods = periodsAt(day.nowMs);
           const month = await add(t, tenantId, "month", n, monthLimit);
           if (month === null) throw new QuotaRefused("month");
+          const id = randomUUID();
+          await t.execute(sql`
+            insert into quota_reservations (id, tenant_id, n, day, month, expires_at)
+            values (${id}::uuid, ${tenantId}::uuid, ${n}::int, ${periods.day}::date,
+              ${periods.month}::date, now() + ${holdMs}::int * interval '1 millisecond')`);
           const reservation: Reservation = {
+            id,
             tenantId,
             n,
             periods,
@@ -98,15 +111,28 @@ export function createPostgresLimitStore(db: Db): LimitStore {
     },
 
     async release(reservation: Reservation): Promise<void> {
-      const { tenantId, n, periods } = reservation;
+      const { id, tenantId, n, periods } = reservation;
       await db.transaction(async (tx) => {
+        // Only a hold still standing is given back: one reclaimed on expiry already was.
+        if (!(await dropHold(tx as unknown as Db, id))) return;
+        await subtract(tx as unknown as Db, tenantId, n, periods.day, periods.month);
+      });
+    },
+
+    async commit(reservation: Reservation): Promise<void> {
+      const { id, tenantId, n, periods } = reservation;
+      await db.transaction(async (tx) => {
+        const t = tx as unknown as Db;
+        if (await dropHold(t, id)) return;
+        // Reclaimed on expiry while the request was still delivering: count the images again.
         for (const [period, start] of [
           ["day", periods.day],
           ["month", periods.month],
         ] as const) {
-          await tx.execute(sql`
-            update quota_counters set used = greatest(0, used - ${n})
-            where tenant_id = ${tenantId} and period = ${period} and period_start = ${start}`);
+          await t.execute(sql`
+            insert into quota_counters as q (tenant_id, period, period_start, used)
+            values (${tenantId}::uuid, ${period}, ${start}::date, ${n}::int)
+            on conflict (tenant_id, period, period_start) do update set used = q.used + excluded.used`);
         }
       });
     },
@@ -118,6 +144,38 @@ export function createPostgresLimitStore(db: Db): LimitStore {
 
     close: async () => {},
   };
+}
+
+/** Deletes a hold; whether it was still there. */
+async function dropHold(db: Db, id: string): Promise<boolean> {
+  const rows = resultRows(
+    await db.execute(sql`delete from quota_reservations where id = ${id}::uuid returning id`),
+  );
+  return rows.length > 0;
+}
+
+/** Takes n off a tenant's counters of one day and one month (day row first: see reserve). */
+async function subtract(db: Db, tenantId: string, n: number, day: string, month: string) {
+  for (const [period, start] of [
+    ["day", day],
+    ["month", month],
+  ] as const) {
+    await db.execute(sql`
+      update quota_counters set used = greatest(0, used - ${n}::int)
+      where tenant_id = ${tenantId}::uuid and period = ${period} and period_start = ${start}::date`);
+  }
+}
+
+/** Gives back the tenant's holds past their expiry (their replica never settled them). */
+async function reclaimExpired(db: Db, tenantId: string): Promise<void> {
+  const expired = resultRows(
+    await db.execute(sql`
+      delete from quota_reservations where tenant_id = ${tenantId}::uuid and expires_at < now()
+      returning n, day::text as day, month::text as month`),
+  );
+  for (const r of expired) {
+    await subtract(db, tenantId, Number(r.n), String(r.day), String(r.month));
+  }
 }
 
 async function databaseNow(db: Db): Promise<number> {

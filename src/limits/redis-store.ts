@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { intervalMs, limitMs } from "./gcra.js";
 import { periodsAt } from "./periods.js";
@@ -36,6 +37,20 @@ return {0, string.format('%.3f', tat), string.format('%.3f', now)}
  * Answers {ok, refused period (1 day, 2 month), day used, month used}.
  */
 const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
+  local hold = redis.call('HGET', KEYS[4], id)
+  if hold then
+    local hn, dk, mk = string.match(hold, '^(%d+)|([^|]+)|([^|]+)$')
+    for _, k in ipairs({dk, mk}) do
+      local v = tonumber(redis.call('GET', k) or '-1')
+      if v >= 0 then redis.call('SET', k, math.max(0, v - tonumber(hn)), 'KEEPTTL') end
+    end
+  end
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+end
 local n = tonumber(ARGV[1])
 local dl = tonumber(ARGV[2])
 local ml = tonumber(ARGV[3])
@@ -47,16 +62,42 @@ d = redis.call('INCRBY', KEYS[1], n)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 m = redis.call('INCRBY', KEYS[2], n)
 redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[7]), ARGV[6])
+redis.call('HSET', KEYS[4], ARGV[6], n .. '|' .. KEYS[1] .. '|' .. KEYS[2])
+redis.call('EXPIRE', KEYS[3], ARGV[5])
+redis.call('EXPIRE', KEYS[4], ARGV[5])
 return {1, 0, d, m}
 `;
 
-/** Gives n back to both counters, never below 0 and never to a counter that has expired. */
+/**
+ * Gives n back to both counters (KEYS[1], KEYS[2]), never below 0 and never to a counter that
+ * has expired; only if the hold ARGV[2] still stands (KEYS[3], KEYS[4]): one reclaimed on
+ * expiry already was.
+ */
 const RELEASE = `
-for _, k in ipairs(KEYS) do
+if redis.call('ZREM', KEYS[3], ARGV[2]) == 0 then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[2])
+for _, k in ipairs({KEYS[1], KEYS[2]}) do
   local v = tonumber(redis.call('GET', k) or '-1')
   if v >= 0 then redis.call('SET', k, math.max(0, v - tonumber(ARGV[1])), 'KEEPTTL') end
 end
 return 1
+`;
+
+/**
+ * Makes the hold ARGV[2] use; if it was reclaimed on expiry meanwhile, counts its n images again
+ * (delivered images are always counted), keeping each counter's expiry or setting ARGV[3]/[4].
+ */
+const COMMIT = `
+if redis.call('ZREM', KEYS[3], ARGV[2]) == 1 then
+  redis.call('HDEL', KEYS[4], ARGV[2])
+  return 1
+end
+for i, k in ipairs({KEYS[1], KEYS[2]}) do
+  redis.call('INCRBY', k, tonumber(ARGV[1]))
+  if redis.call('TTL', k) < 0 then redis.call('EXPIRE', k, ARGV[2 + i]) end
+end
+return 0
 `;
 
 /** Counters outlive their period by two days, for late releases. */
@@ -67,13 +108,34 @@ type ScriptedRedis = Redis & {
   hmReserve(
     day: string,
     month: string,
+    held: string,
+    holds: string,
     n: number,
     dayLimit: number,
     monthLimit: number,
     dayTtl: number,
     monthTtl: number,
+    id: string,
+    holdMs: number,
   ): Promise<[number, number, number, number]>;
-  hmRelease(day: string, month: string, n: number): Promise<number>;
+  hmRelease(
+    day: string,
+    month: string,
+    held: string,
+    holds: string,
+    n: number,
+    id: string,
+  ): Promise<number>;
+  hmCommit(
+    day: string,
+    month: string,
+    held: string,
+    holds: string,
+    n: number,
+    id: string,
+    dayTtl: number,
+    monthTtl: number,
+  ): Promise<number>;
 };
 
 export interface RedisStoreOptions {
@@ -102,14 +164,21 @@ export async function createRedisLimitStore(options: RedisStoreOptions): Promise
   // Reconnection errors are reported by the failing requests (503), not as unhandled events.
   redis.on("error", () => {});
   redis.defineCommand("hmTake", { numberOfKeys: 1, lua: TAKE });
-  redis.defineCommand("hmReserve", { numberOfKeys: 2, lua: RESERVE });
-  redis.defineCommand("hmRelease", { numberOfKeys: 2, lua: RELEASE });
+  redis.defineCommand("hmReserve", { numberOfKeys: 4, lua: RESERVE });
+  redis.defineCommand("hmRelease", { numberOfKeys: 4, lua: RELEASE });
+  redis.defineCommand("hmCommit", { numberOfKeys: 4, lua: COMMIT });
   // A Redis that is down at start does not stop the gateway: requests get 503 until it is back.
   await redis.connect().catch(() => {});
 
   const quotaKeys = (tenantId: string, periods: Periods) => [
     `${prefix}q:{${tenantId}}:day:${periods.day}`,
     `${prefix}q:{${tenantId}}:month:${periods.month}`,
+  ];
+  // A tenant's holds: ids by expiry (sorted set) and each one's "n|day key|month key" (hash).
+  // Same hash tag as its counters, so a script that reaches a hold's counters stays in one slot.
+  const holdKeys = (tenantId: string) => [
+    `${prefix}q:{${tenantId}}:held`,
+    `${prefix}q:{${tenantId}}:holds`,
   ];
 
   return {
@@ -124,21 +193,32 @@ export async function createRedisLimitStore(options: RedisStoreOptions): Promise
       return { allowed: allowed === 1, tatMs: Number(tat), nowMs: Number(now) };
     },
 
-    async reserve(tenantId: string, n: number, rule: QuotaRule): Promise<ReserveResult> {
+    async reserve(
+      tenantId: string,
+      n: number,
+      rule: QuotaRule,
+      holdMs: number,
+    ): Promise<ReserveResult> {
       const periods = periodsAt(Date.now());
       const [day, month] = quotaKeys(tenantId, periods);
+      const [held, holds] = holdKeys(tenantId);
+      const id = randomUUID();
       const [ok, refused, d, m] = await redis.hmReserve(
         day!,
         month!,
+        held!,
+        holds!,
         n,
         rule.imagesPerDay > 0 ? rule.imagesPerDay : -1,
         rule.imagesPerMonth > 0 ? rule.imagesPerMonth : -1,
         periods.dayResetSeconds + KEEP_SECONDS,
         periods.monthResetSeconds + KEEP_SECONDS,
+        id,
+        holdMs,
       );
       const used = { day: Number(d), month: Number(m) };
       if (ok === 1) {
-        const reservation: Reservation = { tenantId, n, periods, used };
+        const reservation: Reservation = { id, tenantId, n, periods, used };
         return { ok: true, reservation };
       }
       return { ok: false, period: refused === 1 ? "day" : "month", periods, used };
@@ -146,7 +226,24 @@ export async function createRedisLimitStore(options: RedisStoreOptions): Promise
 
     async release(reservation: Reservation): Promise<void> {
       const [day, month] = quotaKeys(reservation.tenantId, reservation.periods);
-      await redis.hmRelease(day!, month!, reservation.n);
+      const [held, holds] = holdKeys(reservation.tenantId);
+      await redis.hmRelease(day!, month!, held!, holds!, reservation.n, reservation.id);
+    },
+
+    async commit(reservation: Reservation): Promise<void> {
+      const { periods } = reservation;
+      const [day, month] = quotaKeys(reservation.tenantId, periods);
+      const [held, holds] = holdKeys(reservation.tenantId);
+      await redis.hmCommit(
+        day!,
+        month!,
+        held!,
+        holds!,
+        reservation.n,
+        reservation.id,
+        periods.dayResetSeconds + KEEP_SECONDS,
+        periods.monthResetSeconds + KEEP_SECONDS,
+      );
     },
 
     async used(tenantId: string) {

@@ -68,6 +68,9 @@ if (redisUrl) {
   });
 }
 
+/** A hold no test outlives, except where a test waits for one to expire. */
+const HOLD = 60_000;
+
 describe.each(cases)("limit store on $name", (storeCase) => {
   let s: Awaited<ReturnType<StoreCase["open"]>>;
   beforeAll(async () => {
@@ -103,7 +106,7 @@ describe.each(cases)("limit store on $name", (storeCase) => {
     const rule = { imagesPerDay: 10, imagesPerMonth: 0 };
     const sizes = [3, 1, 2, 4, 1, 3, 2, 2, 1, 4, 3, 1];
     const results = await Promise.all(
-      sizes.map((n, i) => (i % 2 ? s.a : s.b).reserve(tenant, n, rule)),
+      sizes.map((n, i) => (i % 2 ? s.a : s.b).reserve(tenant, n, rule, HOLD)),
     );
     const granted = results.flatMap((r) => (r.ok ? [r.reservation.n] : []));
     const total = granted.reduce((x, y) => x + y, 0);
@@ -118,20 +121,59 @@ describe.each(cases)("limit store on $name", (storeCase) => {
   it("refuses on the month quota, and a release gives the images back to both periods", async () => {
     const tenant = await s.tenant();
     const rule = { imagesPerDay: 0, imagesPerMonth: 5 };
-    const first = await s.a.reserve(tenant, 4, rule);
+    const first = await s.a.reserve(tenant, 4, rule, HOLD);
     expect(first.ok).toBe(true);
-    const second = await s.b.reserve(tenant, 2, rule);
+    const second = await s.b.reserve(tenant, 2, rule, HOLD);
     expect(second).toMatchObject({ ok: false, period: "month", used: { day: 4, month: 4 } });
     if (!first.ok) throw new Error("unreachable");
     await s.b.release(first.reservation);
     expect((await s.a.used(tenant)).used).toEqual({ day: 0, month: 0 });
-    expect((await s.a.reserve(tenant, 5, rule)).ok).toBe(true);
-    expect((await s.a.reserve(tenant, 6, { imagesPerDay: 0, imagesPerMonth: 0 })).ok).toBe(true);
+    expect((await s.a.reserve(tenant, 5, rule, HOLD)).ok).toBe(true);
+    expect((await s.a.reserve(tenant, 6, { imagesPerDay: 0, imagesPerMonth: 0 }, HOLD)).ok).toBe(
+      true,
+    );
+  });
+
+  it("gives back a hold nobody settled once it expires (its replica died)", async () => {
+    const tenant = await s.tenant();
+    const rule = { imagesPerDay: 5, imagesPerMonth: 0 };
+    // Replica a reserves 4 and dies: it never commits nor releases.
+    expect((await s.a.reserve(tenant, 4, rule, 200)).ok).toBe(true);
+    expect(await s.b.reserve(tenant, 2, rule, HOLD)).toMatchObject({ ok: false, period: "day" });
+    await new Promise((r) => setTimeout(r, 400));
+    // The next reservation of that tenant first gives the expired hold back.
+    const after = await s.b.reserve(tenant, 2, rule, HOLD);
+    expect(after).toMatchObject({ ok: true, reservation: { used: { day: 2, month: 2 } } });
+    expect((await s.a.used(tenant)).used).toEqual({ day: 2, month: 2 });
+  });
+
+  it("counts committed images for good, and a release after expiry gives nothing back twice", async () => {
+    const tenant = await s.tenant();
+    const rule = { imagesPerDay: 10, imagesPerMonth: 0 };
+    const kept = await s.a.reserve(tenant, 3, rule, 200);
+    const lost = await s.a.reserve(tenant, 2, rule, 200);
+    if (!kept.ok || !lost.ok) throw new Error("reservations refused");
+    await s.b.commit(kept.reservation);
+    await new Promise((r) => setTimeout(r, 400));
+    // The expired hold (2) is reclaimed; the committed one (3) is not.
+    const next = await s.a.reserve(tenant, 1, rule, HOLD);
+    expect(next).toMatchObject({ ok: true, reservation: { used: { day: 4 } } });
+    // Its late release finds nothing to give back.
+    await s.b.release(lost.reservation);
+    expect((await s.a.used(tenant)).used.day).toBe(4);
+    // A late commit of a reclaimed hold counts its images again: they were delivered.
+    await s.b.commit(lost.reservation);
+    expect((await s.a.used(tenant)).used.day).toBe(6);
+    // Releasing twice gives back once.
+    if (!next.ok) throw new Error("unreachable");
+    await s.a.release(next.reservation);
+    await s.b.release(next.reservation);
+    expect((await s.a.used(tenant)).used.day).toBe(5);
   });
 
   it("refuses a request larger than the whole quota without counting it", async () => {
     const tenant = await s.tenant();
-    const result = await s.a.reserve(tenant, 4, { imagesPerDay: 3, imagesPerMonth: 0 });
+    const result = await s.a.reserve(tenant, 4, { imagesPerDay: 3, imagesPerMonth: 0 }, HOLD);
     expect(result).toMatchObject({ ok: false, period: "day" });
     expect((await s.a.used(tenant)).used.day).toBe(0);
   });

@@ -49,8 +49,14 @@ export interface Periods {
   monthResetSeconds: number;
 }
 
-/** Images held against a tenant's quotas; released when the request does not deliver them. */
+/**
+ * Images held against a tenant's quotas: committed when the request delivers them, released
+ * when it does not. A hold that is neither by its expiry (the replica that made it died) is
+ * given back by the store, on that tenant's next reservation.
+ */
 export interface Reservation {
+  /** The hold's id in the store. */
+  id: string;
   tenantId: string;
   n: number;
   periods: Periods;
@@ -75,10 +81,18 @@ export interface LimitStore {
   readonly kind: "postgres" | "redis";
   /** Counts one request against `key` under `rule` (rps > 0) and says whether it may pass. */
   take(key: string, rule: RateRule): Promise<RateState>;
-  /** Adds `n` images to the tenant's day and month counters only if both stay within `rule`. */
-  reserve(tenantId: string, n: number, rule: QuotaRule): Promise<ReserveResult>;
-  /** Gives a reservation back (the request delivered nothing). */
+  /**
+   * Adds `n` images to the tenant's day and month counters only if both stay within `rule`, as
+   * a hold that expires after `holdMs`. First gives back the tenant's expired holds.
+   */
+  reserve(tenantId: string, n: number, rule: QuotaRule, holdMs: number): Promise<ReserveResult>;
+  /** Gives a hold back (the request delivered nothing); nothing if it was already given back. */
   release(reservation: Reservation): Promise<void>;
+  /**
+   * Makes a hold use (the images were delivered). A hold already given back on expiry is
+   * counted again, over the quota if need be: delivered images are always counted.
+   */
+  commit(reservation: Reservation): Promise<void>;
   /** Images used by a tenant in the current day and month. */
   used(tenantId: string): Promise<{ periods: Periods; used: { day: number; month: number } }>;
   close(): Promise<void>;

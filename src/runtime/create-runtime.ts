@@ -322,6 +322,7 @@ async function createConfiguredLimits(config: Config, database: Database): Promi
     },
     cacheMs: r.cacheMs,
     perKey: { rps: r.keyRps, burst: r.keyBurst },
+    holdMs: r.quotaHoldMs,
   });
 }
 

@@ -48,9 +48,18 @@ export function imageQuota(limits: Limits, options: ImageQuotaOptions): Middlewa
     const settle = async (keep: boolean) => {
       if (settled) return;
       settled = true;
-      if (keep) return;
+      if (keep) {
+        await limits.commit(result.reservation).catch((error: unknown) => {
+          // The images stay counted until the hold expires; the operator sees why.
+          c.get("logger")?.warn("quota: a reservation could not be committed", {
+            error: String(error),
+          });
+        });
+        return;
+      }
       await limits.release(result.reservation).catch((error: unknown) => {
-        // The images stay counted (never over-admits); the operator sees why.
+        // The images stay counted until the hold expires (never over-admits); the operator
+        // sees why.
         c.get("logger")?.warn("quota: a reservation could not be released", {
           error: String(error),
         });

@@ -1,8 +1,9 @@
-import { and, count, eq, gte } from "drizzle-orm";
+import { and, count, eq, gte, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { generations, images } from "../../db/schema.js";
 import { testDatabases } from "../../db/test-databases.js";
 import { setTenantLimits } from "../../limits/index.js";
+import { resultRows } from "../../limits/sql-rows.js";
 import { testRedisUrl } from "../../limits/test-support.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { createApiKey } from "../../tenants/index.js";
@@ -142,6 +143,11 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
     expect(
       (await replica.request("/v1/images/generations", { key: t.key, json: gen })).status,
     ).toBe(429);
+    // Every request settled its hold, delivered or not: none is left to expire and be given back.
+    const holds = await gw.database.db.execute(
+      sql`select count(*)::int as held from quota_reservations where tenant_id = ${t.id}::uuid`,
+    );
+    expect(resultRows(holds)[0]).toEqual({ held: 0 });
   });
 
   it("keeps verify public by default; a gateway configured for it wants a verify key", async () => {
