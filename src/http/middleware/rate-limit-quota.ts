@@ -16,9 +16,11 @@ export interface ImageQuotaOptions {
  * Image quotas on the routes that produce images (POST /v1/images/*). Before the route runs,
  * the `n` images it asks for are reserved against the tenant's day and month quotas in one
  * atomic step on the shared store; concurrent requests on any replica therefore can never
- * together exceed a quota. The reservation stands when the route answers 2xx with images of its
- * own (delivered, or accepted as an asynchronous job), and is given back otherwise: a refusal,
- * a failure, a bad request, an idempotent replay (its images were counted the first time).
+ * together exceed a quota. The reservation is committed when the route answers 2xx with images
+ * of its own (delivered, or accepted as an asynchronous job), and is given back otherwise: a
+ * refusal, a failure, a bad request, an idempotent replay (its images were counted the first
+ * time). It is a hold that expires (HALLMARK_QUOTA_HOLD_SECONDS): if this replica dies before
+ * settling it, the store gives it back on the tenant's next reservation.
  * Over quota: 429 `quota_exceeded`, Retry-After = the end of the UTC day or month.
  *
  * @example app.use("/v1/images/*", bearerAuth(db, "generate"), rateLimit(limits), imageQuota(limits, { maxImages: 4 }))
