@@ -74,6 +74,8 @@ export interface ImageClassifierOptions {
         minConfidence?: number;
         /** Most lines read per image (default 64). */
         maxLines?: number;
+        /** Rewrite the models' element-wise chains as they load (default true; see ocr.ts). */
+        fuseGraphs?: boolean;
       };
   /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
   textScreen?: TextScreen;
@@ -296,5 +298,6 @@ async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | unde
     minConfidence: options.ocr?.minConfidence ?? DEFAULT_OCR_MIN_CONFIDENCE,
     maxLines: options.ocr?.maxLines ?? DEFAULT_OCR_MAX_LINES,
     sessionOptions: withFullOptimisation(options.sessionOptions),
+    fuseGraphs: options.ocr?.fuseGraphs,
   });
 }

@@ -7,6 +7,7 @@
  */
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
+import { createFusedSession } from "../onnx-graph/index.js";
 import type { RawImageInput } from "./decode.js";
 import {
   connectedRegions,
@@ -130,13 +131,17 @@ export interface TextDetector {
   release(): Promise<void>;
 }
 
-/** Opens the detection session once; `limit` is the long side the network sees (pixels). */
+/**
+ * Opens the detection session once; `limit` is the long side the network sees (pixels);
+ * `fuse` rewrites the graph's element-wise chains (onnx-graph) as it loads.
+ */
 export async function createTextDetector(
   path: string,
   limit: number,
   sessionOptions: ort.InferenceSession.SessionOptions,
+  fuse = true,
 ): Promise<TextDetector> {
-  const session = await ort.InferenceSession.create(path, sessionOptions);
+  const { session } = await createFusedSession(path, sessionOptions, fuse);
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;
   return {

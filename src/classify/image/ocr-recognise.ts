@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
+import { createFusedSession } from "../onnx-graph/index.js";
 import type { RawImageInput } from "./decode.js";
 import type { RotatedRect } from "./ocr-geometry.js";
 
@@ -142,9 +143,10 @@ export async function createTextRecogniser(
   modelPath: string,
   dictionaryPath: string,
   sessionOptions: ort.InferenceSession.SessionOptions,
+  fuse = true,
 ): Promise<TextRecogniser> {
   const dictionary = loadDictionary(dictionaryPath);
-  const session = await ort.InferenceSession.create(modelPath, sessionOptions);
+  const { session } = await createFusedSession(modelPath, sessionOptions, fuse);
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;
   return {
