@@ -125,7 +125,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     db: deps.db,
     delivery: deps.delivery,
   });
-  registerImagesEdits(app, { pipeline: deps.pipeline, limits: deps.limits });
+  registerImagesEdits(app, {
+    pipeline: deps.pipeline,
+    limits: deps.limits,
+    delivery: deps.delivery,
+  });
   registerModels(app, { pipeline: deps.pipeline });
   registerModerations(app, {
     text: deps.text,

@@ -10,6 +10,7 @@ import type { GenerateOptions } from "./generate.js";
 import { checkModelAllowed } from "./model-allow.js";
 import {
   generateStage,
+  holds,
   type PipelineRun,
   type RunRequest,
   recordFailure,
@@ -175,7 +176,10 @@ async function screenInputStage(run: PipelineRun, inputs: EditInputImage[]): Pro
       { rules: screen.hashListMatches.map((m) => `hash_list:${m.list}`) },
     );
   }
-  if (run.decision.action !== "allow") {
+  // A review decision (an input photo with a face, by default) holds the edit where the
+  // request can be held: made, recorded and kept for a reviewer, as a prompt held for review is.
+  if (holds(run, run.decision)) run.held = true;
+  else if (run.decision.action !== "allow") {
     await refuse(run, run.decision, run.decisionRecord, "input");
   }
 }

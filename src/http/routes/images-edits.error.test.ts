@@ -209,28 +209,6 @@ describe.each(testDatabases())("POST /v1/images/edits on $name (errors)", (testD
     expect(decision.input[0]!.pdq.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it("holds an input photo with a face for review (faces.input_with_face, default review)", async () => {
-    const astronaut = readFileSync(
-      path.join(import.meta.dirname, "../../classify/image/fixtures/astronaut.jpg"),
-    );
-    const res = await postEdit(gw, {
-      image: { bytes: astronaut, type: "image/jpeg", filename: "astronaut.jpg" },
-      prompt: "a lighthouse at dusk",
-      size: "256x256",
-    });
-    const body = await expectError(res, 400, "content_policy_violation", "image");
-    expect(body.error.action).toBe("review");
-    expect(body.error.categories).toContain("public-figure");
-    expect(body.error.message).toMatch(/input image was held for review/);
-    const [row] = await gw.database.db
-      .select()
-      .from(generations)
-      .where(eq(generations.id, body.error.generation_id));
-    expect(row).toMatchObject({ kind: "edit", status: "refused", action: "review" });
-    const decision = row!.decision as { input: Array<{ faces: number }> };
-    expect(decision.input[0]!.faces).toBeGreaterThan(0);
-  });
-
   it("refuses a prompt before looking at the image (recorded as an edit)", async () => {
     const res = await postEdit(gw, {
       image: { bytes: await photo(64, 64) },

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { HonoRequest } from "hono";
 import { parseSize } from "../../config/index.js";
 import { HallmarkError } from "../../errors/index.js";
+import type { Delivery } from "../../jobs/index.js";
 import {
   type EditRequest,
   editImages,
@@ -12,7 +13,9 @@ import type { AppEnv } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses, modelErrorResponses } from "../openapi.js";
 import { validationHook } from "../validation.js";
+import { keepHeld } from "./held.js";
 import {
+  GenerationAcceptedSchema,
   type GenerationLimits,
   GenerationResponseSchema,
   generationRequestSchema,
@@ -196,7 +199,7 @@ async function readForm(
  */
 export function registerImagesEdits(
   app: OpenAPIHono<AppEnv>,
-  deps: { pipeline: PipelineDeps; limits: EditLimits },
+  deps: { pipeline: PipelineDeps; limits: EditLimits; delivery?: Delivery },
 ): void {
   const fieldsSchema = editFieldsSchema(deps.limits);
   const route = createRoute({
@@ -218,6 +221,11 @@ export function registerImagesEdits(
           "application/json": { schema: GenerationResponseSchema },
           "text/event-stream": { schema: streamEventSchema(GenerationResponseSchema) },
         },
+      },
+      202: {
+        description:
+          "Held for review (a review decision, e.g. an input photo with a face, where holds are on): made, recorded and kept sealed; poll the Location (docs/async.md)",
+        content: { "application/json": { schema: GenerationAcceptedSchema } },
       },
       ...errorResponses,
       ...modelErrorResponses,
@@ -247,16 +255,24 @@ export function registerImagesEdits(
       images: form.images,
       mask: form.mask,
       strength: body.strength,
+      // A review decision holds the edit for a reviewer where held images can be kept.
+      allowHold: deps.delivery !== undefined,
     };
     if (body.stream === "true") {
       return streamGeneration(
         c,
-        { pipeline: deps.pipeline, toBody: generationResponse },
+        { pipeline: deps.pipeline, delivery: deps.delivery, toBody: generationResponse },
         (signal, options) => editImages(deps.pipeline, request, signal, options),
         undefined,
       );
     }
     const result = await editImages(deps.pipeline, request, requestSignal(c));
+    if (result.held) {
+      const held = await keepHeld(deps.delivery!, request.principal, result, undefined);
+      c.header("Location", held.location);
+      c.header("x-hallmark-generation-id", result.id);
+      return c.json(held, 202);
+    }
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
     return c.json(generationResponse(result), 200);

@@ -15,6 +15,7 @@ import type { AppEnv } from "../context.js";
 import { errorBody, settleError } from "../errors.js";
 import { deferQuota } from "../middleware/rate-limit-quota.js";
 import { continuesUntil, requestSignal } from "../middleware/timeout.js";
+import { keepHeld } from "./held.js";
 
 /** SSE event names (`event:`); each event's JSON `data` carries the same name as `type`. */
 export const STREAM_EVENTS = {
@@ -188,20 +189,8 @@ async function finalEvent(
     if (result.held) {
       // Held for review: made and recorded, kept sealed, never sent until approved.
       if (!deps.delivery) throw new Error("a generation was held without delivery configured");
-      await deps.delivery.hold({
-        id: result.id,
-        tenantId: c.get("principal").tenantId,
-        apiKeyId: c.get("principal").apiKeyId,
-        images: result.images.map((i) => ({ mediaType: i.mediaType, bytes: i.bytes })),
-        webhookUrl,
-      });
-      const location = `/v1/generations/${result.id}`;
-      return event(STREAM_EVENTS.held, {
-        id: result.id,
-        object: "generation",
-        status: "held",
-        location,
-      });
+      const held = await keepHeld(deps.delivery, c.get("principal"), result, webhookUrl);
+      return event(STREAM_EVENTS.held, { ...held });
     }
     return event(STREAM_EVENTS.completed, deps.toBody(result));
   } catch (thrown) {

@@ -15,6 +15,7 @@ import type { Principal } from "../../tenants/index.js";
 import type { AppEnv } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses, modelErrorResponses } from "../openapi.js";
+import { keepHeld } from "./held.js";
 import { streamEventSchema, streamGeneration } from "./images-generations-stream.js";
 
 export interface GenerationLimits {
@@ -233,20 +234,10 @@ export function registerImagesGenerations(
     );
     if (result.held) {
       // Held for review: made and recorded, kept sealed, never returned until approved.
-      await deps.delivery!.hold({
-        id: result.id,
-        tenantId: request.principal.tenantId,
-        apiKeyId: request.principal.apiKeyId,
-        images: result.images.map((i) => ({ mediaType: i.mediaType, bytes: i.bytes })),
-        webhookUrl,
-      });
-      const location = `/v1/generations/${result.id}`;
-      c.header("Location", location);
+      const held = await keepHeld(deps.delivery!, request.principal, result, webhookUrl);
+      c.header("Location", held.location);
       c.header("x-hallmark-generation-id", result.id);
-      return c.json(
-        { id: result.id, object: "generation" as const, status: "held" as const, location },
-        202,
-      );
+      return c.json(held, 202);
     }
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
