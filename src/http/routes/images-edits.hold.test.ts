@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,29 +11,48 @@ import { testDatabases } from "../../db/test-databases.js";
 import { recordReview } from "../../review/decide.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { createApiKey } from "../../tenants/index.js";
+import { loadWebhookSecret, verifyWebhook } from "../../webhooks/index.js";
 import { postEdit } from "./images-edits.test-support.js";
 
 /** A photo with a face: the default policy's `faces.input_with_face` says review. */
 const ASTRONAUT = readFileSync(
   path.join(import.meta.dirname, "../../classify/image/fixtures/astronaut.jpg"),
 );
-const editOfAFace = (gw: TestGateway, stream?: boolean) =>
+const editOfAFace = (gw: TestGateway, fields: Record<string, string> = {}) =>
   postEdit(gw, {
     image: { bytes: ASTRONAUT, type: "image/jpeg", filename: "astronaut.jpg" },
     prompt: "a lighthouse at dusk",
     size: "256x256",
-    ...(stream ? { stream: "true" } : {}),
+    ...fields,
   });
 
 describe.each(testDatabases())("an edit held for review on $name", (testDb) => {
   let gw: TestGateway;
   let reviewerKeyId: string;
+  const got: Array<{ headers: Record<string, string>; body: string }> = [];
+  let server: http.Server;
+  let hookUrl: string;
   beforeAll(async () => {
-    gw = await startTestGateway(testDb);
+    gw = await startTestGateway(testDb, { HALLMARK_WEBHOOK_ALLOW_PRIVATE: "true" });
     reviewerKeyId = (await createApiKey(gw.database.db, { tenant: "acme", scopes: ["review"] }))
       .info.id;
+    server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on("end", () => {
+        got.push({ headers: req.headers as Record<string, string>, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   }, 180_000);
-  afterAll(() => gw.close());
+  afterAll(async () => {
+    await gw.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
 
   it("is made, recorded and kept sealed, answered 202 without images, released on approval", async () => {
     const res = await editOfAFace(gw);
@@ -82,7 +103,7 @@ describe.each(testDatabases())("an edit held for review on $name", (testDb) => {
   }, 120_000);
 
   it("ends a stream with the held event, not the images", async () => {
-    const res = await editOfAFace(gw, true);
+    const res = await editOfAFace(gw, { stream: "true" });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain("event: hallmark.held");
@@ -94,6 +115,42 @@ describe.each(testDatabases())("an edit held for review on $name", (testDb) => {
       .where(eq(generations.id, held.id));
     expect(row).toMatchObject({ kind: "edit", errorCode: "held_for_review" });
   }, 120_000);
+
+  it("tells the edit's webhook the reviewer's decision, signed", async () => {
+    const res = await editOfAFace(gw, { hallmark_webhook_url: hookUrl });
+    const { id } = await res.json();
+    expect(res.status).toBe(202);
+    await recordReview(gw.database.db, {
+      generationId: id,
+      reviewerKeyId,
+      decision: "uphold",
+      note: "no consent on file",
+    });
+    await gw.runtime.delivery.maintain();
+    const until = Date.now() + 60_000;
+    while (!got.some((g) => g.body.includes(id)) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const delivery = got.find((g) => g.body.includes(id))!;
+    const secret = await loadWebhookSecret({ dataDir: gw.config.dataDir });
+    expect(verifyWebhook(secret, delivery.headers, delivery.body)).toBe(true);
+    expect(JSON.parse(delivery.body)).toMatchObject({
+      type: "generation.refused",
+      data: { id, status: "refused" },
+    });
+  }, 120_000);
+
+  it("refuses a webhook URL it may not call, before making anything", async () => {
+    const before = (await gw.database.db.select().from(generations)).length;
+    const res = await editOfAFace(gw, { hallmark_webhook_url: "ftp://example.com/hook" });
+    const body = await res.json();
+    expect(res.status, JSON.stringify(body)).toBe(400);
+    expect(body.error).toMatchObject({
+      code: "invalid_webhook_url",
+      param: "hallmark_webhook_url",
+    });
+    expect((await gw.database.db.select().from(generations)).length).toBe(before);
+  });
 });
 
 describe.each(testDatabases())("an edit under review with holds off on $name", (testDb) => {

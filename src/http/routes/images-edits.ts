@@ -69,6 +69,7 @@ function editFieldsSchema(limits: EditLimits) {
       input_fidelity: z.string().max(32).optional(),
       partial_images: z.string().max(8).optional(),
       stream: z.enum(["false", "true"]).optional(),
+      hallmark_webhook_url: shape.hallmark_webhook_url,
     })
     .strict();
 }
@@ -105,6 +106,12 @@ function openApiBody(limits: EditLimits) {
         enum: ["false", "true"],
         description:
           "true: answered as Server-Sent Events (progress, then the completed body or an error), as for generations.",
+      },
+      hallmark_webhook_url: {
+        type: "string" as const,
+        maxLength: 2048,
+        description:
+          "POSTed a signed event when an edit held for review has its outcome (docs/async.md)",
       },
     },
   };
@@ -250,6 +257,13 @@ export function registerImagesEdits(
         { param: "size" },
       );
     }
+    if (body.hallmark_webhook_url !== undefined && !deps.delivery) {
+      throw new HallmarkError("stage_unavailable", "Asynchronous delivery is not configured.");
+    }
+    const webhookUrl =
+      body.hallmark_webhook_url === undefined
+        ? undefined
+        : await deps.delivery!.checkWebhookUrl(body.hallmark_webhook_url);
     const request: EditRequest = {
       ...requestFields(c.get("principal"), body, dims),
       images: form.images,
@@ -263,12 +277,12 @@ export function registerImagesEdits(
         c,
         { pipeline: deps.pipeline, delivery: deps.delivery, toBody: generationResponse },
         (signal, options) => editImages(deps.pipeline, request, signal, options),
-        undefined,
+        webhookUrl,
       );
     }
     const result = await editImages(deps.pipeline, request, requestSignal(c));
     if (result.held) {
-      const held = await keepHeld(deps.delivery!, request.principal, result, undefined);
+      const held = await keepHeld(deps.delivery!, request.principal, result, webhookUrl);
       c.header("Location", held.location);
       c.header("x-hallmark-generation-id", result.id);
       return c.json(held, 202);
