@@ -4,12 +4,13 @@
  *
  * Prints precision, recall and F1 per category and overall (micro-averaged), the false-positive
  * rate on benign prompts (ordinary and hard negatives: any category at or above the threshold
- * counts), and the catch rate on obfuscated variants of every held-out harmful prompt the
+ * counts), the same rate on datasets/prompts/everyday-benign.txt (ordinary scenes with people,
+ * never trained on), and the catch rate on obfuscated variants of every held-out harmful prompt the
  * classifier flags: each variant must still be flagged for the same label. The threshold is
  * 0.5, the default of policies/default.yaml; `--threshold 0.6` changes it, `--no-model` runs
  * lexicons and list alone.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CATEGORIES, type Category } from "../src/classify/categories.js";
 import { createTextClassifier } from "../src/classify/text/index.js";
@@ -109,6 +110,28 @@ for (const m of benignMisses.slice(0, 10)) console.log(`  false positive: ${m}`)
 console.log(
   `exact match by language: ${[...byLanguage].map(([l, v]) => `${l} ${pct(v.ok / v.n)}`).join(", ")}`,
 );
+
+// Everyday prompts about people (datasets/prompts/everyday-benign.txt), never trained on: a
+// line that also appears among the training fragments would make this figure meaningless.
+const everyday = readFileSync(join(root, "datasets/prompts/everyday-benign.txt"), "utf8")
+  .split("\n")
+  .map((l) => l.trim())
+  .filter((l) => l !== "" && !l.startsWith("#"));
+const fragments = readdirSync(join(root, "datasets/prompts/fragments"))
+  .map((f) => readFileSync(join(root, "datasets/prompts/fragments", f), "utf8").toLowerCase())
+  .join("\n");
+const leaked = everyday.filter((l) => fragments.includes(`- ${l.toLowerCase()}\n`));
+if (leaked.length > 0)
+  throw new Error(`everyday prompts also in the training fragments: ${leaked}`);
+const everydayFlagged: string[] = [];
+for (const text of everyday) {
+  const got = await flags(text);
+  if (got.size > 0) everydayFlagged.push(`${text} → ${[...got].join(",")}`);
+}
+console.log(
+  `everyday prompts about people flagged: ${pct(everydayFlagged.length / everyday.length)} (${everydayFlagged.length}/${everyday.length})`,
+);
+for (const m of everydayFlagged.slice(0, 10)) console.log(`  false positive: ${m}`);
 
 /** Obfuscations a user might try; each keeps the meaning for a human reader. */
 const HOMOGLYPH: Record<string, string> = {
