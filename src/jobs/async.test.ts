@@ -1,5 +1,3 @@
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generations } from "../db/schema.js";
@@ -8,6 +6,7 @@ import { generationJobs, generationOutputs } from "../db/schema-jobs.js";
 import { testDatabases } from "../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
 import { loadWebhookSecret, verifyWebhook } from "../webhooks/index.js";
+import { startReceiver, type WebhookReceiver } from "../webhooks/receiver.test-support.js";
 import { startSlowFirstUpstream } from "./test-upstream.js";
 
 const ASYNC_ENV = {
@@ -38,30 +37,9 @@ async function entriesFor(gw: TestGateway, id: string): Promise<number> {
   return row!.n;
 }
 
-/** A loopback webhook receiver that keeps every delivery. */
-async function startReceiver() {
-  const got: Array<{ headers: Record<string, string>; body: string }> = [];
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on("end", () => {
-      got.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    got,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 describe.each(testDatabases())("asynchronous generation on $name", (testDb) => {
   let gw: TestGateway;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   beforeAll(async () => {
     gw = await startTestGateway(testDb, ASYNC_ENV);
     receiver = await startReceiver();
@@ -114,11 +92,7 @@ describe.each(testDatabases())("asynchronous generation on $name", (testDb) => {
     expect(res.status).toBe(202);
     const { id } = await res.json();
     await settle(gw, id);
-    const until = Date.now() + 60_000;
-    while (!receiver.got.some((g) => g.body.includes(id)) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const delivery = receiver.got.find((g) => g.body.includes(id))!;
+    const delivery = await receiver.waitFor(id);
     const secret = await loadWebhookSecret({ dataDir: gw.config.dataDir });
     expect(verifyWebhook(secret, delivery.headers, delivery.body)).toBe(true);
     const event = JSON.parse(delivery.body);

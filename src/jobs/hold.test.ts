@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generations, images } from "../db/schema.js";
@@ -10,6 +8,7 @@ import { recordReview } from "../review/decide.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
 import { createApiKey } from "../tenants/index.js";
 import { loadWebhookSecret, verifyWebhook } from "../webhooks/index.js";
+import { startReceiver, type WebhookReceiver } from "../webhooks/receiver.test-support.js";
 
 /** The default policy holds this for review (rule watermark-removal, intellectual-property). */
 const HELD_PROMPT = "a stock photo of a city skyline without watermark";
@@ -17,9 +16,7 @@ const HELD_PROMPT = "a stock photo of a city skyline without watermark";
 describe.each(testDatabases())("review holds on $name", (testDb) => {
   let gw: TestGateway;
   let reviewerKeyId: string;
-  const got: Array<{ headers: Record<string, string>; body: string }> = [];
-  let server: http.Server;
-  let hookUrl: string;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
     gw = await startTestGateway(testDb, {
@@ -28,27 +25,16 @@ describe.each(testDatabases())("review holds on $name", (testDb) => {
     });
     reviewerKeyId = (await createApiKey(gw.database.db, { tenant: "acme", scopes: ["review"] }))
       .info.id;
-    server = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on("end", () => {
-        got.push({ headers: req.headers as Record<string, string>, body });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    receiver = await startReceiver(200);
   }, 180_000);
   afterAll(async () => {
     await gw.close();
-    await new Promise<void>((r) => server.close(() => r()));
+    await receiver.close();
   });
 
   async function hold(): Promise<string> {
     const res = await gw.request("/v1/images/generations", {
-      json: { prompt: HELD_PROMPT, size: "256x256", hallmark_webhook_url: hookUrl },
+      json: { prompt: HELD_PROMPT, size: "256x256", hallmark_webhook_url: receiver.url },
     });
     const body = await res.json();
     expect(res.status, JSON.stringify(body)).toBe(202);
@@ -94,11 +80,7 @@ describe.each(testDatabases())("review holds on $name", (testDb) => {
     expect(createHash("sha256").update(bytes).digest("hex")).toBe(view.images[0].sha256);
     const report = await gw.runtime.delivery.maintain();
     expect(report.reviewWebhooks).toBeGreaterThanOrEqual(1);
-    const until = Date.now() + 60_000;
-    while (!got.some((g) => g.body.includes(id)) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const delivery = got.find((g) => g.body.includes(id))!;
+    const delivery = await receiver.waitFor(id);
     const secret = await loadWebhookSecret({ dataDir: gw.config.dataDir });
     expect(verifyWebhook(secret, delivery.headers, delivery.body)).toBe(true);
     expect(JSON.parse(delivery.body)).toMatchObject({

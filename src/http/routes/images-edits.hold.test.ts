@@ -1,7 +1,5 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +10,7 @@ import { recordReview } from "../../review/decide.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { createApiKey } from "../../tenants/index.js";
 import { loadWebhookSecret, verifyWebhook } from "../../webhooks/index.js";
+import { startReceiver, type WebhookReceiver } from "../../webhooks/receiver.test-support.js";
 import { postEdit } from "./images-edits.test-support.js";
 
 /** A photo with a face: the default policy's `faces.input_with_face` says review. */
@@ -29,29 +28,16 @@ const editOfAFace = (gw: TestGateway, fields: Record<string, string> = {}) =>
 describe.each(testDatabases())("an edit held for review on $name", (testDb) => {
   let gw: TestGateway;
   let reviewerKeyId: string;
-  const got: Array<{ headers: Record<string, string>; body: string }> = [];
-  let server: http.Server;
-  let hookUrl: string;
+  let receiver: WebhookReceiver;
   beforeAll(async () => {
     gw = await startTestGateway(testDb, { HALLMARK_WEBHOOK_ALLOW_PRIVATE: "true" });
     reviewerKeyId = (await createApiKey(gw.database.db, { tenant: "acme", scopes: ["review"] }))
       .info.id;
-    server = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on("end", () => {
-        got.push({ headers: req.headers as Record<string, string>, body });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    receiver = await startReceiver(200);
   }, 180_000);
   afterAll(async () => {
     await gw.close();
-    await new Promise<void>((r) => server.close(() => r()));
+    await receiver.close();
   });
 
   it("is made, recorded and kept sealed, answered 202 without images, released on approval", async () => {
@@ -117,7 +103,7 @@ describe.each(testDatabases())("an edit held for review on $name", (testDb) => {
   }, 120_000);
 
   it("tells the edit's webhook the reviewer's decision, signed", async () => {
-    const res = await editOfAFace(gw, { hallmark_webhook_url: hookUrl });
+    const res = await editOfAFace(gw, { hallmark_webhook_url: receiver.url });
     const { id } = await res.json();
     expect(res.status).toBe(202);
     await recordReview(gw.database.db, {
@@ -127,11 +113,7 @@ describe.each(testDatabases())("an edit held for review on $name", (testDb) => {
       note: "no consent on file",
     });
     await gw.runtime.delivery.maintain();
-    const until = Date.now() + 60_000;
-    while (!got.some((g) => g.body.includes(id)) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const delivery = got.find((g) => g.body.includes(id))!;
+    const delivery = await receiver.waitFor(id);
     const secret = await loadWebhookSecret({ dataDir: gw.config.dataDir });
     expect(verifyWebhook(secret, delivery.headers, delivery.body)).toBe(true);
     expect(JSON.parse(delivery.body)).toMatchObject({
