@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface Delivery {
+export interface ReceivedWebhook {
   headers: Record<string, string>;
   body: string;
 }
@@ -9,15 +9,15 @@ export interface Delivery {
 export interface WebhookReceiver {
   url: string;
   /** Every delivery received, in order. */
-  got: Delivery[];
+  got: ReceivedWebhook[];
   /** The first delivery whose body contains `text`, waited for up to `timeoutMs`. */
-  waitFor(text: string, timeoutMs?: number): Promise<Delivery>;
+  waitFor(text: string, timeoutMs?: number): Promise<ReceivedWebhook>;
   close(): Promise<void>;
 }
 
 /** A webhook receiver on loopback (a real HTTP peer) that keeps every delivery. */
 export async function startReceiver(status = 204): Promise<WebhookReceiver> {
-  const got: Delivery[] = [];
+  const got: ReceivedWebhook[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => {
