@@ -13,6 +13,7 @@ import {
 } from "node:crypto";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { positiveDerInteger } from "./der-integer.js";
 import type { SigningAlg } from "./types.js";
 import * as x509 from "./x509.js";
 
@@ -66,9 +67,7 @@ function spki(key: KeyObject): ArrayBuffer {
 }
 
 function serial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
-  return bytes.toString("hex");
+  return Buffer.from(positiveDerInteger(randomBytes(16))).toString("hex");
 }
 
 export interface CaOptions {

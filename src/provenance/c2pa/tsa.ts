@@ -12,6 +12,7 @@ import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import { HallmarkError } from "../../errors/index.js";
 import type { TimeStamper } from "./cose-sign.js";
+import { positiveDerInteger } from "./der-integer.js";
 
 export interface TsaConfig {
   /** TSA endpoint (RFC 3161 over HTTP). */
@@ -106,8 +107,7 @@ export function createTsaClient(config: TsaConfig): TimeStamper {
   return {
     async stamp(message) {
       const digest = createHash("sha256").update(message).digest();
-      const nonce = randomBytes(8);
-      nonce[0] = (nonce[0] ?? 0) & 0x7f; // positive INTEGER without a leading zero byte
+      const nonce = positiveDerInteger(randomBytes(8));
       let reply: Uint8Array;
       try {
         const response = await fetch(config.url, {
