@@ -6,7 +6,7 @@
  * reference that key, so an account's sessions end at once when it is disabled (its key is
  * revoked) and its decisions name it in the audit log as before.
  */
-import { pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigserial, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { apiKeys } from "./schema.js";
 
 export const reviewers = pgTable("reviewers", {
@@ -25,3 +25,23 @@ export const reviewers = pgTable("reviewers", {
   /** Set by `hallmark reviewer disable` or an admin; a disabled account cannot log in. */
   disabledAt: timestamp("disabled_at", { withTimezone: true }),
 });
+
+/**
+ * Failed logins to the workspace, counted by every replica against one window (src/review/
+ * login-limiter.ts). The subject ("u:<username>" or "ip:<address>") is stored as its SHA-256:
+ * what people type into a username field (sometimes a password) and their addresses are not
+ * kept, and rows older than the window are deleted as new failures arrive.
+ */
+export const reviewLoginFailures = pgTable(
+  "review_login_failures",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** hex SHA-256 of "u:<username>" or "ip:<address>". */
+    subjectHash: text("subject_hash").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index("review_login_failures_subject_at").on(t.subjectHash, t.at),
+    index("review_login_failures_at").on(t.at),
+  ],
+);

@@ -101,7 +101,7 @@ function clientIp(c: Context, trustProxy: boolean): string {
 export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
   const { db } = deps;
   const trustProxy = deps.trustProxy ?? false;
-  const limiter = createLoginLimiter(deps.login ?? DEFAULT_LOGIN_LIMITS);
+  const limiter = createLoginLimiter(db, deps.login ?? DEFAULT_LOGIN_LIMITS);
   // Checked when the username is unknown or disabled, so every failure costs one scrypt.
   let decoy: Promise<string> | undefined;
   const app = new Hono<ReviewEnv>();
@@ -159,7 +159,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
     const key = typeof form.key === "string" ? form.key.trim() : "";
     // Key logins count against the address and a shared "(key)" name per key prefix.
     const who = username || `(key ${key.slice(0, 12)})`;
-    const wait = limiter.retryAfter(who, ip);
+    const wait = await withDatabase(() => limiter.retryAfter(who, ip));
     if (wait > 0) {
       c.header("retry-after", String(wait));
       return showLogin(c, 429, `Too many failed logins; try again in ${wait} seconds.`);
@@ -175,10 +175,10 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
       decoy ??= dummyHash();
       const ok = await verifyPassword(password, account?.passwordHash ?? (await decoy));
       if (!account || account.disabledAt || !ok) {
-        limiter.fail(who, ip);
+        await withDatabase(() => limiter.fail(who, ip));
         return showLogin(c, 401, "Incorrect username or password, or the account is disabled.");
       }
-      limiter.succeed(who);
+      await withDatabase(() => limiter.succeed(who));
       await withDatabase(() => touchLogin(db, account.id));
       return startSession(c, account.apiKeyId);
     }
@@ -189,7 +189,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
       principal = await withDatabase(() => authenticate(db, key));
     } catch (error) {
       if (error instanceof HallmarkError && error.code === "invalid_api_key") {
-        limiter.fail(who, ip);
+        await withDatabase(() => limiter.fail(who, ip));
         return showLogin(c, 401, "Incorrect or revoked API key.");
       }
       throw error;
