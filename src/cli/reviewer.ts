@@ -6,6 +6,7 @@ import {
   listReviewers,
   REVIEWER_ROLES,
   setReviewerDisabled,
+  setReviewerPassword,
 } from "../review/index.js";
 import { generatePassword } from "../review/password.js";
 
@@ -69,7 +70,7 @@ async function defaultReadPassword({ stdin }: { stdin: boolean }): Promise<strin
 }
 
 /**
- * `hallmark reviewer create | list | disable | enable`: accounts of the review workspace
+ * `hallmark reviewer create | reset-password | list | disable | enable`: accounts of the review workspace
  * (docs/review.md). Passwords are read from stdin, prompted without echo, or generated and
  * printed once as the last line; only their scrypt hash is stored.
  */
@@ -83,6 +84,17 @@ export function registerReviewerCommands(program: Command, ctx: ReviewerCliConte
     } finally {
       await database.close();
     }
+  };
+  /** A new password: generated, the first line of stdin, or prompted twice without echo. */
+  const obtainPassword = async (opts: { passwordStdin?: boolean; generate?: boolean }) => {
+    if (opts.generate && opts.passwordStdin)
+      throw new HallmarkError(
+        "invalid_request_error",
+        "Choose one of --generate and --password-stdin.",
+      );
+    return opts.generate
+      ? generatePassword()
+      : await readPassword({ stdin: opts.passwordStdin === true });
   };
   const reviewer = program
     .command("reviewer")
@@ -101,14 +113,7 @@ export function registerReviewerCommands(program: Command, ctx: ReviewerCliConte
         username: string,
         opts: { role: string; passwordStdin?: boolean; generate?: boolean },
       ) => {
-        if (opts.generate && opts.passwordStdin)
-          throw new HallmarkError(
-            "invalid_request_error",
-            "Choose one of --generate and --password-stdin.",
-          );
-        const password = opts.generate
-          ? generatePassword()
-          : await readPassword({ stdin: opts.passwordStdin === true });
+        const password = await obtainPassword(opts);
         const info = await withDb(({ db }) =>
           createReviewer(db, { username, role: opts.role, password }),
         );
@@ -134,6 +139,24 @@ export function registerReviewerCommands(program: Command, ctx: ReviewerCliConte
         }
       }),
     );
+
+  reviewer
+    .command("reset-password <username>")
+    .description(
+      "set a new password (prompted, read from stdin, or generated) and end the account's sessions",
+    )
+    .option("--password-stdin", "read the password from the first line of stdin")
+    .option("--generate", "generate a password and print it once, as the last line")
+    .action(async (username: string, opts: { passwordStdin?: boolean; generate?: boolean }) => {
+      const password = await obtainPassword(opts);
+      const info = await withDb(({ db }) => setReviewerPassword(db, username, password));
+      if (opts.generate) {
+        print(`new password for ${info.username}; its sessions ended; shown only now:`);
+        print(password);
+      } else {
+        print(`new password for ${info.username}; its sessions ended`);
+      }
+    });
 
   for (const [name, disabled] of [
     ["disable", true],

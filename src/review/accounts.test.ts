@@ -195,7 +195,138 @@ describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
     expect((await gw.database.db.select().from(reviewSessions)).length).toBeGreaterThan(0);
   });
 
-  it("hallmark reviewer create | list | disable", async () => {
+  it("lets an account change its own password: the old one asked, other sessions ended", async () => {
+    await createReviewer(gw.database.db, {
+      username: "paula",
+      role: "reviewer",
+      password: "paula-password-1",
+    });
+    const here = await session("paula", "paula-password-1");
+    const elsewhere = await session("paula", "paula-password-1");
+    expect(here.page).toContain('href="/review/account"');
+    const account = await (await get("/review/account", here.cookie)).text();
+    expect(account).toContain('action="/review/account/password"');
+    const change = (fields: Record<string, string>) =>
+      post("/review/account/password", here.cookie, { csrf: here.csrf, ...fields });
+
+    // Refused, and nothing changes: no CSRF token, a wrong current password, a confirmation
+    // that differs, the same password again, one too short.
+    expect(
+      (
+        await post("/review/account/password", here.cookie, {
+          current: "paula-password-1",
+          password: "paula-password-2",
+          confirm: "paula-password-2",
+        })
+      ).status,
+    ).toBe(403);
+    const wrong = await change({
+      current: "not-her-password",
+      password: "paula-password-2",
+      confirm: "paula-password-2",
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain("The current password is wrong.");
+    for (const [fields, message] of [
+      [{ password: "paula-password-2", confirm: "paula-password-3" }, "differ"],
+      [{ password: "paula-password-1", confirm: "paula-password-1" }, "must differ"],
+      [{ password: "short", confirm: "short" }, "12 to 256"],
+    ] as const) {
+      const res = await change({ current: "paula-password-1", ...fields });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain(message);
+    }
+    expect((await get("/review", elsewhere.cookie)).status).toBe(200);
+
+    const ok = await change({
+      current: "paula-password-1",
+      password: "paula-password-2",
+      confirm: "paula-password-2",
+    });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain("Password changed");
+    // This session goes on; the other one ended; only the new password logs in.
+    expect((await get("/review", here.cookie)).status).toBe(200);
+    expect((await get("/review", elsewhere.cookie)).status).toBe(303);
+    expect((await login("paula", "paula-password-1")).status).toBe(401);
+    expect((await login("paula", "paula-password-2")).status).toBe(303);
+    const [row] = await gw.database.db
+      .select()
+      .from(reviewers)
+      .where(eq(reviewers.username, "paula"));
+    expect(row!.passwordHash).not.toContain("paula-password");
+
+    // Wrong current passwords count as failed logins of the name: a stolen session cannot
+    // guess faster than the login form (this gateway allows 3 per username).
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await change({ current: `guess-${i}`, password: "x".repeat(12), confirm: "x".repeat(12) }))
+          .status,
+      ).toBe(401);
+    const locked = await change({
+      current: "paula-password-2",
+      password: "paula-password-3",
+      confirm: "paula-password-3",
+    });
+    expect(locked.status).toBe(429);
+    expect((await login("paula", "paula-password-2")).status).toBe(429);
+
+    // A key has no password: its page says so and the form is refused.
+    const key = (await createApiKey(gw.database.db, { tenant: "acme", scopes: ["review"] })).key;
+    expect(await (await gw.request("/review/account", { key })).text()).toContain(
+      "keys have no password",
+    );
+    const byKey = await gw.request("/review/account/password", {
+      key,
+      method: "POST",
+      body: new URLSearchParams({
+        current: "a",
+        password: "b".repeat(12),
+        confirm: "b".repeat(12),
+      }),
+    });
+    expect(byKey.status).toBe(403);
+  });
+
+  it("lets an admin reset a password: shown once, every session of the account ended", async () => {
+    await createReviewer(gw.database.db, {
+      username: "olga",
+      role: "reviewer",
+      password: "olga-password-1",
+    });
+    const root = await session("root", "root-password-1");
+    const olga = await session("olga", "olga-password-1");
+    // Not a reviewer's to do, nor a key session's; an admin's own goes through the Account page.
+    expect(
+      (await post("/review/admin/reviewers/root/reset-password", olga.cookie, { csrf: olga.csrf }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await post("/review/admin/reviewers/root/reset-password", root.cookie, { csrf: root.csrf }))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await post("/review/admin/reviewers/nobody/reset-password", root.cookie, {
+          csrf: root.csrf,
+        })
+      ).status,
+    ).toBe(404);
+    const reset = await post("/review/admin/reviewers/olga/reset-password", root.cookie, {
+      csrf: root.csrf,
+    });
+    expect(reset.status).toBe(200);
+    const password = /id="new-password">([^<]+)</.exec(await reset.text())![1]!;
+    expect((await get("/review", olga.cookie)).status).toBe(303);
+    expect((await login("olga", "olga-password-1")).status).toBe(401);
+    expect((await login("olga", password)).status).toBe(303);
+    // The page shown to the admin afterwards no longer carries it.
+    expect(await (await get("/review/admin/reviewers", root.cookie)).text()).not.toContain(
+      password,
+    );
+  });
+
+  it("hallmark reviewer create | reset-password | list | disable", async () => {
     const out: string[] = [];
     const cli = async (args: string[], stdinPassword = "") => {
       const program = new Command().exitOverride();
@@ -216,13 +347,23 @@ describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
     const generated = out.pop()!;
     expect(out.pop()).toContain("shown only now");
     expect((await login("grace", generated)).status).toBe(303);
+    await cli(["reviewer", "reset-password", "grace", "--password-stdin"], "grace-new-pw-12");
+    expect(out.pop()).toBe("new password for grace; its sessions ended");
+    expect((await login("grace", generated)).status).toBe(401);
+    expect((await login("grace", "grace-new-pw-12")).status).toBe(303);
+    await cli(["reviewer", "reset-password", "grace", "--generate"]);
+    const regenerated = out.pop()!;
+    expect((await login("grace", regenerated)).status).toBe(303);
+    await expect(cli(["reviewer", "reset-password", "nobody", "--generate"])).rejects.toMatchObject(
+      { code: "not_found" },
+    );
     await expect(
       cli(["reviewer", "create", "heidi", "--role", "boss", "--generate"]),
     ).rejects.toMatchObject({
       code: "invalid_request_error",
     });
     await cli(["reviewer", "disable", "grace"]);
-    expect((await login("grace", generated)).status).toBe(401);
+    expect((await login("grace", regenerated)).status).toBe(401);
     out.length = 0;
     await cli(["reviewer", "list"]);
     expect(out.find((l) => l.startsWith("grace\t"))).toContain("disabled");

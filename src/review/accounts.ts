@@ -1,6 +1,6 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/index.js";
-import { tenants } from "../db/schema.js";
+import { reviewSessions, tenants } from "../db/schema.js";
 import { reviewers } from "../db/schema-reviewers.js";
 import { HallmarkError } from "../errors/index.js";
 import { createApiKey, createTenant } from "../tenants/index.js";
@@ -126,6 +126,41 @@ export async function setReviewerDisabled(
     .returning();
   if (!row) throw new HallmarkError("not_found", `No reviewer named "${username}".`);
   return toInfo(row);
+}
+
+/**
+ * Sets an account's password (hashed here) and ends the account's sessions, all of them or all
+ * but the one whose token hash is `keepSessionHash` (the session that changed its own password).
+ * The update and the session ends are one transaction: no old session outlives the change.
+ *
+ * @example await setReviewerPassword(db, "alice", generatePassword())
+ */
+export async function setReviewerPassword(
+  db: Db,
+  username: string,
+  password: string,
+  keepSessionHash?: string,
+): Promise<ReviewerInfo> {
+  const passwordHash = await hashPassword(checkPassword(password));
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(reviewers)
+      .set({ passwordHash })
+      .where(eq(reviewers.username, checkUsername(username)))
+      .returning();
+    if (!row) throw new HallmarkError("not_found", `No reviewer named "${username}".`);
+    await tx
+      .delete(reviewSessions)
+      .where(
+        keepSessionHash === undefined
+          ? eq(reviewSessions.apiKeyId, row.apiKeyId)
+          : and(
+              eq(reviewSessions.apiKeyId, row.apiKeyId),
+              ne(reviewSessions.tokenHash, keepSessionHash),
+            ),
+      );
+    return toInfo(row);
+  });
 }
 
 export async function touchLogin(db: Db, id: string): Promise<void> {

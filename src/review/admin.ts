@@ -2,14 +2,19 @@ import type { Hono } from "hono";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
-import { createReviewer, listReviewers, setReviewerDisabled } from "./accounts.js";
+import {
+  createReviewer,
+  listReviewers,
+  setReviewerDisabled,
+  setReviewerPassword,
+} from "./accounts.js";
 import { reviewersPage } from "./pages.js";
 import { generatePassword } from "./password.js";
 import type { ReviewEnv } from "./routes.js";
 
 /**
  * What only an admin account may do: manage the reviewer accounts (list, create with a
- * generated or chosen password, disable, re-enable). Reviewers and review-scoped keys get 403.
+ * generated or chosen password, reset a password, disable, re-enable). Reviewers and review-scoped keys get 403.
  * The session middleware has already checked the CSRF token of every POST.
  */
 export function registerAdminRoutes(app: Hono<ReviewEnv>, deps: { db: Db }): void {
@@ -44,6 +49,25 @@ export function registerAdminRoutes(app: Hono<ReviewEnv>, deps: { db: Db }): voi
         created: { username, password: given ? null : password },
       }),
     );
+  });
+
+  // A forgotten password: a new one is generated, shown once to the admin, and every session of
+  // the account ends. An admin changes their own on the Account page (it asks the old one).
+  app.post("/admin/reviewers/:username/reset-password", async (c) => {
+    const username = c.req.param("username");
+    if (username === c.get("reviewer").username)
+      throw new HallmarkError(
+        "invalid_request_error",
+        "Change your own password on the Account page.",
+      );
+    const password = generatePassword();
+    await withDatabase(() => setReviewerPassword(db, username, password));
+    c.get("logger")?.info("review: password reset by an admin", {
+      username,
+      by: c.get("reviewer").username,
+    });
+    const list = await withDatabase(() => listReviewers(db));
+    return c.html(reviewersPage(c.get("reviewer"), list, { reset: { username, password } }));
   });
 
   for (const [action, disabled] of [

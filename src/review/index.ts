@@ -11,6 +11,7 @@ export {
   type ReviewerInfo,
   type ReviewerRole,
   setReviewerDisabled,
+  setReviewerPassword,
 } from "./accounts.js";
 export { MAX_NOTE_LENGTH, REVIEW_DECISIONS, type ReviewDecision, recordReview } from "./decide.js";
 export { type ReviewOptions, reviewApp } from "./routes.js";

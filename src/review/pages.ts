@@ -34,7 +34,7 @@ export function layout(title: string, body: Html, who?: Reviewer): Html {
 <body><header><strong>Hallmark review</strong>${
     who
       ? html`<a href="/review">Queue</a><a href="/review/search?flagged=1">Flagged</a><a href="/review/search">Search</a><a href="/review/stats">Per day</a>
-${who.role === "admin" ? html`<a href="/review/admin/reviewers">Reviewers</a>` : ""}
+${who.role === "admin" ? html`<a href="/review/admin/reviewers">Reviewers</a>` : ""}${who.username ? html`<a href="/review/account">Account</a>` : ""}
 <span class="muted">${who.username ? html`${who.username} (${who.role})` : html`key ${who.prefix}… (${who.tenantName})`}</span>${
           who.csrfToken
             ? html`<form class="inline" method="post" action="/review/logout">
@@ -349,7 +349,11 @@ ${liveLine(
 export function reviewersPage(
   who: Reviewer,
   list: ReviewerInfo[],
-  notice: { created?: { username: string; password: string | null }; error?: string } = {},
+  notice: {
+    created?: { username: string; password: string | null };
+    reset?: { username: string; password: string };
+    error?: string;
+  } = {},
 ): Html {
   const csrf = html`<input type="hidden" name="csrf" value="${who.csrfToken}">`;
   return layout(
@@ -362,13 +366,18 @@ export function reviewersPage(
               : ""
           }</p>`
         : ""
+    }${
+      notice.reset
+        ? html`<p class="created">New password for <strong>${notice.reset.username}</strong> (shown once; their sessions were ended): <code id="new-password">${notice.reset.password}</code></p>`
+        : ""
     }
 <table><thead><tr><th>Username</th><th>Role</th><th>Created</th><th>Last login</th><th>State</th><th></th></tr></thead><tbody>${list.map(
       (r) => html`<tr><td>${r.username}</td><td>${r.role}</td><td>${r.createdAt.toISOString()}</td>
 <td>${r.lastLoginAt?.toISOString() ?? "—"}</td><td>${r.disabledAt ? "disabled" : "active"}</td>
 <td>${
         who.csrfToken && r.username !== who.username
-          ? html`<form class="inline" method="post" action="/review/admin/reviewers/${r.username}/${r.disabledAt ? "enable" : "disable"}">${csrf}<button>${r.disabledAt ? "enable" : "disable"}</button></form>`
+          ? html`<form class="inline" method="post" action="/review/admin/reviewers/${r.username}/${r.disabledAt ? "enable" : "disable"}">${csrf}<button>${r.disabledAt ? "enable" : "disable"}</button></form>
+<form class="inline" method="post" action="/review/admin/reviewers/${r.username}/reset-password">${csrf}<button>reset password</button></form>`
           : ""
       }</td></tr>`,
     )}</tbody></table>
@@ -381,6 +390,37 @@ export function reviewersPage(
 <button>Create</button></form>`
         : ""
     }`,
+    who,
+  );
+}
+
+/** The reviewer's own account: the password change form. */
+export function accountPage(
+  who: Reviewer,
+  notice: { error?: string; changed?: boolean } = {},
+): Html {
+  if (!who.username || !who.csrfToken)
+    return layout(
+      "Account",
+      html`<p>This session was opened with an API key (${who.prefix}…); keys have no password. Revoke or rotate the key with <code>hallmark key</code>.</p>`,
+      who,
+    );
+  return layout(
+    "Account",
+    html`${notice.error ? html`<p class="error" role="alert">${notice.error}</p>` : ""}${
+      notice.changed
+        ? html`<p class="created" role="status">Password changed. Your other sessions were ended.</p>`
+        : ""
+    }
+<p>${who.username} (${who.role})</p>
+<h2>Change password</h2>
+<form method="post" action="/review/account/password">
+<input type="hidden" name="csrf" value="${who.csrfToken}">
+<input type="hidden" name="username" value="${who.username}" autocomplete="username">
+<p><label>Current password <input type="password" name="current" autocomplete="current-password" required maxlength="256"></label></p>
+<p><label>New password <input type="password" name="password" autocomplete="new-password" required minlength="12" maxlength="256"></label></p>
+<p><label>New password again <input type="password" name="confirm" autocomplete="new-password" required minlength="12" maxlength="256"></label></p>
+<button>Change password</button></form>`,
     who,
   );
 }

@@ -9,6 +9,7 @@ import { HallmarkError } from "../errors/index.js";
 import type { AppEnv } from "../http/context.js";
 import { statusFor } from "../http/errors.js";
 import { authenticate } from "../tenants/index.js";
+import { registerAccountRoutes } from "./account.js";
 import { findReviewer, touchLogin, USERNAME_RE } from "./accounts.js";
 import { registerAdminRoutes } from "./admin.js";
 import { loadItem, MAX_NOTE_LENGTH, REVIEW_DECISIONS, recordReview } from "./decide.js";
@@ -232,6 +233,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
   });
 
   registerAdminRoutes(app, { db });
+  registerAccountRoutes(app, { db, limiter, clientIp: (c) => clientIp(c, trustProxy) });
 
   app.post("/logout", async (c) => {
     const token = getCookie(c, SESSION_COOKIE);

@@ -79,6 +79,9 @@ export async function findSession(db: Db, token: string): Promise<Reviewer | nul
   };
 }
 
+/** The stored form of a session token (the table's key). */
+export const sessionTokenHash = (token: string) => sha256(token);
+
 /** Ends a session (logout). */
 export async function closeSession(db: Db, token: string): Promise<void> {
   await db.delete(reviewSessions).where(eq(reviewSessions.tokenHash, sha256(token)));
