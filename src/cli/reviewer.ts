@@ -4,9 +4,11 @@ import { HallmarkError } from "../errors/index.js";
 import {
   createReviewer,
   listReviewers,
+  parseTenantList,
   REVIEWER_ROLES,
   setReviewerDisabled,
   setReviewerPassword,
+  setReviewerTenants,
 } from "../review/index.js";
 import { generatePassword } from "../review/password.js";
 
@@ -106,16 +108,18 @@ export function registerReviewerCommands(program: Command, ctx: ReviewerCliConte
       "create an account; the password is prompted without echo, read from stdin, or generated",
     )
     .option("--role <role>", `${REVIEWER_ROLES.join(" or ")}`, "reviewer")
+    .option("--tenants <names>", "comma-separated tenants a reviewer sees (default: every tenant)")
     .option("--password-stdin", "read the password from the first line of stdin")
     .option("--generate", "generate a password and print it once, as the last line")
     .action(
       async (
         username: string,
-        opts: { role: string; passwordStdin?: boolean; generate?: boolean },
+        opts: { role: string; tenants?: string; passwordStdin?: boolean; generate?: boolean },
       ) => {
         const password = await obtainPassword(opts);
+        const tenants = opts.tenants === undefined ? null : parseTenantList(opts.tenants);
         const info = await withDb(({ db }) =>
-          createReviewer(db, { username, role: opts.role, password }),
+          createReviewer(db, { username, role: opts.role, password, tenants }),
         );
         if (opts.generate) {
           print(`created ${info.role} ${info.username}; the password is shown only now:`);
@@ -134,7 +138,7 @@ export function registerReviewerCommands(program: Command, ctx: ReviewerCliConte
         for (const r of await listReviewers(db)) {
           const state = r.disabledAt ? `disabled ${r.disabledAt.toISOString()}` : "active";
           print(
-            `${r.username}\t${r.role}\t${state}\tlast login ${r.lastLoginAt?.toISOString() ?? "never"}`,
+            `${r.username}\t${r.role}\t${state}\ttenants ${r.tenants?.join(",") ?? "all"}\tlast login ${r.lastLoginAt?.toISOString() ?? "never"}`,
           );
         }
       }),
@@ -157,6 +161,18 @@ export function registerReviewerCommands(program: Command, ctx: ReviewerCliConte
         print(`new password for ${info.username}; its sessions ended`);
       }
     });
+
+  reviewer
+    .command("set-tenants <username> <names>")
+    .description(
+      "set the tenants a reviewer account sees: comma-separated names, or `all` for every tenant",
+    )
+    .action((username: string, names: string) =>
+      withDb(async ({ db }) => {
+        const info = await setReviewerTenants(db, username, parseTenantList(names));
+        print(`${info.username} sees ${info.tenants?.join(", ") ?? "every tenant"}`);
+      }),
+    );
 
   for (const [name, disabled] of [
     ["disable", true],

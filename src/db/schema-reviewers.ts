@@ -24,6 +24,11 @@ export const reviewers = pgTable("reviewers", {
   lastLoginAt: timestamp("last_login_at", { withTimezone: true }),
   /** Set by `hallmark reviewer disable` or an admin; a disabled account cannot log in. */
   disabledAt: timestamp("disabled_at", { withTimezone: true }),
+  /**
+   * The tenants whose requests a `reviewer` account sees and decides; null: every tenant.
+   * Admins always see every tenant (they manage the accounts, so a scope would not hold).
+   */
+  tenantIds: uuid("tenant_ids").array(),
 });
 
 /**

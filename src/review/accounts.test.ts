@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerReviewerCommands } from "../cli/reviewer.js";
-import { reviewSessions } from "../db/schema.js";
+import { reviewSessions, tenants } from "../db/schema.js";
 import { reviewers } from "../db/schema-reviewers.js";
 import { testDatabases } from "../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
@@ -288,6 +288,71 @@ describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
     expect(byKey.status).toBe(403);
   });
 
+  it("lets an admin set which tenants a reviewer sees; refuses unknown tenants and admin scopes", async () => {
+    const root = await session("root", "root-password-1");
+    await gw.database.db.insert(tenants).values({ name: "globex" }).onConflictDoNothing();
+    const create = (fields: Record<string, string>) =>
+      post("/review/admin/reviewers", root.cookie, { csrf: root.csrf, ...fields });
+    expect(
+      (
+        await create({
+          username: "sam",
+          role: "reviewer",
+          password: "sam-password-1",
+          tenants: "acme, globex",
+        })
+      ).status,
+    ).toBe(200);
+    const [sam] = await gw.database.db
+      .select()
+      .from(reviewers)
+      .where(eq(reviewers.username, "sam"));
+    expect(sam!.tenantIds).toHaveLength(2);
+    for (const [fields, message] of [
+      [{ username: "tom", role: "reviewer", tenants: "acme, nowhere" }, "No tenant named nowhere"],
+      [{ username: "tom", role: "admin", tenants: "acme" }, "Admins see every tenant"],
+    ] as const) {
+      const res = await create(fields);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain(message);
+    }
+    expect(
+      await gw.database.db.select().from(reviewers).where(eq(reviewers.username, "tom")),
+    ).toHaveLength(0);
+
+    const set = (username: string, value: string) =>
+      post(`/review/admin/reviewers/${username}/tenants`, root.cookie, {
+        csrf: root.csrf,
+        tenants: value,
+      });
+    expect((await set("sam", "nowhere")).status).toBe(400);
+    expect((await set("root", "acme")).status).toBe(400);
+    expect((await set("nobody", "acme")).status).toBe(404);
+    expect((await set("sam", "globex")).status).toBe(303);
+    const page = await (await get("/review/admin/reviewers", root.cookie)).text();
+    expect(page).toMatch(/name="tenants" value="globex"/);
+    expect((await set("sam", "")).status).toBe(303);
+    const [widened] = await gw.database.db
+      .select()
+      .from(reviewers)
+      .where(eq(reviewers.username, "sam"));
+    expect(widened!.tenantIds).toBeNull();
+    // Only an admin sets scopes (and without the CSRF token, nobody).
+    const sam2 = await session("sam", "sam-password-1");
+    expect((await set("sam", "acme")).status).toBe(303);
+    expect(
+      (
+        await post("/review/admin/reviewers/sam/tenants", sam2.cookie, {
+          csrf: sam2.csrf,
+          tenants: "",
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await post("/review/admin/reviewers/sam/tenants", root.cookie, { tenants: "" })).status,
+    ).toBe(403);
+  });
+
   it("lets an admin reset a password: shown once, every session of the account ended", async () => {
     await createReviewer(gw.database.db, {
       username: "olga",
@@ -357,6 +422,17 @@ describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
     await expect(cli(["reviewer", "reset-password", "nobody", "--generate"])).rejects.toMatchObject(
       { code: "not_found" },
     );
+    await cli(["reviewer", "set-tenants", "grace", "acme"]);
+    expect(out.pop()).toBe("grace sees acme");
+    await cli(["reviewer", "set-tenants", "grace", "all"]);
+    expect(out.pop()).toBe("grace sees every tenant");
+    await cli(["reviewer", "create", "ivan", "--tenants", "acme", "--generate"]);
+    out.length = 0;
+    await cli(["reviewer", "list"]);
+    expect(out.find((l) => l.startsWith("ivan\t"))).toContain("tenants acme");
+    await expect(
+      cli(["reviewer", "create", "judy", "--tenants", "nowhere", "--generate"]),
+    ).rejects.toMatchObject({ code: "invalid_request_error" });
     await expect(
       cli(["reviewer", "create", "heidi", "--role", "boss", "--generate"]),
     ).rejects.toMatchObject({

@@ -1,4 +1,4 @@
-import { and, asc, eq, ne } from "drizzle-orm";
+import { and, asc, eq, inArray, ne } from "drizzle-orm";
 import type { Db } from "../db/index.js";
 import { reviewSessions, tenants } from "../db/schema.js";
 import { reviewers } from "../db/schema-reviewers.js";
@@ -28,9 +28,11 @@ export interface ReviewerInfo {
   createdAt: Date;
   lastLoginAt: Date | null;
   disabledAt: Date | null;
+  /** Names of the tenants a reviewer account sees; null: every tenant (always so for admins). */
+  tenants: string[] | null;
 }
 
-const toInfo = (r: typeof reviewers.$inferSelect): ReviewerInfo => ({
+const toInfo = (r: typeof reviewers.$inferSelect, names: Map<string, string>): ReviewerInfo => ({
   id: r.id,
   username: r.username,
   role: r.role === "admin" ? "admin" : "reviewer",
@@ -38,7 +40,54 @@ const toInfo = (r: typeof reviewers.$inferSelect): ReviewerInfo => ({
   createdAt: r.createdAt,
   lastLoginAt: r.lastLoginAt,
   disabledAt: r.disabledAt,
+  tenants: r.tenantIds ? r.tenantIds.map((id) => names.get(id) ?? id).sort() : null,
 });
+
+/** Tenant id → name, for the accounts' scopes. */
+async function tenantNames(db: Db): Promise<Map<string, string>> {
+  return new Map((await db.select().from(tenants)).map((t) => [t.id, t.name]));
+}
+
+/**
+ * The tenant ids of a scope given by names (null: every tenant). Unknown names, an empty list
+ * and a scope on an admin are `invalid_request_error`.
+ */
+async function scopeIds(
+  db: Db,
+  role: ReviewerRole,
+  names: readonly string[] | null | undefined,
+): Promise<string[] | null> {
+  if (names === null || names === undefined) return null;
+  if (role === "admin")
+    throw new HallmarkError(
+      "invalid_request_error",
+      "Admins see every tenant (they manage the accounts); only reviewer accounts have a tenant scope.",
+      { param: "tenants" },
+    );
+  const wanted = [...new Set(names.map((n) => n.trim()).filter((n) => n !== ""))];
+  if (wanted.length === 0)
+    throw new HallmarkError(
+      "invalid_request_error",
+      "Name at least one tenant, or none to see every tenant.",
+      { param: "tenants" },
+    );
+  const found = await db.select().from(tenants).where(inArray(tenants.name, wanted));
+  const missing = wanted.filter((n) => !found.some((t) => t.name === n));
+  if (missing.length > 0)
+    throw new HallmarkError("invalid_request_error", `No tenant named ${missing.join(", ")}.`, {
+      param: "tenants",
+    });
+  return found.map((t) => t.id);
+}
+
+/** A comma-separated list of tenant names as typed in a form or on the command line. */
+export function parseTenantList(text: string): string[] | null {
+  const names = text
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+  return names.length === 0 || (names.length === 1 && names[0] === "all") ? null : names;
+}
 
 export function checkUsername(username: string): string {
   if (!USERNAME_RE.test(username))
@@ -67,7 +116,7 @@ export function checkPassword(password: string): string {
  */
 export async function createReviewer(
   db: Db,
-  input: { username: string; role: string; password: string },
+  input: { username: string; role: string; password: string; tenants?: string[] | null },
 ): Promise<ReviewerInfo> {
   const username = checkUsername(input.username);
   const role = REVIEWER_ROLES.find((r) => r === input.role);
@@ -75,6 +124,7 @@ export async function createReviewer(
     throw new HallmarkError("invalid_request_error", "The role is reviewer or admin.", {
       param: "role",
     });
+  const tenantIds = await scopeIds(db, role, input.tenants);
   const passwordHash = await hashPassword(checkPassword(input.password));
   const [taken] = await db.select().from(reviewers).where(eq(reviewers.username, username));
   if (taken)
@@ -91,9 +141,9 @@ export async function createReviewer(
   try {
     const [row] = await db
       .insert(reviewers)
-      .values({ username, role, passwordHash, apiKeyId: info.id })
+      .values({ username, role, passwordHash, apiKeyId: info.id, tenantIds })
       .returning();
-    return toInfo(row!);
+    return toInfo(row!, await tenantNames(db));
   } catch (error) {
     // A concurrent create of the same name lost the unique race.
     if (String((error as { cause?: unknown })?.cause ?? error).includes("unique"))
@@ -105,7 +155,10 @@ export async function createReviewer(
 }
 
 export async function listReviewers(db: Db): Promise<ReviewerInfo[]> {
-  return (await db.select().from(reviewers).orderBy(asc(reviewers.username))).map(toInfo);
+  const names = await tenantNames(db);
+  return (await db.select().from(reviewers).orderBy(asc(reviewers.username))).map((r) =>
+    toInfo(r, names),
+  );
 }
 
 export async function findReviewer(db: Db, username: string) {
@@ -125,7 +178,7 @@ export async function setReviewerDisabled(
     .where(eq(reviewers.username, checkUsername(username)))
     .returning();
   if (!row) throw new HallmarkError("not_found", `No reviewer named "${username}".`);
-  return toInfo(row);
+  return toInfo(row, await tenantNames(db));
 }
 
 /**
@@ -159,8 +212,30 @@ export async function setReviewerPassword(
               ne(reviewSessions.tokenHash, keepSessionHash),
             ),
       );
-    return toInfo(row);
+    return toInfo(row, await tenantNames(tx as unknown as Db));
   });
+}
+
+/**
+ * Sets which tenants a reviewer account sees (names; null: every tenant). It applies at the
+ * account's next request: sessions read the scope from the account each time.
+ *
+ * @example await setReviewerTenants(db, "ann", ["acme"])
+ */
+export async function setReviewerTenants(
+  db: Db,
+  username: string,
+  names: readonly string[] | null,
+): Promise<ReviewerInfo> {
+  const account = await findReviewer(db, checkUsername(username));
+  if (!account) throw new HallmarkError("not_found", `No reviewer named "${username}".`);
+  const tenantIds = await scopeIds(db, account.role === "admin" ? "admin" : "reviewer", names);
+  const [row] = await db
+    .update(reviewers)
+    .set({ tenantIds })
+    .where(eq(reviewers.id, account.id))
+    .returning();
+  return toInfo(row!, await tenantNames(db));
 }
 
 export async function touchLogin(db: Db, id: string): Promise<void> {

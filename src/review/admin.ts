@@ -1,12 +1,14 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
 import {
   createReviewer,
   listReviewers,
+  parseTenantList,
   setReviewerDisabled,
   setReviewerPassword,
+  setReviewerTenants,
 } from "./accounts.js";
 import { reviewersPage } from "./pages.js";
 import { generatePassword } from "./password.js";
@@ -19,6 +21,12 @@ import type { ReviewEnv } from "./routes.js";
  */
 export function registerAdminRoutes(app: Hono<ReviewEnv>, deps: { db: Db }): void {
   const { db } = deps;
+  /** A form's invalid value: the page again with the message, 400. */
+  const formError = async (c: Context<ReviewEnv>, error: unknown) => {
+    if (!(error instanceof HallmarkError) || error.code !== "invalid_request_error") throw error;
+    const list = await withDatabase(() => listReviewers(db));
+    return c.html(reviewersPage(c.get("reviewer"), list, { error: error.message }), 400);
+  };
   app.use("/admin/*", async (c, next) => {
     if (c.get("reviewer").role !== "admin")
       throw new HallmarkError("insufficient_scope", "Only an admin account can manage reviewers.");
@@ -36,11 +44,12 @@ export function registerAdminRoutes(app: Hono<ReviewEnv>, deps: { db: Db }): voi
     const given = str(form.password);
     const password = given || generatePassword();
     try {
-      await withDatabase(() => createReviewer(db, { username, role: str(form.role), password }));
+      const tenants = parseTenantList(str(form.tenants));
+      await withDatabase(() =>
+        createReviewer(db, { username, role: str(form.role), password, tenants }),
+      );
     } catch (error) {
-      if (!(error instanceof HallmarkError) || error.code !== "invalid_request_error") throw error;
-      const list = await withDatabase(() => listReviewers(db));
-      return c.html(reviewersPage(c.get("reviewer"), list, { error: error.message }), 400);
+      return formError(c, error);
     }
     const list = await withDatabase(() => listReviewers(db));
     // A generated password is shown once, on this response only (no-store), never stored.
@@ -49,6 +58,18 @@ export function registerAdminRoutes(app: Hono<ReviewEnv>, deps: { db: Db }): voi
         created: { username, password: given ? null : password },
       }),
     );
+  });
+
+  // Which tenants a reviewer account sees: comma-separated names, or empty for every tenant.
+  app.post("/admin/reviewers/:username/tenants", async (c) => {
+    const form = await c.req.parseBody();
+    const names = parseTenantList(typeof form.tenants === "string" ? form.tenants : "");
+    try {
+      await withDatabase(() => setReviewerTenants(db, c.req.param("username"), names));
+    } catch (error) {
+      return formError(c, error);
+    }
+    return c.redirect("/review/admin/reviewers", 303);
   });
 
   // A forgotten password: a new one is generated, shown once to the admin, and every session of

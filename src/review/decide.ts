@@ -1,10 +1,11 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { appendEntry } from "../audit/log/index.js";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
 import { generations, images, reviewDecisions, tenants } from "../db/schema.js";
 import { generationOutputs } from "../db/schema-jobs.js";
 import { HallmarkError } from "../errors/index.js";
+import { scopeCondition, type TenantScope } from "./search.js";
 
 /**
  * A reviewer's verdict on a held or blocked request: approve (release a hold) or uphold (the
@@ -90,13 +91,16 @@ export async function recordReview(
   );
 }
 
-/** Everything the item page shows about one generation, or null. */
-export async function loadItem(db: Db, id: string) {
+/**
+ * Everything the item page shows about one generation, or null (also when its tenant is outside
+ * the reviewer's scope: the page then answers as for an unknown id).
+ */
+export async function loadItem(db: Db, id: string, scope: TenantScope = null) {
   const [row] = await db
     .select({ g: generations, tenant: tenants.name })
     .from(generations)
     .innerJoin(tenants, eq(generations.tenantId, tenants.id))
-    .where(eq(generations.id, id));
+    .where(and(eq(generations.id, id), scopeCondition(scope)));
   if (!row) return null;
   const imgs = await db
     .select({

@@ -7,11 +7,13 @@
 export {
   createReviewer,
   listReviewers,
+  parseTenantList,
   REVIEWER_ROLES,
   type ReviewerInfo,
   type ReviewerRole,
   setReviewerDisabled,
   setReviewerPassword,
+  setReviewerTenants,
 } from "./accounts.js";
 export { MAX_NOTE_LENGTH, REVIEW_DECISIONS, type ReviewDecision, recordReview } from "./decide.js";
 export { type ReviewOptions, reviewApp } from "./routes.js";

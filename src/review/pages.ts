@@ -371,8 +371,14 @@ export function reviewersPage(
         ? html`<p class="created">New password for <strong>${notice.reset.username}</strong> (shown once; their sessions were ended): <code id="new-password">${notice.reset.password}</code></p>`
         : ""
     }
-<table><thead><tr><th>Username</th><th>Role</th><th>Created</th><th>Last login</th><th>State</th><th></th></tr></thead><tbody>${list.map(
-      (r) => html`<tr><td>${r.username}</td><td>${r.role}</td><td>${r.createdAt.toISOString()}</td>
+<table><thead><tr><th>Username</th><th>Role</th><th>Tenants</th><th>Created</th><th>Last login</th><th>State</th><th></th></tr></thead><tbody>${list.map(
+      (r) => html`<tr><td>${r.username}</td><td>${r.role}</td><td>${
+        r.role === "admin"
+          ? html`<span class="muted">every tenant</span>`
+          : who.csrfToken
+            ? html`<form class="inline" method="post" action="/review/admin/reviewers/${r.username}/tenants">${csrf}<input name="tenants" value="${r.tenants?.join(", ") ?? ""}" placeholder="every tenant" maxlength="2000"><button>set</button></form>`
+            : (r.tenants?.join(", ") ?? "every tenant")
+      }</td><td>${r.createdAt.toISOString()}</td>
 <td>${r.lastLoginAt?.toISOString() ?? "—"}</td><td>${r.disabledAt ? "disabled" : "active"}</td>
 <td>${
         who.csrfToken && r.username !== who.username
@@ -386,6 +392,7 @@ export function reviewersPage(
         ? html`<form method="post" action="/review/admin/reviewers">${csrf}
 <label>username <input name="username" required maxlength="64"></label>
 <label>role <select name="role"><option>reviewer</option><option>admin</option></select></label>
+<label>tenants <input name="tenants" maxlength="2000" placeholder="every tenant" title="Comma-separated tenant names a reviewer sees; empty: every tenant"></label>
 <label>password <input type="password" name="password" autocomplete="new-password" placeholder="empty: generate one"></label>
 <button>Create</button></form>`
         : ""

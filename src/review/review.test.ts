@@ -8,6 +8,7 @@ import { auditLogEntries } from "../db/schema-audit.js";
 import { testDatabases } from "../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
 import { createApiKey, revokeApiKey } from "../tenants/index.js";
+import { createReviewer, setReviewerTenants } from "./accounts.js";
 import { reviewApp } from "./routes.js";
 
 const XSS = `draw <script>alert("x")</script> a nude figure`;
@@ -455,6 +456,62 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     for (const days of ["0", "abc", "367", "-1"]) {
       expect((await get(`/review/stats?days=${days}`, cookie)).status, days).toBe(400);
     }
+  });
+
+  it("keeps a reviewer account with a tenant scope to those tenants' requests on every page", async () => {
+    await createReviewer(gw.database.db, {
+      username: "olivia",
+      role: "reviewer",
+      password: "olivia-password",
+      tenants: ["other"],
+    });
+    const form = await loginForm();
+    const res = await gw.request("/review/login", {
+      key: null,
+      method: "POST",
+      headers: { cookie: form.cookie },
+      body: new URLSearchParams({
+        username: "olivia",
+        password: "olivia-password",
+        csrf: form.csrf,
+      }),
+    });
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(
+      await (await get("/review", cookie)).text(),
+    )![1]!;
+
+    const queue = await (await get("/review", cookie)).text();
+    expect(queue).toContain(ids.heldOther);
+    expect(queue).toContain(ids.blocked);
+    const all = await (await get("/review/search", cookie)).text();
+    expect(all).toContain(ids.heldOther);
+    for (const id of [ids.ok, ids.heldXss]) expect(all).not.toContain(id);
+    // Naming the other tenant, its id or its image hash finds nothing.
+    for (const q of ["tenant=acme", `id=${ids.ok}`, `sha256=${SHA}`])
+      expect(await (await get(`/review/search?${q}`, cookie)).text(), q).not.toContain(
+        `/review/g/${ids.ok}`,
+      );
+    // Outside the scope an item is not found, as an unknown id is, and cannot be decided.
+    expect((await get(`/review/g/${ids.ok}`, cookie)).status).toBe(404);
+    const before = await gw.database.db.select().from(reviewDecisions);
+    const decide = await post(`/review/g/${ids.heldXss}/decide`, cookie, {
+      csrf,
+      decision: "approve",
+      note: "not mine to decide",
+    });
+    expect(decide.status).toBe(404);
+    expect(await gw.database.db.select().from(reviewDecisions)).toHaveLength(before.length);
+    const lines = (await (await get("/review/export.jsonl", cookie)).text()).trim().split("\n");
+    expect(lines.map((l) => JSON.parse(l).tenant)).toEqual(["other", "other"]);
+    const stats = await (await get("/review/stats?days=7", cookie)).text();
+    for (const c of ["violence 1", "hate 1"]) expect(stats).toContain(c);
+    for (const c of ["sexual 1", "uphold 1"]) expect(stats).not.toContain(c);
+
+    // The scope is read at each request: widened, the same session sees every tenant.
+    await setReviewerTenants(gw.database.db, "olivia", null);
+    expect((await get(`/review/g/${ids.ok}`, cookie)).status).toBe(200);
   });
 
   it("logs out, and a revoked key's session ends", async () => {

@@ -213,6 +213,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
         tenantName: p.tenantName,
         role: "reviewer",
         csrfToken: "",
+        tenantIds: null,
       });
       return next();
     }
@@ -245,7 +246,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
   app.get("/", async (c) => {
     // Oldest first: the request that has waited longest is decided first.
     const rows = await withDatabase(() =>
-      runSearch(db, { pending: "1" }, PAGE_ROWS, undefined, "asc"),
+      runSearch(db, { pending: "1" }, PAGE_ROWS, undefined, "asc", c.get("reviewer").tenantIds),
     );
     return c.html(queuePage(c.get("reviewer"), rows));
   });
@@ -257,7 +258,9 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
       throw new HallmarkError("invalid_request_error", `days must be 1 to ${MAX_STATS_DAYS}.`, {
         param: "days",
       });
-    const stats = await withDatabase(() => dailyStats(db, days));
+    const stats = await withDatabase(() =>
+      dailyStats(db, days, new Date(), c.get("reviewer").tenantIds),
+    );
     return c.html(statsPage(c.get("reviewer"), days, stats));
   });
 
@@ -267,7 +270,9 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
       Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === "string"),
     ).toString();
     const before = parseCursor(c.req.query("before"));
-    const rows = await withDatabase(() => runSearch(db, filter, PAGE_ROWS, before));
+    const rows = await withDatabase(() =>
+      runSearch(db, filter, PAGE_ROWS, before, "desc", c.get("reviewer").tenantIds),
+    );
     const last = rows[PAGE_ROWS - 1];
     const older = last
       ? `${query}${query ? "&" : ""}before=${encodeURIComponent(formatCursor(last))}`
@@ -275,20 +280,21 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
     return c.html(searchPage(c.get("reviewer"), filter, query, rows, older));
   });
 
-  const item = async (id: string) => {
+  /** The item, within the reviewer's tenant scope (outside it: 404, as for an unknown id). */
+  const item = async (c: Context<ReviewEnv>, id: string) => {
     if (!UUID.test(id)) throw new HallmarkError("invalid_request_error", "Not a generation id.");
-    const found = await withDatabase(() => loadItem(db, id));
+    const found = await withDatabase(() => loadItem(db, id, c.get("reviewer").tenantIds));
     if (!found) throw new HallmarkError("not_found", `No generation ${id}.`);
     return found;
   };
   app.get("/g/:id", async (c) => {
-    const found = await item(c.req.param("id"));
+    const found = await item(c, c.req.param("id"));
     const live = await withDatabase(() => validateKept(db, deps.provenance ?? {}, found.id));
     return c.html(itemPage(c.get("reviewer"), found, undefined, live));
   });
   app.post("/g/:id/decide", async (c) => {
     const id = c.req.param("id");
-    await item(id);
+    await item(c, id);
     const form = await readForm(c);
     const decision = REVIEW_DECISIONS.find((d) => d === form.decision);
     const note = typeof form.note === "string" ? form.note.trim() : "";
@@ -321,7 +327,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
   const exporter = (format: "csv" | "jsonl") => async (c: import("hono").Context<ReviewEnv>) => {
     const filter = parseFilter(c.req.query());
     const encoder = new TextEncoder();
-    const rows = searchAll(db, filter);
+    const rows = searchAll(db, filter, c.get("reviewer").tenantIds);
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         if (format === "csv") controller.enqueue(encoder.encode(csvHeader()));

@@ -95,9 +95,18 @@ function endOfDay(s: string): Date {
   return s.length === 10 ? new Date(d.getTime() + 86_400_000) : d;
 }
 
-/** The SQL condition for a filter. */
-export function filterCondition(f: SearchFilter): SQL | undefined {
-  const parts: Array<SQL | undefined> = [];
+/** Which tenants' requests a reviewer may see: a list of tenant ids, or null for every tenant. */
+export type TenantScope = readonly string[] | null;
+
+/** The SQL condition of a reviewer's tenant scope (undefined: every tenant). */
+export function scopeCondition(scope: TenantScope): SQL | undefined {
+  if (scope === null) return undefined;
+  return scope.length === 0 ? sql`false` : inArray(generations.tenantId, [...scope]);
+}
+
+/** The SQL condition for a filter, within a reviewer's tenant scope. */
+export function filterCondition(f: SearchFilter, scope: TenantScope = null): SQL | undefined {
+  const parts: Array<SQL | undefined> = [scopeCondition(scope)];
   if (f.tenant) parts.push(eq(tenants.name, f.tenant));
   if (f.status) parts.push(eq(generations.status, f.status));
   if (f.action) parts.push(eq(generations.action, f.action));
@@ -149,6 +158,7 @@ export async function searchPage(
   limit: number,
   before?: { createdAt: Date; id: string },
   order: "asc" | "desc" = "desc",
+  scope: TenantScope = null,
 ): Promise<SearchRow[]> {
   // Milliseconds, as a JS Date holds them: the cursor must compare what the page returned.
   const at = sql`date_trunc('milliseconds', ${generations.createdAt})`;
@@ -185,7 +195,7 @@ export async function searchPage(
     .from(generations)
     .innerJoin(tenants, eq(generations.tenantId, tenants.id))
     .leftJoin(reviewDecisions, eq(reviewDecisions.generationId, generations.id))
-    .where(and(filterCondition(filter), cursor))
+    .where(and(filterCondition(filter, scope), cursor))
     .orderBy(...(asc_ ? [asc(at), asc(generations.id)] : [desc(at), desc(generations.id)]))
     .limit(limit);
 }
@@ -207,10 +217,15 @@ export function formatCursor(row: { createdAt: Date; id: string }): string {
 }
 
 /** Every row of a search, fetched page by page (for the streamed exports). */
-export async function* searchAll(db: Db, filter: SearchFilter, pageSize = 500) {
+export async function* searchAll(
+  db: Db,
+  filter: SearchFilter,
+  scope: TenantScope = null,
+  pageSize = 500,
+) {
   let before: { createdAt: Date; id: string } | undefined;
   for (;;) {
-    const rows = await searchPage(db, filter, pageSize, before);
+    const rows = await searchPage(db, filter, pageSize, before, "desc", scope);
     yield* rows;
     if (rows.length < pageSize) return;
     const last = rows[rows.length - 1]!;

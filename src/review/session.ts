@@ -31,6 +31,11 @@ export interface Reviewer {
   role: ReviewerRole;
   /** Empty for a bearer-key request (no cookie, so no CSRF exposure). */
   csrfToken: string;
+  /**
+   * The tenants whose requests this reviewer sees and decides; null: every tenant (admins,
+   * review-scoped keys, accounts without a scope).
+   */
+  tenantIds: readonly string[] | null;
 }
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
@@ -76,6 +81,7 @@ export async function findSession(db: Db, token: string): Promise<Reviewer | nul
     username: row.account?.username,
     role: row.account?.role === "admin" ? "admin" : "reviewer",
     csrfToken: row.s.csrfToken,
+    tenantIds: row.account?.role === "admin" ? null : (row.account?.tenantIds ?? null),
   };
 }
 

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
+import type { TenantScope } from "./search.js";
 
 /** Days the chart covers at most. */
 export const MAX_STATS_DAYS = 366;
@@ -25,7 +26,22 @@ function add(into: Map<string, Map<string, number>>, day: string, key: string, n
 }
 
 /** Flagged requests and reviewer decisions per day over the last `days` days (UTC). */
-export async function dailyStats(db: Db, days: number, now = new Date()): Promise<DailyStats> {
+export async function dailyStats(
+  db: Db,
+  days: number,
+  now = new Date(),
+  scope: TenantScope = null,
+): Promise<DailyStats> {
+  // Within a reviewer's tenant scope: only those tenants' requests and their decisions.
+  const inScope =
+    scope === null
+      ? sql``
+      : scope.length === 0
+        ? sql` and false`
+        : sql` and g.tenant_id in (${sql.join(
+            scope.map((id) => sql`${id}::uuid`),
+            sql`, `,
+          )})`;
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   since.setUTCDate(since.getUTCDate() - (days - 1));
   const fired = rowsOf(
@@ -35,13 +51,15 @@ export async function dailyStats(db: Db, days: number, now = new Date()): Promis
       from generations g cross join lateral jsonb_array_elements_text(
         case when jsonb_typeof(g.decision->'fired') = 'array' then g.decision->'fired'
         else '[]'::jsonb end) as f(category)
-      where g.created_at >= ${since.toISOString()}::timestamptz
+      where g.created_at >= ${since.toISOString()}::timestamptz${inScope}
       group by 1, 2`),
   );
   const reviews = rowsOf(
     await db.execute(sql`
-      select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day, decision, count(*)::int as n
-      from review_decisions where created_at >= ${since.toISOString()}::timestamptz
+      select to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, r.decision,
+        count(*)::int as n
+      from review_decisions r join generations g on g.id = r.generation_id
+      where r.created_at >= ${since.toISOString()}::timestamptz${inScope}
       group by 1, 2`),
   );
   const out: DailyStats = { fired: new Map(), reviews: new Map() };

@@ -1,0 +1,1 @@
+ALTER TABLE "reviewers" ADD COLUMN "tenant_ids" uuid[];
