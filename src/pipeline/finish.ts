@@ -129,22 +129,20 @@ export async function finishRun(
         watermarkOutputs(wm.watermarker, wm.issuerKeyId, output.images, deps.limits.maxInputPixels),
       );
       softBindings = marked.map((m) => m.softBinding);
-      encoded = await encodeMarked(marked, output.images, request.outputFormat, request.quality);
+      encoded = await timer.run("encode", () =>
+        encodeMarked(marked, output.images, request.outputFormat, request.quality),
+      );
       markIds.push(...marked.map((m) => m.markId));
     } catch (error) {
       // Fail-closed (the default) throws 503; fail-open delivers the images unmarked, recorded.
       await failStage(run, "watermark", error, (e) => recordFailure(run, e));
       softBindings = undefined;
       markIds.length = 0;
-      encoded = await Promise.all(
-        output.images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
-      );
+      encoded = await encodeAll(run, output.images);
     }
   } else {
     timer.note("watermark", "absent", "the invisible watermark is not configured");
-    encoded = await Promise.all(
-      output.images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
-    );
+    encoded = await encodeAll(run, output.images);
   }
 
   // 6–7. Sign and record. The recorder reserves this request's audit-log index first, so the
@@ -252,4 +250,14 @@ export async function finishRun(
     licence: licenceSummary(licence),
     held: run.held,
   };
+}
+
+/** Encodes unmarked outputs in the requested format, timed as the `encode` stage. */
+function encodeAll(run: PipelineRun, images: GenerateOutput["images"]): Promise<OutputImage[]> {
+  const { request } = run;
+  return run.timer.run("encode", () =>
+    Promise.all(
+      images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
+    ),
+  );
 }

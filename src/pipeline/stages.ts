@@ -8,6 +8,8 @@ export const STAGE_NAMES = [
   "generate",
   "screen_output",
   "watermark",
+  // The delivered bytes in the requested format (PNG, JPEG, WebP), after the mark, before signing.
+  "encode",
   "c2pa",
   "record",
 ] as const;

@@ -40,6 +40,18 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
     expect(stages.c2pa).toBe("applied");
     expect(body.hallmark.images[0].marks).toContainEqual(expect.objectContaining({ kind: "c2pa" }));
     expect(res.headers.get("server-timing")).toMatch(/screen_prompt;dur=[\d.]+/);
+    // Encoding the delivered bytes is a stage of its own, between the mark and the signature.
+    expect(body.hallmark.stages.map((x: { name: string }) => x.name)).toEqual([
+      "screen_prompt",
+      "screen_input",
+      "generate",
+      "screen_output",
+      "watermark",
+      "encode",
+      "c2pa",
+      "record",
+    ]);
+    expect(res.headers.get("server-timing")).toMatch(/watermark;dur=[\d.]+, encode;dur=[\d.]+/);
 
     const id = body.hallmark.generation_id;
     const [row] = await gw.database.db.select().from(generations).where(eq(generations.id, id));
