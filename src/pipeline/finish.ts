@@ -256,8 +256,6 @@ export async function finishRun(
 function encodeAll(run: PipelineRun, images: GenerateOutput["images"]): Promise<OutputImage[]> {
   const { request } = run;
   return run.timer.run("encode", () =>
-    Promise.all(
-      images.map((image) => encodeOutput(image, request.outputFormat, request.quality)),
-    ),
+    Promise.all(images.map((image) => encodeOutput(image, request.outputFormat, request.quality))),
   );
 }
