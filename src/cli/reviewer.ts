@@ -72,9 +72,9 @@ async function defaultReadPassword({ stdin }: { stdin: boolean }): Promise<strin
 }
 
 /**
- * `hallmark reviewer create | reset-password | list | disable | enable`: accounts of the review workspace
- * (docs/review.md). Passwords are read from stdin, prompted without echo, or generated and
- * printed once as the last line; only their scrypt hash is stored.
+ * `hallmark reviewer create | reset-password | set-tenants | list | disable | enable`: accounts
+ * of the review workspace (docs/review.md). Passwords are read from stdin, prompted without
+ * echo, or generated and printed once as the last line; only their scrypt hash is stored.
  */
 export function registerReviewerCommands(program: Command, ctx: ReviewerCliContext): void {
   const print = ctx.print ?? ((line: string) => console.log(line));

@@ -16,7 +16,8 @@ import type { ReviewEnv } from "./routes.js";
 
 /**
  * What only an admin account may do: manage the reviewer accounts (list, create with a
- * generated or chosen password, reset a password, disable, re-enable). Reviewers and review-scoped keys get 403.
+ * generated or chosen password, set a reviewer's tenants, reset a password, disable,
+ * re-enable). Reviewers and review-scoped keys get 403.
  * The session middleware has already checked the CSRF token of every POST.
  */
 export function registerAdminRoutes(app: Hono<ReviewEnv>, deps: { db: Db }): void {
