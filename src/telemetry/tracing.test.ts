@@ -69,6 +69,7 @@ describe.each(testDatabases())("OpenTelemetry spans per stage on $name", (testDb
     expect(stages.map((s) => s.name).sort()).toEqual(
       [
         "stage.c2pa",
+        "stage.encode",
         "stage.generate",
         "stage.record",
         "stage.screen_output",
