@@ -3,7 +3,7 @@ import { getCookie } from "hono/cookie";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
-import { checkPassword, findReviewer, setReviewerPassword } from "./accounts.js";
+import { findReviewer, setReviewerPassword } from "./accounts.js";
 import type { LoginLimiter } from "./login-limiter.js";
 import { accountPage } from "./pages.js";
 import { verifyPassword } from "./password.js";
@@ -55,14 +55,15 @@ export function registerAccountRoutes(
       return show(400, { error: "The new password and its confirmation differ." });
     if (next === current)
       return show(400, { error: "The new password must differ from the current one." });
+    const token = getCookie(c, SESSION_COOKIE) ?? "";
     try {
-      checkPassword(next);
+      // Checks the new password's length before hashing it.
+      await withDatabase(() => setReviewerPassword(db, username, next, sessionTokenHash(token)));
     } catch (error) {
-      if (error instanceof HallmarkError) return show(400, { error: error.message });
+      if (error instanceof HallmarkError && error.code === "invalid_request_error")
+        return show(400, { error: error.message });
       throw error;
     }
-    const token = getCookie(c, SESSION_COOKIE) ?? "";
-    await withDatabase(() => setReviewerPassword(db, username, next, sessionTokenHash(token)));
     await withDatabase(() => limiter.succeed(username));
     c.get("logger")?.info("review: password changed", { username });
     return show(200, { changed: true });

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
-import type { TenantScope } from "./search.js";
+import { scopeCondition, type TenantScope } from "./search.js";
 
 /** Days the chart covers at most. */
 export const MAX_STATS_DAYS = 366;
@@ -32,33 +32,27 @@ export async function dailyStats(
   now = new Date(),
   scope: TenantScope = null,
 ): Promise<DailyStats> {
-  // Within a reviewer's tenant scope: only those tenants' requests and their decisions.
-  const inScope =
-    scope === null
-      ? sql``
-      : scope.length === 0
-        ? sql` and false`
-        : sql` and g.tenant_id in (${sql.join(
-            scope.map((id) => sql`${id}::uuid`),
-            sql`, `,
-          )})`;
+  // Within a reviewer's tenant scope (the same condition as search): only those tenants'
+  // requests and the decisions on them.
+  const scoped = scopeCondition(scope);
+  const inScope = scoped ? sql` and ${scoped}` : sql``;
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   since.setUTCDate(since.getUTCDate() - (days - 1));
   const fired = rowsOf(
     await db.execute(sql`
-      select to_char(g.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, f.category,
+      select to_char(generations.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, f.category,
         count(*)::int as n
-      from generations g cross join lateral jsonb_array_elements_text(
-        case when jsonb_typeof(g.decision->'fired') = 'array' then g.decision->'fired'
-        else '[]'::jsonb end) as f(category)
-      where g.created_at >= ${since.toISOString()}::timestamptz${inScope}
+      from generations cross join lateral jsonb_array_elements_text(
+        case when jsonb_typeof(generations.decision->'fired') = 'array'
+        then generations.decision->'fired' else '[]'::jsonb end) as f(category)
+      where generations.created_at >= ${since.toISOString()}::timestamptz${inScope}
       group by 1, 2`),
   );
   const reviews = rowsOf(
     await db.execute(sql`
       select to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, r.decision,
         count(*)::int as n
-      from review_decisions r join generations g on g.id = r.generation_id
+      from review_decisions r join generations on generations.id = r.generation_id
       where r.created_at >= ${since.toISOString()}::timestamptz${inScope}
       group by 1, 2`),
   );
