@@ -326,6 +326,17 @@ describe.each(testDatabases())("reviewer accounts on $name", (testDb) => {
         tenants: value,
       });
     expect((await set("sam", "nowhere")).status).toBe(400);
+    // Names no tenant can have, and too many of them: 400, never a failed query.
+    for (const junk of [
+      "a\u0000b",
+      "acme, A B",
+      "x".repeat(1000),
+      Array(501)
+        .fill("acme")
+        .map((a, i) => `${a}${i}`)
+        .join(","),
+    ])
+      expect((await set("sam", junk)).status, junk.slice(0, 20)).toBe(400);
     expect((await set("root", "acme")).status).toBe(400);
     expect((await set("nobody", "acme")).status).toBe(404);
     expect((await set("sam", "globex")).status).toBe(303);

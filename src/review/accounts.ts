@@ -3,7 +3,7 @@ import type { Db } from "../db/index.js";
 import { reviewSessions, tenants } from "../db/schema.js";
 import { reviewers } from "../db/schema-reviewers.js";
 import { HallmarkError } from "../errors/index.js";
-import { createApiKey, createTenant } from "../tenants/index.js";
+import { createApiKey, createTenant, TENANT_NAME_RE } from "../tenants/index.js";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password.js";
 
 /**
@@ -71,7 +71,16 @@ async function scopeIds(
       "Name at least one tenant, or none to see every tenant.",
       { param: "tenants" },
     );
-  const found = await db.select().from(tenants).where(inArray(tenants.name, wanted));
+  if (wanted.length > MAX_SCOPE_TENANTS)
+    throw new HallmarkError(
+      "invalid_request_error",
+      `A scope names at most ${MAX_SCOPE_TENANTS} tenants.`,
+      { param: "tenants" },
+    );
+  // A name no tenant can have (NUL, spaces, …) is not looked up: PostgreSQL text cannot hold NUL.
+  const valid = wanted.filter((n) => TENANT_NAME_RE.test(n));
+  const found =
+    valid.length === 0 ? [] : await db.select().from(tenants).where(inArray(tenants.name, valid));
   const missing = wanted.filter((n) => !found.some((t) => t.name === n));
   if (missing.length > 0)
     throw new HallmarkError("invalid_request_error", `No tenant named ${missing.join(", ")}.`, {
@@ -79,6 +88,9 @@ async function scopeIds(
     });
   return found.map((t) => t.id);
 }
+
+/** Most tenants one reviewer's scope may name. */
+const MAX_SCOPE_TENANTS = 500;
 
 /** A comma-separated list of tenant names as typed in a form or on the command line. */
 export function parseTenantList(text: string): string[] | null {

@@ -12,4 +12,10 @@ export {
   SCOPES,
   type Scope,
 } from "./keys.js";
-export { createTenant, listTenants, type TenantInfo, tenantCount } from "./tenants.js";
+export {
+  createTenant,
+  listTenants,
+  TENANT_NAME_RE,
+  type TenantInfo,
+  tenantCount,
+} from "./tenants.js";

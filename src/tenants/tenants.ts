@@ -3,7 +3,8 @@ import type { Db } from "../db/index.js";
 import { tenants } from "../db/schema.js";
 import { HallmarkError } from "../errors/index.js";
 
-const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+/** What a tenant name may be. */
+export const TENANT_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 export interface TenantInfo {
   id: string;
@@ -13,7 +14,7 @@ export interface TenantInfo {
 
 /** Creates a tenant. Names are lower-case slugs: letters, digits, `_`, `.`, `-`. */
 export async function createTenant(db: Db, name: string): Promise<TenantInfo> {
-  if (!NAME_RE.test(name)) {
+  if (!TENANT_NAME_RE.test(name)) {
     throw new HallmarkError(
       "invalid_request_error",
       `Tenant names are 1-63 lower-case letters, digits, "_", "." or "-", starting with a letter or digit; got "${name}".`,
