@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { convertFaces, FACE_MODELS, readHumanModel } from "./convert-faces.js";
-import { type FaceParityReport, facesParity } from "./faces-parity.js";
+import { type FaceParityReport, faceParityFailures, facesParity } from "./faces-parity.js";
 import { listOps } from "./graph-to-onnx.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "models", "faces");
@@ -33,16 +33,18 @@ describe("face models: TF.js graph → ONNX", () => {
   });
 
   const check = (r: FaceParityReport) => {
-    for (const v of Object.values(r.models.faceres!.maxAbsDiff)) expect(v).toBeLessThan(1e-4);
-    // BlazeFace: the face scores it is used for agree to 1e-4; raw logits (up to ±11,000) to
-    // 1e-4 relative, box regressions (input pixels) to 1e-3 px (float32 accumulation order).
-    expect(r.blazefaceScoreMaxAbsDiff).toBeLessThan(1e-4);
-    const bf = r.models.blazeface!;
-    expect(bf.maxDiff.Identity!).toBeLessThan(1e-4);
-    expect(bf.maxDiff.Identity_1!).toBeLessThan(1e-4);
-    expect(bf.maxAbsDiff.Identity_2!).toBeLessThan(1e-3);
-    expect(bf.maxAbsDiff.Identity_3!).toBeLessThan(1e-3);
+    expect(faceParityFailures(r)).toEqual([]);
   };
+
+  it("the criteria fail a report that is off by more than the limits", () => {
+    const r = JSON.parse(readFileSync(join(DIR, "parity.json"), "utf8")) as FaceParityReport;
+    const worse = structuredClone(r);
+    worse.models.blazeface!.maxAbsDiff.Identity_2 = 2e-3;
+    worse.blazefaceScoreMaxAbsDiff = 5e-4;
+    expect(faceParityFailures(worse)).toHaveLength(2);
+    delete worse.models.faceres;
+    expect(faceParityFailures(worse)).toContain("faceres: not compared");
+  });
 
   it("matched TF.js on the 20 parity images when converted (models/faces/parity.json)", () => {
     const r = JSON.parse(readFileSync(join(DIR, "parity.json"), "utf8")) as FaceParityReport;

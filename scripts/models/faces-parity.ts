@@ -92,6 +92,31 @@ export async function facesParity(dir: string, limit = 20): Promise<FaceParityRe
   return report;
 }
 
+/**
+ * The parity criteria, shared by `npm run models` and the test: every faceres output and
+ * BlazeFace's face scores (what is used) within 1e-4 absolutely; its raw logits within 1e-4
+ * relative; its box regressions (input pixels) within 1e-3 px, float32 accumulation order.
+ * Returns what failed, empty when all holds.
+ */
+export function faceParityFailures(r: FaceParityReport): string[] {
+  const failures: string[] = [];
+  const within = (what: string, value: number | undefined, limit: number) => {
+    if (value === undefined || !(value < limit))
+      failures.push(`${what} = ${value} (limit ${limit})`);
+  };
+  for (const [out, v] of Object.entries(r.models.faceres?.maxAbsDiff ?? {})) {
+    within(`faceres ${out} max |diff|`, v, 1e-4);
+  }
+  if (!r.models.faceres) failures.push("faceres: not compared");
+  within("blazeface face scores max |diff|", r.blazefaceScoreMaxAbsDiff, 1e-4);
+  const bf = r.models.blazeface;
+  within("blazeface Identity max relative diff", bf?.maxDiff.Identity, 1e-4);
+  within("blazeface Identity_1 max relative diff", bf?.maxDiff.Identity_1, 1e-4);
+  within("blazeface Identity_2 max |diff| (px)", bf?.maxAbsDiff.Identity_2, 1e-3);
+  within("blazeface Identity_3 max |diff| (px)", bf?.maxAbsDiff.Identity_3, 1e-3);
+  return failures;
+}
+
 export function writeFacesParity(dir: string, report: FaceParityReport): void {
   writeFileSync(join(dir, "parity.json"), `${JSON.stringify(report, null, 1)}\n`);
 }
