@@ -9,6 +9,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { guardPgliteTransactions } from "./pglite-guard.js";
 import { schema } from "./schema.js";
 
 /** The drizzle handle every capability queries through, whichever driver is underneath. */
@@ -53,7 +54,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+  // A query on `db` inside one of its own transactions fails at once instead of hanging.
+  const client = guardPgliteTransactions(dataDir ? new PGlite(dataDir) : new PGlite());
   await client.waitReady;
   const db = drizzlePglite({ client, schema });
   return {
