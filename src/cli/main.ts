@@ -10,6 +10,7 @@ import {
   createTenant,
   listApiKeys,
   listTenants,
+  parseTenantList,
   revokeApiKey,
 } from "../tenants/index.js";
 import { registerAuditCommands } from "./audit.js";
@@ -121,15 +122,22 @@ key
     "--scope <scope...>",
     "what the key may do: generate, moderate, verify, review, audit-read, admin (default: generate moderate verify)",
   )
-  .action((opts: { tenant: string; label?: string; scope?: string[] }) =>
+  .option(
+    "--review-tenants <names>",
+    "with --scope review: the tenants (comma-separated) whose requests the key sees in the review workspace (default: every tenant)",
+  )
+  .action((opts: { tenant: string; label?: string; scope?: string[]; reviewTenants?: string }) =>
     withDb(async ({ db }) => {
       const { key: secret, info } = await createApiKey(db, {
         tenant: opts.tenant,
         label: opts.label,
         scopes: opts.scope,
+        reviewTenants:
+          opts.reviewTenants === undefined ? null : parseTenantList(opts.reviewTenants),
       });
+      const review = info.reviewTenants ? ` (review: ${info.reviewTenants.join(",")} only)` : "";
       console.log(
-        `created key ${info.id} (${info.prefix}…) for tenant ${info.tenant}; it is shown only now:`,
+        `created key ${info.id} (${info.prefix}…) for tenant ${info.tenant}${review}; it is shown only now:`,
       );
       console.log(secret);
     }),
@@ -142,7 +150,10 @@ key
     withDb(async ({ db }) => {
       for (const k of await listApiKeys(db, opts)) {
         const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : "active";
-        console.log(`${k.id}\t${k.prefix}…\t${k.tenant}\t${k.label ?? ""}\t${state}`);
+        const scopes = k.scopes
+          .map((s) => (s === "review" && k.reviewTenants ? `review:${k.reviewTenants}` : s))
+          .join(" ");
+        console.log(`${k.id}\t${k.prefix}…\t${k.tenant}\t${k.label ?? ""}\t${state}\t${scopes}`);
       }
     }),
   );

@@ -45,6 +45,11 @@ export const apiKeys = pgTable(
     scopes: text("scopes").array().notNull().default(sql`'{generate,moderate,verify}'::text[]`),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /**
+     * A `review` key's tenant scope in the workspace: the tenants whose requests it sees and
+     * decides (null: every tenant). Reviewer accounts keep theirs on `reviewers.tenant_ids`.
+     */
+    reviewTenantIds: uuid("review_tenant_ids").array(),
   },
   (t) => [
     uniqueIndex("api_keys_key_hash_idx").on(t.keyHash),

@@ -1,9 +1,15 @@
-import { and, asc, eq, inArray, ne } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/index.js";
 import { reviewSessions, tenants } from "../db/schema.js";
 import { reviewers } from "../db/schema-reviewers.js";
 import { HallmarkError } from "../errors/index.js";
-import { createApiKey, createTenant, TENANT_NAME_RE } from "../tenants/index.js";
+import {
+  createApiKey,
+  createTenant,
+  resolveTenantScope,
+  scopeNames,
+  tenantNamesById,
+} from "../tenants/index.js";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password.js";
 
 /**
@@ -40,13 +46,8 @@ const toInfo = (r: typeof reviewers.$inferSelect, names: Map<string, string>): R
   createdAt: r.createdAt,
   lastLoginAt: r.lastLoginAt,
   disabledAt: r.disabledAt,
-  tenants: r.tenantIds ? r.tenantIds.map((id) => names.get(id) ?? id).sort() : null,
+  tenants: scopeNames(r.tenantIds, names),
 });
-
-/** Tenant id → name, for the accounts' scopes. */
-async function tenantNames(db: Db): Promise<Map<string, string>> {
-  return new Map((await db.select().from(tenants)).map((t) => [t.id, t.name]));
-}
 
 /**
  * The tenant ids of a scope given by names (null: every tenant). Unknown names, an empty list
@@ -64,41 +65,7 @@ async function scopeIds(
       "Admins see every tenant (they manage the accounts); only reviewer accounts have a tenant scope.",
       { param: "tenants" },
     );
-  const wanted = [...new Set(names.map((n) => n.trim()).filter((n) => n !== ""))];
-  if (wanted.length === 0)
-    throw new HallmarkError(
-      "invalid_request_error",
-      "Name at least one tenant, or none to see every tenant.",
-      { param: "tenants" },
-    );
-  if (wanted.length > MAX_SCOPE_TENANTS)
-    throw new HallmarkError(
-      "invalid_request_error",
-      `A scope names at most ${MAX_SCOPE_TENANTS} tenants.`,
-      { param: "tenants" },
-    );
-  // A name no tenant can have (NUL, spaces, …) is not looked up: PostgreSQL text cannot hold NUL.
-  const valid = wanted.filter((n) => TENANT_NAME_RE.test(n));
-  const found =
-    valid.length === 0 ? [] : await db.select().from(tenants).where(inArray(tenants.name, valid));
-  const missing = wanted.filter((n) => !found.some((t) => t.name === n));
-  if (missing.length > 0)
-    throw new HallmarkError("invalid_request_error", `No tenant named ${missing.join(", ")}.`, {
-      param: "tenants",
-    });
-  return found.map((t) => t.id);
-}
-
-/** Most tenants one reviewer's scope may name. */
-const MAX_SCOPE_TENANTS = 500;
-
-/** A comma-separated list of tenant names as typed in a form or on the command line. */
-export function parseTenantList(text: string): string[] | null {
-  const names = text
-    .split(",")
-    .map((n) => n.trim())
-    .filter((n) => n !== "");
-  return names.length === 0 || (names.length === 1 && names[0] === "all") ? null : names;
+  return resolveTenantScope(db, names);
 }
 
 export function checkUsername(username: string): string {
@@ -155,7 +122,7 @@ export async function createReviewer(
       .insert(reviewers)
       .values({ username, role, passwordHash, apiKeyId: info.id, tenantIds })
       .returning();
-    return toInfo(row!, await tenantNames(db));
+    return toInfo(row!, await tenantNamesById(db));
   } catch (error) {
     // A concurrent create of the same name lost the unique race.
     if (String((error as { cause?: unknown })?.cause ?? error).includes("unique"))
@@ -167,7 +134,7 @@ export async function createReviewer(
 }
 
 export async function listReviewers(db: Db): Promise<ReviewerInfo[]> {
-  const names = await tenantNames(db);
+  const names = await tenantNamesById(db);
   return (await db.select().from(reviewers).orderBy(asc(reviewers.username))).map((r) =>
     toInfo(r, names),
   );
@@ -190,7 +157,7 @@ export async function setReviewerDisabled(
     .where(eq(reviewers.username, checkUsername(username)))
     .returning();
   if (!row) throw new HallmarkError("not_found", `No reviewer named "${username}".`);
-  return toInfo(row, await tenantNames(db));
+  return toInfo(row, await tenantNamesById(db));
 }
 
 /**
@@ -224,7 +191,7 @@ export async function setReviewerPassword(
               ne(reviewSessions.tokenHash, keepSessionHash),
             ),
       );
-    return toInfo(row, await tenantNames(tx as unknown as Db));
+    return toInfo(row, await tenantNamesById(tx as unknown as Db));
   });
 }
 
@@ -247,7 +214,7 @@ export async function setReviewerTenants(
     .set({ tenantIds })
     .where(eq(reviewers.id, account.id))
     .returning();
-  return toInfo(row!, await tenantNames(db));
+  return toInfo(row!, await tenantNamesById(db));
 }
 
 export async function touchLogin(db: Db, id: string): Promise<void> {

@@ -2,10 +2,10 @@ import type { Context, Hono } from "hono";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
+import { parseTenantList } from "../tenants/index.js";
 import {
   createReviewer,
   listReviewers,
-  parseTenantList,
   setReviewerDisabled,
   setReviewerPassword,
   setReviewerTenants,

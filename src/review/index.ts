@@ -4,10 +4,10 @@
  * and reviewer accounts with roles.
  */
 
+export { parseTenantList } from "../tenants/index.js";
 export {
   createReviewer,
   listReviewers,
-  parseTenantList,
   REVIEWER_ROLES,
   type ReviewerInfo,
   type ReviewerRole,

@@ -514,6 +514,42 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect((await get(`/review/g/${ids.ok}`, cookie)).status).toBe(200);
   });
 
+  it("keeps a review key with a tenant scope to those tenants, by bearer and by key login", async () => {
+    const { key, info } = await createApiKey(gw.database.db, {
+      tenant: "acme",
+      scopes: ["review"],
+      reviewTenants: ["other"],
+    });
+    expect(info.reviewTenants).toEqual(["other"]);
+    // By bearer (scripts): search, item, export.
+    const bearer = (path: string) => gw.request(path, { key });
+    const all = await (await bearer("/review/search")).text();
+    expect(all).toContain(ids.heldOther);
+    for (const id of [ids.ok, ids.heldXss]) expect(all).not.toContain(id);
+    expect((await bearer(`/review/g/${ids.ok}`)).status).toBe(404);
+    expect((await bearer(`/review/g/${ids.heldOther}`)).status).toBe(200);
+    const lines = (await (await bearer("/review/export.jsonl")).text()).trim().split("\n");
+    expect(lines.map((l) => JSON.parse(l).tenant)).toEqual(["other", "other"]);
+    const before = await gw.database.db.select().from(reviewDecisions);
+    const decide = await gw.request(`/review/g/${ids.heldXss}/decide`, {
+      key,
+      method: "POST",
+      body: new URLSearchParams({ decision: "approve", note: "not this key's tenant" }),
+    });
+    expect(decide.status).toBe(404);
+    expect(await gw.database.db.select().from(reviewDecisions)).toHaveLength(before.length);
+    // By the login page's key form: the session has the key's scope.
+    const res = await login(key);
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+    expect((await get(`/review/g/${ids.ok}`, cookie)).status).toBe(404);
+    const queue = await (await get("/review", cookie)).text();
+    expect(queue).toContain(ids.heldOther);
+    expect(queue).not.toContain(ids.heldXss);
+    // The unscoped review key still sees every tenant.
+    expect((await gw.request(`/review/g/${ids.ok}`, { key: reviewKey })).status).toBe(200);
+  });
+
   it("logs out, and a revoked key's session ends", async () => {
     const { cookie, csrf } = await session();
     expect((await post("/review/logout", cookie, {})).status).toBe(403);

@@ -213,7 +213,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
         tenantName: p.tenantName,
         role: "reviewer",
         csrfToken: "",
-        tenantIds: null,
+        tenantIds: p.reviewTenantIds ?? null,
       });
       return next();
     }

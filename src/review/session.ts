@@ -33,7 +33,7 @@ export interface Reviewer {
   csrfToken: string;
   /**
    * The tenants whose requests this reviewer sees and decides; null: every tenant (admins,
-   * review-scoped keys, accounts without a scope).
+   * accounts and review keys without a tenant scope).
    */
   tenantIds: readonly string[] | null;
 }
@@ -81,7 +81,12 @@ export async function findSession(db: Db, token: string): Promise<Reviewer | nul
     username: row.account?.username,
     role: row.account?.role === "admin" ? "admin" : "reviewer",
     csrfToken: row.s.csrfToken,
-    tenantIds: row.account?.role === "admin" ? null : (row.account?.tenantIds ?? null),
+    // An account's scope is its own; a session opened with a key has the key's review scope.
+    tenantIds: row.account
+      ? row.account.role === "admin"
+        ? null
+        : (row.account.tenantIds ?? null)
+      : (row.key.reviewTenantIds ?? null),
   };
 }
 

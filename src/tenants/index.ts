@@ -13,6 +13,13 @@ export {
   type Scope,
 } from "./keys.js";
 export {
+  MAX_SCOPE_TENANTS,
+  parseTenantList,
+  resolveTenantScope,
+  scopeNames,
+  tenantNamesById,
+} from "./tenant-scope.js";
+export {
   createTenant,
   listTenants,
   TENANT_NAME_RE,

@@ -85,4 +85,39 @@ describe.each(testDatabases())("tenants and keys on $name", ({ open }) => {
       });
     }
   });
+
+  it("gives a review key a tenant scope when asked, and refuses scopes that cannot hold", async () => {
+    await createTenant(database.db, "scope-a");
+    await createTenant(database.db, "scope-b");
+    const scoped = await createApiKey(database.db, {
+      tenant: "scoped",
+      scopes: ["review"],
+      reviewTenants: ["scope-b", "scope-a", "scope-a"],
+    });
+    expect(scoped.info.reviewTenants).toEqual(["scope-a", "scope-b"]);
+    const principal = await authenticate(database.db, scoped.key);
+    expect(principal.reviewTenantIds).toHaveLength(2);
+    const listed = (await listApiKeys(database.db, { tenant: "scoped" })).find(
+      (k) => k.id === scoped.info.id,
+    );
+    expect(listed?.reviewTenants).toEqual(["scope-a", "scope-b"]);
+    // Without a scope: every tenant (null), as before.
+    const open = await createApiKey(database.db, { tenant: "scoped", scopes: ["review"] });
+    expect(open.info.reviewTenants).toBeNull();
+    expect((await authenticate(database.db, open.key)).reviewTenantIds).toBeNull();
+
+    const count = (await database.db.select().from(apiKeys)).length;
+    for (const [scopes, reviewTenants] of <Array<[string[], string[]]>>[
+      [["generate"], ["scope-a"]], // only a review key has a review scope
+      [["review"], ["nobody"]],
+      [["review"], []],
+      [["review"], ["bad\u0000name"]],
+      [["review"], Array.from({ length: 501 }, (_, i) => `t${i}`)],
+    ]) {
+      await expect(
+        createApiKey(database.db, { tenant: "scoped", scopes, reviewTenants }),
+      ).rejects.toMatchObject({ code: "invalid_request_error", param: "review_tenants" });
+    }
+    expect(await database.db.select().from(apiKeys)).toHaveLength(count);
+  });
 });

@@ -3,6 +3,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/index.js";
 import { apiKeys, tenants } from "../db/schema.js";
 import { HallmarkError } from "../errors/index.js";
+import { resolveTenantScope, scopeNames, tenantNamesById } from "./tenant-scope.js";
 
 /** Every key starts with this, so leaked keys are easy to find by secret scanners. */
 export const KEY_PREFIX = "hm_";
@@ -10,7 +11,8 @@ export const KEY_PREFIX = "hm_";
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6;
 
 /**
- * What a key may do. `review` opens the reviewers' workspace (src/review) on every tenant;
+ * What a key may do. `review` opens the reviewers' workspace (src/review), on every tenant or on
+ * those of the key's review scope;
  * `audit-read` reads the tenant's own generation records and usage without generating;
  * `admin` is the operator's: every tenant's usage (/v1/admin/*). docs/limits.md lists the
  * scope of every route.
@@ -27,6 +29,8 @@ export interface Principal {
   apiKeyId: string;
   /** The key's scopes (absent only on principals built by older code). */
   scopes?: string[];
+  /** A `review` key's tenant scope in the workspace (tenant ids); null or absent: every tenant. */
+  reviewTenantIds?: readonly string[] | null;
 }
 
 export interface ApiKeyInfo {
@@ -35,6 +39,8 @@ export interface ApiKeyInfo {
   prefix: string;
   label: string | null;
   scopes: string[];
+  /** Names of the tenants a `review` key sees in the workspace; null: every tenant. */
+  reviewTenants: string[] | null;
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -51,7 +57,16 @@ export function hashKey(key: string): string {
  */
 export async function createApiKey(
   db: Db,
-  options: { tenant: string; label?: string; scopes?: readonly string[] },
+  options: {
+    tenant: string;
+    label?: string;
+    scopes?: readonly string[];
+    /**
+     * For a key with the `review` scope: the tenants (names) whose requests it sees in the
+     * workspace. Absent or null: every tenant.
+     */
+    reviewTenants?: readonly string[] | null;
+  },
 ): Promise<{ key: string; info: ApiKeyInfo }> {
   const scopes = [...new Set(options.scopes ?? DEFAULT_SCOPES)];
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
@@ -62,8 +77,19 @@ export async function createApiKey(
       { param: "scopes" },
     );
   }
+  if (options.reviewTenants != null && !scopes.includes("review")) {
+    throw new HallmarkError(
+      "invalid_request_error",
+      "A review tenant scope applies only to a key with the review scope.",
+      { param: "review_tenants" },
+    );
+  }
   const [tenant] = await db.select().from(tenants).where(eq(tenants.name, options.tenant));
   if (!tenant) throw new HallmarkError("not_found", `No tenant named "${options.tenant}".`);
+  const reviewTenantIds =
+    options.reviewTenants == null
+      ? null
+      : await resolveTenantScope(db, options.reviewTenants, "review_tenants");
   const key = `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
   const [row] = await db
     .insert(apiKeys)
@@ -73,9 +99,11 @@ export async function createApiKey(
       prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
       label: options.label ?? null,
       scopes,
+      reviewTenantIds,
     })
     .returning();
-  return { key, info: toInfo(row!, tenant.name) };
+  const names = reviewTenantIds ? await tenantNamesById(db) : new Map<string, string>();
+  return { key, info: toInfo(row!, tenant.name, names) };
 }
 
 export async function listApiKeys(
@@ -88,7 +116,10 @@ export async function listApiKeys(
     .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))
     .where(options.tenant ? eq(tenants.name, options.tenant) : undefined)
     .orderBy(apiKeys.createdAt);
-  return rows.map((r) => toInfo(r.key, r.tenant));
+  const names = rows.some((r) => r.key.reviewTenantIds)
+    ? await tenantNamesById(db)
+    : new Map<string, string>();
+  return rows.map((r) => toInfo(r.key, r.tenant, names));
 }
 
 /** Revokes by key id or by the shown prefix. Returns false when nothing matched. */
@@ -126,16 +157,22 @@ export async function authenticate(db: Db, presented: string): Promise<Principal
     tenantName: row.tenant,
     apiKeyId: row.key.id,
     scopes: row.key.scopes,
+    reviewTenantIds: row.key.reviewTenantIds,
   };
 }
 
-function toInfo(row: typeof apiKeys.$inferSelect, tenant: string): ApiKeyInfo {
+function toInfo(
+  row: typeof apiKeys.$inferSelect,
+  tenant: string,
+  names: Map<string, string>,
+): ApiKeyInfo {
   return {
     id: row.id,
     tenant,
     prefix: row.prefix,
     label: row.label,
     scopes: row.scopes,
+    reviewTenants: scopeNames(row.reviewTenantIds, names),
     createdAt: row.createdAt,
     revokedAt: row.revokedAt,
   };
