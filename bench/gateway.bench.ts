@@ -1,7 +1,8 @@
 /**
  * The gateway's own cost: POST /v1/images/generations through Hallmark to a fake AUTOMATIC1111
  * with a fixed latency, beside the same load sent straight to the fake upstream, in one run.
- * Gateway, upstream and load generator are separate processes. The gateway runs twice: on the
+ * Gateway, upstream and load generator are separate processes. Every path runs at the chosen
+ * concurrency and at 1 connection (no queueing: the work the gateway adds to one request). The gateway runs twice: on the
  * embedded database (PGlite, in the gateway's process) and on PostgreSQL (a throwaway cluster of
  * the machine's server binaries; the row is left out where there are none).
  *
@@ -24,6 +25,7 @@ const connections = Number(values.connections);
 
 interface Row {
   name: string;
+  connections: number;
   rps: number;
   p50: number;
   p99: number;
@@ -35,6 +37,7 @@ async function load(
   url: string,
   body: unknown,
   headers: Record<string, string>,
+  conns = connections,
 ): Promise<Row> {
   // Warm-up (JIT, first database writes), not measured.
   await autocannon({
@@ -42,7 +45,7 @@ async function load(
     method: "POST",
     body: JSON.stringify(body),
     headers,
-    connections,
+    connections: conns,
     duration: 2,
   });
   const r = await autocannon({
@@ -50,11 +53,12 @@ async function load(
     method: "POST",
     body: JSON.stringify(body),
     headers,
-    connections,
+    connections: conns,
     duration,
   });
   return {
     name,
+    connections: conns,
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -108,20 +112,34 @@ const body = { prompt: "a lighthouse at dusk", size: "512x512", seed: 1 };
 const rows: Row[] = [];
 const breakdown: Array<{ name: string } & Awaited<ReturnType<typeof stages>>> = [];
 try {
-  rows.push(
-    await load(
-      "fake upstream, direct",
-      `${upstream.url}/sdapi/v1/txt2img`,
-      { prompt: "a lighthouse at dusk", width: 512, height: 512, batch_size: 1, seed: 1 },
-      json,
-    ),
-  );
+  // Each path at the chosen concurrency and at 1 connection: the second has no queueing, so
+  // its difference is the work the gateway adds to one request; the first adds the waiting for
+  // the machine's cores.
+  for (const conns of [connections, 1]) {
+    rows.push(
+      await load(
+        "fake upstream, direct",
+        `${upstream.url}/sdapi/v1/txt2img`,
+        { prompt: "a lighthouse at dusk", width: 512, height: 512, batch_size: 1, seed: 1 },
+        json,
+        conns,
+      ),
+    );
+  }
   const embedded = await startGateway(common);
   try {
     const auth = { ...json, authorization: `Bearer ${embedded.key}` };
-    rows.push(
-      await load("through Hallmark (PGlite)", `${embedded.url}/v1/images/generations`, body, auth),
-    );
+    for (const conns of [connections, 1]) {
+      rows.push(
+        await load(
+          "through Hallmark (PGlite)",
+          `${embedded.url}/v1/images/generations`,
+          body,
+          auth,
+          conns,
+        ),
+      );
+    }
     breakdown.push({ name: "PGlite", ...(await stages(embedded.url, embedded.key)) });
   } finally {
     embedded.child.kill("SIGTERM");
@@ -143,14 +161,17 @@ try {
       const pg = await startGateway(env);
       try {
         const auth = { ...json, authorization: `Bearer ${key}` };
-        rows.push(
-          await load(
-            "through Hallmark (PostgreSQL)",
-            `${pg.url}/v1/images/generations`,
-            body,
-            auth,
-          ),
-        );
+        for (const conns of [connections, 1]) {
+          rows.push(
+            await load(
+              "through Hallmark (PostgreSQL)",
+              `${pg.url}/v1/images/generations`,
+              body,
+              auth,
+              conns,
+            ),
+          );
+        }
         breakdown.push({ name: "PostgreSQL", ...(await stages(pg.url, key)) });
       } finally {
         pg.child.kill("SIGTERM");
@@ -169,6 +190,7 @@ console.log(
 console.table(
   rows.map((r) => ({
     path: r.name,
+    connections: r.connections,
     "req/s": r.rps.toFixed(1),
     "p50 ms": r.p50,
     "p99 ms": r.p99,
@@ -190,9 +212,11 @@ console.table(
     ]),
   ),
 );
-const direct = rows[0]!;
-for (const r of rows.slice(1)) {
+for (const r of rows.filter((row) => !row.name.startsWith("fake upstream"))) {
+  const direct = rows.find(
+    (d) => d.name.startsWith("fake upstream") && d.connections === r.connections,
+  )!;
   console.log(
-    `${r.name}: gateway's own cost p50 +${(r.p50 - direct.p50).toFixed(1)} ms, p99 +${(r.p99 - direct.p99).toFixed(1)} ms, throughput ×${(r.rps / direct.rps).toFixed(2)}`,
+    `${r.name}, ${r.connections} connection(s): gateway's own cost p50 +${(r.p50 - direct.p50).toFixed(1)} ms, p99 +${(r.p99 - direct.p99).toFixed(1)} ms, throughput ×${(r.rps / direct.rps).toFixed(2)}`,
   );
 }

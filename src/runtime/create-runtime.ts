@@ -261,6 +261,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
           if (existsSync(modelPath) && !text.modelId) throw new Error("text model not loaded");
         },
       },
+      // Reported, not critical: generation answers 503 per request while a backend is down,
+      // and the rest of the API still serves (src/http/routes/health.ts).
+      {
+        name: "backends",
+        critical: false,
+        check: () => generator.health(AbortSignal.timeout(2500)),
+      },
     ],
   };
   logger.info("runtime ready", {

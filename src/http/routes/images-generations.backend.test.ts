@@ -53,6 +53,35 @@ describe("AUTOMATIC1111 backend through the gateway (pglite)", () => {
     expect(record.params.licence).toMatchObject({ known: false, reference: null, verdict: null });
   });
 
+  it("readiness reports a backend that stops answering without taking the replica out", async () => {
+    const upstream = await startFakeAutomatic1111();
+    const other = await startTestGateway(testDatabases()[0]!, {
+      HALLMARK_BACKEND: "automatic1111",
+      HALLMARK_A1111_URL: upstream.url,
+    });
+    try {
+      const backends = (body: { checks: Array<{ name: string }> }) =>
+        body.checks.find((c) => c.name === "backends");
+      const up = await other.request("/readyz", { key: null });
+      const upBody = await up.json();
+      expect(up.status).toBe(200);
+      expect(upBody.degraded).toBeUndefined();
+      expect(backends(upBody)).toEqual({ name: "backends", ok: true, critical: false });
+      await upstream.close();
+      const down = await other.request("/readyz", { key: null });
+      const downBody = await down.json();
+      // Still ready (verify, moderation and review serve; generation answers 503 per request),
+      // but degraded, naming the check.
+      expect(down.status).toBe(200);
+      expect(downBody).toMatchObject({ status: "ready", degraded: true });
+      expect(backends(downBody)).toEqual({ name: "backends", ok: false, critical: false });
+      expect(downBody.checks.find((c: { name: string }) => c.name === "database").ok).toBe(true);
+    } finally {
+      await other.close();
+      await upstream.close().catch(() => {});
+    }
+  });
+
   it("an upstream failure is a 502, recorded as failed", async () => {
     const failing = await startFakeAutomatic1111({ failWith: 500 });
     const other = await startTestGateway(testDatabases()[0]!, {
