@@ -3,7 +3,8 @@
  * build, and timings. Benign set: Meta's PDQ test photos (BSD, src/provenance/fingerprint/
  * fixtures), eight edits of each (crops, flips, tints, blur, greyscale, resize, JPEG q40), and
  * synthetic scenes (gradients, noise, shapes, rendered text, flat illustration). Small and not
- * representative of real traffic: a floor, not a certificate. Faces and OCR are not built yet.
+ * representative of real traffic: a floor, not a certificate. Faces and OCR have their own
+ * evaluations (npm run eval:faces, npm run eval:ocr).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -2,6 +2,8 @@
  * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion]`: OCR recall on planted
  * stock-photo marks and false alarms on text-free images (set: scripts/models/ocr-eval-set.ts),
  * through the image classifier with the prompt screen's lexicons, as the gateway runs it.
+ * A second set draws the same marks as agencies do (outline, drop shadow, translucent banner,
+ * tiled; `buildStyledMarkSet`), reported apart.
  * A mark counts as found when its lexicon term is among the `intellectual-property` spans read
  * from the image; a false alarm is any lexicon category scored above 0 on a text-free image.
  */
@@ -12,7 +14,7 @@ import {
   withCompletionTerms,
 } from "../../src/classify/image/index.js";
 import { createTextClassifier } from "../../src/classify/text/index.js";
-import { buildOcrEvalSet } from "./ocr-eval-set.js";
+import { buildOcrEvalSet, buildStyledMarkSet, MARK_STYLES } from "./ocr-eval-set.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const noCompletion = process.argv.includes("--no-completion");
@@ -21,6 +23,8 @@ const perMark = Number(args[0] ?? 12);
 const clean = Number(args[1] ?? 48);
 const sides = args.slice(2).map(Number);
 const set = await buildOcrEvalSet(perMark, clean);
+// The same marks as agencies draw them (outline, shadow, banner, tiled), reported apart.
+const styled = await buildStyledMarkSet(perMark);
 const text = await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") });
 // As the gateway runs it: fragments of long marks are completed (src/classify/image/ocr-complete.ts);
 // --no-completion measures without.
@@ -57,6 +61,16 @@ for (const side of sides.length > 0 ? sides : [960]) {
       }
     }
   }
+  const byStyle = new Map<string, { found: number; total: number }>();
+  for (const item of styled) {
+    const r = await images.classify(item.png);
+    const terms = new Set(r.scores["intellectual-property"].spans.map((s) => s.term));
+    const tally = byStyle.get(item.style) ?? { found: 0, total: 0 };
+    tally.total++;
+    if (terms.has(item.term!)) tally.found++;
+    else misses.push(`${item.name} → ${JSON.stringify(r.text.map((l) => l.text))}`);
+    byStyle.set(item.style, tally);
+  }
   await images.close();
   ms.sort((a, b) => a - b);
   const cleanN = set.length - marked;
@@ -64,6 +78,10 @@ for (const side of sides.length > 0 ? sides : [960]) {
   console.log(`  marks found: ${found}/${marked} (${((100 * found) / marked).toFixed(1)}%)`);
   console.log(
     `  false alarms on text-free images: ${alarms}/${cleanN} (${((100 * alarms) / cleanN).toFixed(1)}%); any line read: ${anyText}/${cleanN}`,
+  );
+  const styledFound = [...byStyle.values()].reduce((a, t) => a + t.found, 0);
+  console.log(
+    `  styled marks found: ${styledFound}/${styled.length} (${((100 * styledFound) / styled.length).toFixed(1)}%): ${MARK_STYLES.map((st) => `${st} ${byStyle.get(st)?.found ?? 0}/${byStyle.get(st)?.total ?? 0}`).join(", ")}`,
   );
   console.log(
     `  OCR time p50 ${ms[Math.floor(ms.length / 2)]!.toFixed(0)} ms, p90 ${ms[Math.floor(ms.length * 0.9)]!.toFixed(0)} ms`,

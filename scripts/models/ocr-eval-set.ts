@@ -83,6 +83,89 @@ function markSvg(text: string, i: number): Buffer {
   );
 }
 
+/**
+ * How agencies actually draw their marks: meant to stay legible on any background, so with an
+ * outline, a drop shadow, a translucent banner, or repeated across the picture. A second set,
+ * reported apart from the plain one (which keeps single-opacity text, the harder case).
+ */
+export const MARK_STYLES = ["outline", "shadow", "banner", "tiled"] as const;
+export type MarkStyle = (typeof MARK_STYLES)[number];
+
+const STYLED_SIZES = [32, 48, 72, 110];
+const STYLED_ANGLES = [0, -20, 15, 0, 30];
+
+function styledMarkSvg(text: string, i: number, style: MarkStyle): Buffer {
+  const font = FONTS[i % FONTS.length]!;
+  const size = STYLED_SIZES[Math.floor(i / 2) % STYLED_SIZES.length]!;
+  const angle = style === "tiled" ? -30 : STYLED_ANGLES[i % STYLED_ANGLES.length]!;
+  const fontAttrs = `font-family="${font.family}" font-weight="${font.weight}" font-style="${font.style}" font-size="${size}" text-anchor="middle"`;
+  const w = 0.62 * size * text.length;
+  const svg = (body: string) =>
+    Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${SIZE}" height="${SIZE}">${body}</svg>`,
+    );
+  if (style === "tiled") {
+    // A grid of copies, every other row shifted, as agencies tile previews.
+    const parts: string[] = [];
+    const stepX = Math.round(w + size * 1.5);
+    const stepY = Math.round(size * 3.2);
+    for (let row = 0, y = stepY / 2; y < SIZE + stepY; row++, y += stepY) {
+      for (let x = (row % 2) * (stepX / 2); x < SIZE + stepX; x += stepX) {
+        parts.push(
+          `<text x="${Math.round(x)}" y="${Math.round(y)}" ${fontAttrs} fill="#ffffff" fill-opacity="0.45" stroke="#000000" stroke-opacity="0.3" stroke-width="${Math.max(1, size / 28).toFixed(1)}" paint-order="stroke" transform="rotate(${angle} ${Math.round(x)} ${Math.round(y)})">${text}</text>`,
+        );
+      }
+    }
+    return svg(parts.join(""));
+  }
+  const rad = (angle * Math.PI) / 180;
+  const pad = style === "banner" ? size * 0.6 : 0;
+  const ex =
+    (Math.abs(Math.cos(rad)) * (w + pad) + Math.abs(Math.sin(rad)) * (size + pad)) / 2 + 16;
+  const ey =
+    (Math.abs(Math.sin(rad)) * (w + pad) + Math.abs(Math.cos(rad)) * (size + pad)) / 2 + 16;
+  const x = Math.round(ex + (((i * 89) % 97) / 96) * Math.max(0, SIZE - 2 * ex));
+  const y = Math.round(ey + (((i * 61) % 89) / 88) * Math.max(0, SIZE - 2 * ey));
+  const turn = `transform="rotate(${angle} ${x} ${y})"`;
+  const baseline = Math.round(y + size * 0.35);
+  if (style === "outline") {
+    return svg(
+      `<text x="${x}" y="${baseline}" ${fontAttrs} fill="#ffffff" fill-opacity="0.7" stroke="#000000" stroke-opacity="0.55" stroke-width="${Math.max(1, size / 22).toFixed(1)}" paint-order="stroke" ${turn}>${text}</text>`,
+    );
+  }
+  if (style === "shadow") {
+    const d = Math.max(1, Math.round(size / 18));
+    return svg(
+      `<g ${turn}><text x="${x + d}" y="${baseline + d}" ${fontAttrs} fill="#000000" fill-opacity="0.5">${text}</text><text x="${x}" y="${baseline}" ${fontAttrs} fill="#ffffff" fill-opacity="0.75">${text}</text></g>`,
+    );
+  }
+  // banner: white text on a translucent dark band (the editorial style)
+  const bw = Math.round(w + pad);
+  const bh = Math.round(size + pad);
+  return svg(
+    `<g ${turn}><rect x="${x - bw / 2}" y="${y - bh / 2}" width="${bw}" height="${bh}" fill="#000000" fill-opacity="0.4"/><text x="${x}" y="${baseline}" ${fontAttrs} fill="#ffffff" fill-opacity="0.85">${text}</text></g>`,
+  );
+}
+
+/** `perMark` images of each mark in each style (over the same backgrounds as the plain set). */
+export async function buildStyledMarkSet(
+  perMark: number,
+): Promise<Array<EvalImage & { style: MarkStyle }>> {
+  const out: Array<EvalImage & { style: MarkStyle }> = [];
+  for (const [m, mark] of STOCK_MARKS.entries()) {
+    for (let v = 0; v < perMark; v++) {
+      const i = m * perMark + v;
+      const style = MARK_STYLES[i % MARK_STYLES.length]!;
+      const png = await sharp(await background(i + 1))
+        .composite([{ input: styledMarkSvg(mark.text, i, style) }])
+        .png()
+        .toBuffer();
+      out.push({ name: `${style}/${mark.term}/${v}`, term: mark.term, png, style });
+    }
+  }
+  return out;
+}
+
 /** `perMark` variants of each mark, and `clean` text-free images. */
 export async function buildOcrEvalSet(perMark: number, clean: number): Promise<EvalImage[]> {
   const out: EvalImage[] = [];
