@@ -24,6 +24,10 @@ describe("OCR fragment completion", () => {
     ["areamsti", "dreamstime"],
     ["Mdreamstim", "dreamstime"],
     ["etty Images", "getty images"],
+    ["drecmstime", "dreamstime"], // one letter misread (10+ letters)
+    ["depostphotos", "depositphotos"], // one letter lost (12+ letters)
+    ["shutterrstock", "shutterstock"], // one letter added
+    ["Ad'obe Stock -", "adobe stock"], // whole, but broken by punctuation the lexicon keeps
   ])("completes the fragment %s to %s (misses of the evaluation set)", (read, term) => {
     expect(completeFragments([read], terms)).toContain(term);
   });
@@ -38,6 +42,11 @@ describe("OCR fragment completion", () => {
     "dreams",
     "a sunny day at the beach",
     "shutterstock", // whole: exact matching scores it, nothing to complete
+    "Adobe Stock",
+    "dreamtime", // one letter from dreamstime, but a word: lost letters only in 12+ letter terms
+    "Dreamtimes", // nor one letter lost and one added
+    "alamo", // short terms are never completed
+    "drxamstimx", // two letters off
   ])("leaves %s alone", (read) => {
     expect(completeFragments([read], terms)).toEqual([]);
   });

@@ -9,7 +9,8 @@
  * Deliberately narrow: only long terms (at least 8 letters and digits once spaces and
  * punctuation are dropped), only fragments of at least 6 characters that cover at least 70 % of
  * the term and lie inside it (after dropping at most one stray character at either end, which
- * is what a box edge cutting through a neighbouring letter adds). A longer word that merely
+ * is what a box edge cutting through a neighbouring letter adds); or the whole of a term of 10+
+ * letters with one letter misread (12+: one lost or added). A longer word that merely
  * begins like a term ("supermarket" against "superman") is not a fragment of it, and common
  * words that are a small part of a mark ("images", "stock", "deposit", "shutter") fall under
  * the 70 %.
@@ -21,6 +22,8 @@ import { parse } from "yaml";
 const MIN_TERM_CHARS = 8;
 const MIN_FRAGMENT_CHARS = 6;
 const MIN_COVER = 0.7;
+const MIN_SUBSTITUTION_CHARS = 10;
+const MIN_INDEL_CHARS = 12;
 
 /** A term as OCR fragments are compared with it: lower case, letters and digits only. */
 export function squeezeForOcr(text: string): string {
@@ -72,18 +75,43 @@ export function completeFragments(lines: string[], terms: string[]): string[] {
       words: null,
     }));
     if (words.length > 1) candidates.push({ text: whole, words: words.length });
+    // A line that holds the term as the lexicon reads it needs nothing; one that holds it
+    // only once punctuation is dropped ("Ad'obe Stock") is completed like a fragment.
+    const plain = line.toLowerCase().replace(/\s+/g, " ");
     for (const candidate of candidates) {
       for (const core of cores(candidate.text)) {
         if (core.length < MIN_FRAGMENT_CHARS) continue;
         for (const { term, key, words: n } of squeezed) {
-          if (out.includes(term) || whole.includes(key)) continue;
+          if (out.includes(term) || plain.includes(term.toLowerCase())) continue;
           if (candidate.words !== null && candidate.words !== n) continue;
-          if (core.length >= MIN_COVER * key.length && key.includes(core)) out.push(term);
+          const fragment = core.length >= MIN_COVER * key.length && key.includes(core);
+          if (fragment || oneLetterOff(core, key)) out.push(term);
         }
       }
     }
   }
   return out;
+}
+
+/**
+ * A whole term read with one letter wrong ("drecmstime") when the term has at least
+ * MIN_SUBSTITUTION_CHARS letters, or one letter lost or added ("depostphotos") when it has at
+ * least MIN_INDEL_CHARS: the recogniser's usual slips inside a word. Shorter terms would collide
+ * with real words ("dreamtime" is one letter from "dreamstime").
+ */
+function oneLetterOff(read: string, key: string): boolean {
+  if (read.length === key.length) {
+    if (key.length < MIN_SUBSTITUTION_CHARS) return false;
+    let diff = 0;
+    for (let i = 0; i < key.length && diff < 2; i++) if (read[i] !== key[i]) diff++;
+    return diff === 1;
+  }
+  if (key.length < MIN_INDEL_CHARS || Math.abs(read.length - key.length) !== 1) return false;
+  const [short, long] = read.length < key.length ? [read, key] : [key, read];
+  for (let i = 0; i < long.length; i++) {
+    if (long.slice(0, i) + long.slice(i + 1) === short) return true;
+  }
+  return false;
 }
 
 function wordCount(text: string): number {

@@ -10,6 +10,7 @@
 import { CATEGORIES, type Category, type CategoryScores, emptyScores } from "../categories.js";
 import type { TextLine } from "./ocr.js";
 import { completeFragments } from "./ocr-complete.js";
+import { joinedLineReadings } from "./ocr-lines.js";
 
 /** The part of the text classifier (src/classify/text) that OCR needs; passed in by the caller. */
 export interface TextScreen {
@@ -50,8 +51,9 @@ export function ocrConfusionVariant(text: string): string {
 
 /**
  * Category scores for the lines read (in reading order, one line each). Span offsets are in
- * the joined text, `lines.map(l => l.text).join("\n")` (past its end: in the confusion
- * variant and then the completed fragments, each appended after a newline); their source is
+ * the joined text, `lines.map(l => l.text).join("\n")` (past its end: in the words boxed apart
+ * and read together, the confusion variant and then the completed fragments, each appended
+ * after a newline); their source is
  * "ocr". With the screen's `completionTerms`, a fragment read is screened completed too:
  * "utterstock" as "shutterstock".
  */
@@ -61,10 +63,12 @@ export async function scoreImageText(
 ): Promise<CategoryScores> {
   const scores = emptyScores();
   if (lines.length === 0) return scores;
-  const read = lines.map((l) => l.text).join("\n");
+  // Words the detector boxed apart are also read together ("Getty" + "Images"; ocr-lines.ts).
+  const joined = joinedLineReadings(lines);
+  const read = [...lines.map((l) => l.text), ...joined].join("\n");
   const variant = ocrConfusionVariant(read);
   const completed = completeFragments(
-    lines.map((l) => l.text),
+    [...lines.map((l) => l.text), ...joined],
     screen.completionTerms ?? [],
   );
   const text = [read, ...(variant === read ? [] : [variant]), ...completed]

@@ -145,6 +145,24 @@ describe("text in the image, through the classifier", () => {
     );
   });
 
+  it("reads a mark whose words were boxed apart as one term (a turned banner, wide spacing)", async () => {
+    // Monospaced, four spaces between the words, turned -20°: the detector boxes the words
+    // apart, and reading order puts "Images" (higher up) before "Getty".
+    const turn = 'transform="rotate(-20 400 250)"';
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><rect x="120" y="215" width="560" height="70" fill="#000" fill-opacity="0.4" ${turn}/><text x="400" y="265" font-family="DejaVu Sans Mono" font-size="44" fill="#fff" fill-opacity="0.85" text-anchor="middle" xml:space="preserve" ${turn}>Getty    Images</text></svg>`;
+    const png = await sharp(bridgeJpeg())
+      .resize(800, 502)
+      .composite([{ input: Buffer.from(svg) }])
+      .png()
+      .toBuffer();
+    const r = await images.classify(png);
+    expect(r.text.map((l) => l.text.trim())).toEqual(["Images", "Getty"]);
+    expect(r.scores["intellectual-property"].score).toBeGreaterThanOrEqual(0.8);
+    expect(r.scores["intellectual-property"].spans).toContainEqual(
+      expect.objectContaining({ term: "getty images", source: "ocr" }),
+    );
+  });
+
   it("reads text turned 90° clockwise (the detector cannot tell its start)", async () => {
     const dark = await sharp({
       create: { width: 800, height: 502, channels: 3, background: "#30404a" },
