@@ -2,11 +2,13 @@
  * A synthetic evaluation set for text in images, built with sharp (no download): stock-photo
  * marks rendered as SVG text in several fonts, sizes, angles and opacities over photos (Meta's
  * PDQ test photos, BSD, in src/provenance/fingerprint/fixtures) and noise; and the same
- * backgrounds, plus shapes, without text. Deterministic: the same list every run.
+ * backgrounds, plus shapes, without text. Deterministic: the same images every run (the noise
+ * is drawn from a seeded generator).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
+import { prng } from "../../src/provenance/watermark/eval/scenes.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "..", "src/provenance/fingerprint/fixtures");
 const PHOTOS = ["bridge-1-original.jpg", "q0003.jpg", "q2821.jpg", "blur-a-lot.jpg"];
@@ -41,20 +43,26 @@ export interface EvalImage {
   png: Buffer;
 }
 
-async function background(i: number): Promise<Buffer> {
-  if (i % 5 === 4) {
-    return sharp({
-      create: {
-        width: SIZE,
-        height: SIZE,
-        channels: 3,
-        background: { r: 90 + ((i * 37) % 120), g: 110, b: 130 },
-        noise: { type: "gaussian", mean: 128, sigma: 40 },
-      },
-    })
-      .png()
-      .toBuffer();
+/**
+ * Gaussian noise (mean 128, sigma 40 per channel, as sharp's `create.noise` drew it before)
+ * from a seeded generator: sharp draws a new sample in every process, which made the set, and
+ * its figures, differ from run to run (one mark read or missed by chance).
+ */
+function noiseBackground(i: number): Promise<Buffer> {
+  const random = prng(0x5eed + i);
+  const data = Buffer.alloc(SIZE * SIZE * 3);
+  for (let k = 0; k < data.length; k++) {
+    // Box–Muller.
+    const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    data[k] = Math.max(0, Math.min(255, Math.round(128 + 40 * g)));
   }
+  return sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+    .png()
+    .toBuffer();
+}
+
+async function background(i: number): Promise<Buffer> {
+  if (i % 5 === 4) return noiseBackground(i);
   const photo = PHOTOS[i % PHOTOS.length]!;
   return sharp(readFileSync(join(FIXTURES, photo)))
     .resize(SIZE, SIZE, { fit: "cover" })
