@@ -76,9 +76,17 @@ async function measure(label: string, database: Database, store: LimitStore) {
     defaults: { rate: { rps: 1e6, burst: 1e9 }, quota: { imagesPerDay: 1e9, imagesPerMonth: 1e9 } },
     cacheMs: 5000,
   });
+  // A tenant without a quota: no hold, its images counted on commit (one statement).
+  const counting = createLimits({
+    db: database.db,
+    store,
+    defaults: { rate: { rps: 1e6, burst: 1e9 }, quota: { imagesPerDay: 0, imagesPerMonth: 0 } },
+    cacheMs: 5000,
+  });
   const plain = app(database, []);
   const rated = app(database, [rateLimit(limits)]);
   const quota = app(database, [rateLimit(limits), imageQuota(limits, { maxImages: 4 })]);
+  const counted = app(database, [rateLimit(counting), imageQuota(counting, { maxImages: 4 })]);
   const init = () => ({
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
@@ -93,7 +101,8 @@ async function measure(label: string, database: Database, store: LimitStore) {
   bench
     .add(`${label}: auth only (no limiter)`, () => call(plain))
     .add(`${label}: + rate limit`, () => call(rated))
-    .add(`${label}: + rate limit + quota reservation`, () => call(quota));
+    .add(`${label}: + rate limit + quota reservation`, () => call(quota))
+    .add(`${label}: + rate limit + image count, no quota`, () => call(counted));
   await bench.run();
   const first = bench.tasks[0]!.result;
   const baseP50 = first && "latency" in first ? first.latency.p50 : undefined;
@@ -109,6 +118,7 @@ async function measure(label: string, database: Database, store: LimitStore) {
     });
   }
   await limits.close();
+  await counting.close();
 }
 
 const pglite = await openDatabase();
@@ -139,10 +149,10 @@ await pglite.close();
 const ms = (v: number) => `${v.toFixed(3)} ms`;
 console.log(`node ${process.version}, ${time} ms per task, sequential requests`);
 console.log(
-  `${"task".padEnd(58)} ${"samples".padStart(7)} ${"p50".padStart(10)} ${"p99".padStart(10)}  p50 / no limiter`,
+  `${"task".padEnd(66)} ${"samples".padStart(7)} ${"p50".padStart(10)} ${"p99".padStart(10)}  p50 / no limiter`,
 );
 for (const r of rows) {
   console.log(
-    `${r.name.padEnd(58)} ${String(r.samples).padStart(7)} ${ms(r.p50).padStart(10)} ${ms(r.p99).padStart(10)}  ${r.base}`,
+    `${r.name.padEnd(66)} ${String(r.samples).padStart(7)} ${ms(r.p50).padStart(10)} ${ms(r.p99).padStart(10)}  ${r.base}`,
   );
 }

@@ -2,9 +2,11 @@ import type { Db } from "../db/index.js";
 import { isConnectionError } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
 import { decide } from "./gcra.js";
+import { periodsAt } from "./periods.js";
 import { effectiveLimits, getTenantLimits } from "./tenant-limits.js";
 import type {
   EffectiveLimits,
+  Hold,
   LimitStore,
   Periods,
   RateDecision,
@@ -35,9 +37,16 @@ export const DEFAULT_QUOTA_HOLD_MS = 900_000;
 /** The quota state reported with a reservation or a refusal. */
 export interface QuotaStatus {
   limits: EffectiveLimits["quota"];
-  used: { day: number; month: number };
+  /** Null when the tenant has no quota: the store was not asked. */
+  used: { day: number; month: number } | null;
   periods: Periods;
 }
+
+/** A reservation (a hold, or none where there is no quota) or a refusal, with the quota state. */
+export type ImageReservation = (
+  | { ok: true; reservation: Reservation }
+  | Extract<ReserveResult, { ok: false }>
+) & { quota: QuotaStatus };
 
 /** Rate limits and image quotas per tenant, over a store every replica shares. */
 export interface Limits {
@@ -50,9 +59,11 @@ export interface Limits {
   checkKeyRate(apiKeyId: string): Promise<RateDecision | null>;
   /**
    * Holds n images against the tenant's day and month quotas, atomically across replicas.
-   * Refusals come back as `ok: false` (the caller answers 429 with the headers).
+   * Refusals come back as `ok: false` (the caller answers 429 with the headers). A tenant with
+   * no quota gets a reservation without a hold, at no cost to the store: its images are counted
+   * when committed.
    */
-  reserveImages(tenantId: string, n: number): Promise<ReserveResult & { quota: QuotaStatus }>;
+  reserveImages(tenantId: string, n: number): Promise<ImageReservation>;
   /** Gives back images that were not delivered (failure, refusal, bad request). */
   release(reservation: Reservation): Promise<void>;
   /** Counts held images as used: the request delivered them (or accepted them as a job). */
@@ -130,18 +141,34 @@ export function createLimits(options: LimitsOptions): Limits {
 
     async reserveImages(tenantId, n) {
       const { quota } = await limitsFor(tenantId);
+      if (!(quota.imagesPerDay > 0) && !(quota.imagesPerMonth > 0)) {
+        // Nothing to check, so nothing to hold (a hold is a transaction of four statements on
+        // PostgreSQL, on every image request's path); the commit counts what was delivered.
+        const periods = periodsAt(Date.now());
+        const reservation: Reservation = { id: null, tenantId, n, periods, used: null };
+        return { ok: true, reservation, quota: { limits: quota, used: null, periods } };
+      }
       const result = await guarded("store", () => store.reserve(tenantId, n, quota, holdMs));
       const periods = result.ok ? result.reservation.periods : result.periods;
       const used = result.ok ? result.reservation.used : result.used;
       return { ...result, quota: { limits: quota, used, periods } };
     },
 
-    release: (reservation) => guarded("store", () => store.release(reservation)),
+    async release(reservation) {
+      if (isHold(reservation)) await guarded("store", () => store.release(reservation));
+    },
 
-    commit: (reservation) => guarded("store", () => store.commit(reservation)),
+    commit: (reservation) =>
+      guarded("store", () =>
+        isHold(reservation)
+          ? store.commit(reservation)
+          : store.count(reservation.tenantId, reservation.n),
+      ),
 
     quotaUsed: (tenantId) => guarded("store", () => store.used(tenantId)),
 
     close: () => store.close(),
   };
 }
+
+const isHold = (reservation: Reservation): reservation is Hold => reservation.id !== null;

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
 import { intervalMs, limitMs } from "./gcra.js";
 import { periodsAt } from "./periods.js";
 import { resultRows } from "./sql-rows.js";
 import type {
+  Hold,
   LimitStore,
   Periods,
   QuotaRule,
   RateRule,
   RateState,
-  Reservation,
   ReserveResult,
 } from "./types.js";
 
@@ -94,7 +94,7 @@ export function createPostgresLimitStore(db: Db): LimitStore {
             insert into quota_reservations (id, tenant_id, n, day, month, expires_at)
             values (${id}::uuid, ${tenantId}::uuid, ${n}::int, ${periods.day}::date,
               ${periods.month}::date, now() + ${holdMs}::int * interval '1 millisecond')`);
-          const reservation: Reservation = {
+          const reservation: Hold = {
             id,
             tenantId,
             n,
@@ -110,7 +110,7 @@ export function createPostgresLimitStore(db: Db): LimitStore {
       }
     },
 
-    async release(reservation: Reservation): Promise<void> {
+    async release(reservation: Hold): Promise<void> {
       const { id, tenantId, n, periods } = reservation;
       await db.transaction(async (tx) => {
         // Only a hold still standing is given back: one reclaimed on expiry already was.
@@ -119,22 +119,18 @@ export function createPostgresLimitStore(db: Db): LimitStore {
       });
     },
 
-    async commit(reservation: Reservation): Promise<void> {
+    async commit(reservation: Hold): Promise<void> {
       const { id, tenantId, n, periods } = reservation;
       await db.transaction(async (tx) => {
         const t = tx as unknown as Db;
         if (await dropHold(t, id)) return;
         // Reclaimed on expiry while the request was still delivering: count the images again.
-        for (const [period, start] of [
-          ["day", periods.day],
-          ["month", periods.month],
-        ] as const) {
-          await t.execute(sql`
-            insert into quota_counters as q (tenant_id, period, period_start, used)
-            values (${tenantId}::uuid, ${period}, ${start}::date, ${n}::int)
-            on conflict (tenant_id, period, period_start) do update set used = q.used + excluded.used`);
-        }
+        await addDelivered(t, tenantId, n, sql`${periods.day}::date`, sql`${periods.month}::date`);
       });
+    },
+
+    async count(tenantId: string, n: number): Promise<void> {
+      await addDelivered(db, tenantId, n, DAY_NOW, MONTH_NOW);
     },
 
     async used(tenantId: string) {
@@ -144,6 +140,22 @@ export function createPostgresLimitStore(db: Db): LimitStore {
 
     close: async () => {},
   };
+}
+
+const DAY_NOW = sql`(now() at time zone 'UTC')::date`;
+const MONTH_NOW = sql`date_trunc('month', now() at time zone 'UTC')::date`;
+
+/**
+ * Adds n delivered images to one day's and one month's counters, with no limit: one statement,
+ * so atomic without a transaction (rows upserted day first, the order every transaction here
+ * locks them in).
+ */
+async function addDelivered(db: Db, tenantId: string, n: number, day: SQL, month: SQL) {
+  await db.execute(sql`
+    insert into quota_counters as q (tenant_id, period, period_start, used)
+    values (${tenantId}::uuid, 'day', ${day}, ${n}::int),
+      (${tenantId}::uuid, 'month', ${month}, ${n}::int)
+    on conflict (tenant_id, period, period_start) do update set used = q.used + excluded.used`);
 }
 
 /** Deletes a hold; whether it was still there. */
@@ -196,10 +208,7 @@ async function add(
   n: number,
   limit: number,
 ): Promise<{ used: number; nowMs: number } | null> {
-  const start =
-    period === "day"
-      ? sql`(now() at time zone 'UTC')::date`
-      : sql`date_trunc('month', now() at time zone 'UTC')::date`;
+  const start = period === "day" ? DAY_NOW : MONTH_NOW;
   const rows = resultRows(
     await db.execute(sql`
       insert into quota_counters as q (tenant_id, period, period_start, used)

@@ -3,12 +3,12 @@ import { Redis } from "ioredis";
 import { intervalMs, limitMs } from "./gcra.js";
 import { periodsAt } from "./periods.js";
 import type {
+  Hold,
   LimitStore,
   Periods,
   QuotaRule,
   RateRule,
   RateState,
-  Reservation,
   ReserveResult,
 } from "./types.js";
 
@@ -100,6 +100,9 @@ end
 return 0
 `;
 
+/** Not a UUID, so never the id of a hold. */
+const NO_HOLD = "none";
+
 /** Counters outlive their period by two days, for late releases. */
 const KEEP_SECONDS = 2 * 86_400;
 
@@ -181,6 +184,21 @@ export async function createRedisLimitStore(options: RedisStoreOptions): Promise
     `${prefix}q:{${tenantId}}:holds`,
   ];
 
+  const commitScript = async (tenantId: string, n: number, id: string, periods: Periods) => {
+    const [day, month] = quotaKeys(tenantId, periods);
+    const [held, holds] = holdKeys(tenantId);
+    await redis.hmCommit(
+      day!,
+      month!,
+      held!,
+      holds!,
+      n,
+      id,
+      periods.dayResetSeconds + KEEP_SECONDS,
+      periods.monthResetSeconds + KEEP_SECONDS,
+    );
+  };
+
   return {
     kind: "redis",
 
@@ -218,32 +236,25 @@ export async function createRedisLimitStore(options: RedisStoreOptions): Promise
       );
       const used = { day: Number(d), month: Number(m) };
       if (ok === 1) {
-        const reservation: Reservation = { id, tenantId, n, periods, used };
+        const reservation: Hold = { id, tenantId, n, periods, used };
         return { ok: true, reservation };
       }
       return { ok: false, period: refused === 1 ? "day" : "month", periods, used };
     },
 
-    async release(reservation: Reservation): Promise<void> {
+    async release(reservation: Hold): Promise<void> {
       const [day, month] = quotaKeys(reservation.tenantId, reservation.periods);
       const [held, holds] = holdKeys(reservation.tenantId);
       await redis.hmRelease(day!, month!, held!, holds!, reservation.n, reservation.id);
     },
 
-    async commit(reservation: Reservation): Promise<void> {
-      const { periods } = reservation;
-      const [day, month] = quotaKeys(reservation.tenantId, periods);
-      const [held, holds] = holdKeys(reservation.tenantId);
-      await redis.hmCommit(
-        day!,
-        month!,
-        held!,
-        holds!,
-        reservation.n,
-        reservation.id,
-        periods.dayResetSeconds + KEEP_SECONDS,
-        periods.monthResetSeconds + KEEP_SECONDS,
-      );
+    async commit(reservation: Hold): Promise<void> {
+      await commitScript(reservation.tenantId, reservation.n, reservation.id, reservation.periods);
+    },
+
+    async count(tenantId: string, n: number): Promise<void> {
+      // The commit script with an id that is never held: it finds no hold and counts the images.
+      await commitScript(tenantId, n, NO_HOLD, periodsAt(Date.now()));
     },
 
     async used(tenantId: string) {

@@ -8,6 +8,7 @@ import { decide, intervalMs } from "./gcra.js";
 import { createLimits } from "./limits.js";
 import { createPostgresLimitStore } from "./postgres-store.js";
 import { createRedisLimitStore } from "./redis-store.js";
+import { resultRows } from "./sql-rows.js";
 import { testRedisUrl } from "./test-support.js";
 import type { LimitStore, RateState } from "./types.js";
 
@@ -171,11 +172,62 @@ describe.each(cases)("limit store on $name", (storeCase) => {
     expect((await s.a.used(tenant)).used.day).toBe(5);
   });
 
+  it("counts delivered images without a hold, exactly, from both replicas at once", async () => {
+    const tenant = await s.tenant();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? s.a : s.b).count(tenant, 1 + (i % 3))),
+    );
+    // 7 × 1 + 7 × 2 + 6 × 3
+    expect((await s.b.used(tenant)).used).toEqual({ day: 39, month: 39 });
+    // A quota set later starts from the true figure.
+    const rule = { imagesPerDay: 40, imagesPerMonth: 0 };
+    expect(await s.a.reserve(tenant, 2, rule, HOLD)).toMatchObject({ ok: false, period: "day" });
+    expect(await s.a.reserve(tenant, 1, rule, HOLD)).toMatchObject({
+      ok: true,
+      reservation: { used: { day: 40, month: 40 } },
+    });
+  });
+
   it("refuses a request larger than the whole quota without counting it", async () => {
     const tenant = await s.tenant();
     const result = await s.a.reserve(tenant, 4, { imagesPerDay: 3, imagesPerMonth: 0 }, HOLD);
     expect(result).toMatchObject({ ok: false, period: "day" });
     expect((await s.a.used(tenant)).used.day).toBe(0);
+  });
+});
+
+describe.each(testDatabases())("the limiter for a tenant without a quota ($name)", (testDb) => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await testDb.open();
+  });
+  afterAll(() => database.close());
+
+  it("holds nothing in the store, and counts the images it delivers when committed", async () => {
+    const tenant = await createTenant(database.db, `nq${randomBytes(4).toString("hex")}`);
+    const limits = createLimits({
+      db: database.db,
+      store: createPostgresLimitStore(database.db),
+      defaults: { rate: { rps: 0, burst: 0 }, quota: { imagesPerDay: 0, imagesPerMonth: 0 } },
+      cacheMs: 0,
+    });
+    const holds = async () =>
+      resultRows(
+        await database.db.execute(
+          sql`select count(*)::int as n from quota_reservations where tenant_id = ${tenant.id}::uuid`,
+        ),
+      )[0]?.n;
+    const delivered = await limits.reserveImages(tenant.id, 3);
+    const refused = await limits.reserveImages(tenant.id, 2);
+    if (!delivered.ok || !refused.ok) throw new Error("a tenant without a quota was refused");
+    expect(delivered.reservation).toMatchObject({ id: null, used: null });
+    expect(delivered.quota.used).toBeNull();
+    expect(await holds()).toBe(0);
+    expect((await limits.quotaUsed(tenant.id)).used).toEqual({ day: 0, month: 0 });
+    await limits.commit(delivered.reservation);
+    await limits.release(refused.reservation);
+    expect((await limits.quotaUsed(tenant.id)).used).toEqual({ day: 3, month: 3 });
+    await limits.close();
   });
 });
 

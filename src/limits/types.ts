@@ -53,19 +53,24 @@ export interface Periods {
  * Images held against a tenant's quotas: committed when the request delivers them, released
  * when it does not. A hold that is neither by its expiry (the replica that made it died) is
  * given back by the store, on that tenant's next reservation.
+ * A tenant with no quota gets no hold (`id` null, `used` null: the store was not asked, there
+ * being nothing to check); its delivered images are counted on commit all the same.
  */
 export interface Reservation {
-  /** The hold's id in the store. */
-  id: string;
+  /** The hold's id in the store; null when nothing is held (the tenant has no quota). */
+  id: string | null;
   tenantId: string;
   n: number;
   periods: Periods;
-  /** Images used in the period after this reservation. */
-  used: { day: number; month: number };
+  /** Images used in the period after this reservation; null when the store was not asked. */
+  used: { day: number; month: number } | null;
 }
 
+/** A hold the store made (every reservation it returns has an id and its counts). */
+export type Hold = Reservation & { id: string; used: { day: number; month: number } };
+
 export type ReserveResult =
-  | { ok: true; reservation: Reservation }
+  | { ok: true; reservation: Hold }
   | {
       ok: false;
       period: QuotaPeriod;
@@ -87,12 +92,18 @@ export interface LimitStore {
    */
   reserve(tenantId: string, n: number, rule: QuotaRule, holdMs: number): Promise<ReserveResult>;
   /** Gives a hold back (the request delivered nothing); nothing if it was already given back. */
-  release(reservation: Reservation): Promise<void>;
+  release(reservation: Hold): Promise<void>;
   /**
    * Makes a hold use (the images were delivered). A hold already given back on expiry is
    * counted again, over the quota if need be: delivered images are always counted.
    */
-  commit(reservation: Reservation): Promise<void>;
+  commit(reservation: Hold): Promise<void>;
+  /**
+   * Adds `n` delivered images to the tenant's current UTC day and month counters, with no hold
+   * and no limit to check (the tenant has no quota; the counters count all the same, so a quota
+   * set later in the month starts from the true figure).
+   */
+  count(tenantId: string, n: number): Promise<void>;
   /** Images used by a tenant in the current day and month. */
   used(tenantId: string): Promise<{ periods: Periods; used: { day: number; month: number } }>;
   close(): Promise<void>;

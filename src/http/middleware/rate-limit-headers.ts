@@ -32,6 +32,8 @@ export function setRateHeaders(
 
 /** Quota members for the periods that have a quota; none when the tenant has no quota. */
 export function setQuotaHeaders(c: Context<AppEnv>, quota: QuotaStatus): void {
+  // No counts read: the tenant has no quota, so there is nothing to report.
+  if (!quota.used) return;
   const members: Array<{ name: string; q: number; w: number; used: number; t: number }> = [];
   if (quota.limits.imagesPerDay > 0) {
     members.push({

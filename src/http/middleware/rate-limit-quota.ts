@@ -20,7 +20,8 @@ export interface ImageQuotaOptions {
  * of its own (delivered, or accepted as an asynchronous job), and is given back otherwise: a
  * refusal, a failure, a bad request, an idempotent replay (its images were counted the first
  * time). It is a hold that expires (HALLMARK_QUOTA_HOLD_SECONDS): if this replica dies before
- * settling it, the store gives it back on the tenant's next reservation.
+ * settling it, the store gives it back on the tenant's next reservation. A tenant without a quota
+ * has nothing held (nothing to admit against); its delivered images are counted on commit.
  * Over quota: 429 `quota_exceeded`, Retry-After = the end of the UTC day or month.
  *
  * @example app.use("/v1/images/*", bearerAuth(db, "generate"), rateLimit(limits), imageQuota(limits, { maxImages: 4 }))

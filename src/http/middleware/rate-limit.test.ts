@@ -150,6 +150,35 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
     expect(resultRows(holds)[0]).toEqual({ held: 0 });
   });
 
+  it("a tenant without a quota: nothing held, delivered images counted on either gateway", async () => {
+    const t = await limitedTenant(gw, {});
+    const used = async () =>
+      (await (await gw.request("/v1/usage", { key: t.key })).json()).limits.images_per_day;
+    const refused = await replica.request("/v1/images/generations", {
+      key: t.key,
+      json: { prompt: "explicit porn of a nude woman" },
+    });
+    expect(refused.status).toBe(400);
+    const bad = await gw.request("/v1/images/generations", {
+      key: t.key,
+      json: { ...gen, size: "3x3" },
+    });
+    expect(bad.status).toBe(400);
+    expect(await used()).toMatchObject({ limit: 0, used: 0 });
+    const [two, one] = await Promise.all([
+      gw.request("/v1/images/generations", { key: t.key, json: { ...gen, n: 2 } }),
+      replica.request("/v1/images/generations", { key: t.key, json: gen }),
+    ]);
+    expect([two.status, one.status]).toEqual([200, 200]);
+    // No quota, so no quota members in the RateLimit headers.
+    expect(two.headers.get("ratelimit") ?? "").not.toContain("images-");
+    expect(await used()).toMatchObject({ limit: 0, used: 3 });
+    const holds = await gw.database.db.execute(
+      sql`select count(*)::int as held from quota_reservations where tenant_id = ${t.id}::uuid`,
+    );
+    expect(resultRows(holds)[0]).toEqual({ held: 0 });
+  });
+
   it("keeps verify public by default; a gateway configured for it wants a verify key", async () => {
     const body = new Uint8Array([1, 2, 3]);
     const headers = { "content-type": "image/png" };
