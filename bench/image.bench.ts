@@ -4,7 +4,8 @@
  * in the same run is sharp decoding the same JPEG and resizing it to 224×224 (the least any
  * image model needs). Rows: PDQ alone; nudity + PDQ + hash list; text in the image (PaddleOCR
  * detection + recognition) alone on a photo with a stock-photo mark, with the models' graphs as
- * shipped and as rewritten at load (src/classify/onnx-graph); faces + apparent age alone
+ * shipped and as rewritten at load (src/classify/onnx-graph), and with the default passes over
+ * turned copies (HALLMARK_OCR_TURNED_PASSES, src/classify/image/ocr-turned.ts); faces + apparent age alone
  * on a portrait; every check together (as the gateway runs them, ONNX sessions on one thread
  * each). Also resident memory with every model loaded.
  *
@@ -22,6 +23,7 @@ import {
   withCompletionTerms,
 } from "../src/classify/image/index.js";
 import { createTextClassifier } from "../src/classify/text/index.js";
+import { loadConfig } from "../src/config/index.js";
 import { parseHashList, pdqHashRawForLookup } from "../src/provenance/fingerprint/index.js";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -40,9 +42,12 @@ const list = parseHashList(
   ).join("\n"),
 );
 const one = { intraOpNumThreads: 1 };
+// The gateway's default OCR passes over turned copies (HALLMARK_OCR_TURNED_PASSES).
+const turnedPasses = loadConfig({}).ocrTurnedPasses;
 const images = await createImageClassifier({
   modelsDir: join(root, "models"),
   hashLists: [list],
+  ocr: { turnedPasses },
   textScreen: withCompletionTerms(
     await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") }),
     loadCompletionTerms(join(root, "policies/lexicons")),
@@ -61,6 +66,12 @@ const basic = await createImageClassifier({
 const ocrOnly = await createImageClassifier({
   modelsDir: join(root, "none"),
   faces: false,
+  sessionOptions: one,
+});
+const ocrTurned = await createImageClassifier({
+  modelsDir: join(root, "none"),
+  faces: false,
+  ocr: { turnedPasses },
   sessionOptions: one,
 });
 // The PaddleOCR graphs as shipped, without the load-time rewrite (src/classify/onnx-graph).
@@ -117,6 +128,7 @@ for (const [name, fn] of [
   withCpu("nudity + PDQ + hash list, raw RGB 1024²", () => basic.classify(raw)),
   withCpu("OCR only, graphs as shipped (unfused)", () => ocrShipped.classify(stamped)),
   withCpu("OCR only, JPEG 1024² with a mark", () => ocrOnly.classify(stamped)),
+  withCpu("OCR + turned passes, 1024² with a mark", () => ocrTurned.classify(stamped)),
   withCpu("faces + age only, JPEG 1024² portrait", () => facesOnly.classify(portrait)),
   withCpu("all checks, JPEG 1024² with a mark", () => images.classify(stamped)),
   withCpu("all checks, JPEG 1024² photo, no text", () => images.classify(textFree)),
@@ -144,6 +156,6 @@ for (const task of bench.tasks) {
   );
 }
 console.log(
-  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the five bench classifiers: ${rssMb()} MB`,
+  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the six bench classifiers: ${rssMb()} MB`,
 );
-for (const c of [basic, ocrOnly, ocrShipped, facesOnly, images]) await c.close();
+for (const c of [basic, ocrOnly, ocrTurned, ocrShipped, facesOnly, images]) await c.close();

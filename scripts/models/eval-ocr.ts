@@ -18,7 +18,21 @@ import { buildOcrEvalSet, buildStyledMarkSet, MARK_STYLES } from "./ocr-eval-set
 
 const root = join(import.meta.dirname, "..", "..");
 const noCompletion = process.argv.includes("--no-completion");
-const args = process.argv.slice(2).filter((a) => a !== "--no-completion");
+// --turned side:degrees,...: detection passes over turned copies (src/classify/image/ocr-turned.ts).
+const turnedAt = process.argv.findIndex((a) => a === "--turned");
+const turnedPasses =
+  turnedAt < 0
+    ? undefined
+    : (process.argv[turnedAt + 1] ?? "")
+        .split(",")
+        .filter((p) => p !== "")
+        .map((p) => {
+          const [side, degrees] = p.split(":").map(Number);
+          return { side: side!, degrees: degrees! };
+        });
+const args = process.argv
+  .slice(2)
+  .filter((a, i, all) => a !== "--no-completion" && a !== "--turned" && all[i - 1] !== "--turned");
 const perMark = Number(args[0] ?? 12);
 const clean = Number(args[1] ?? 48);
 const sides = args.slice(2).map(Number);
@@ -35,7 +49,7 @@ const textScreen = noCompletion
 for (const side of sides.length > 0 ? sides : [960]) {
   const images = await createImageClassifier({
     modelsDir: join(root, "models"),
-    ocr: { detectionSide: side },
+    ocr: { detectionSide: side, turnedPasses },
     textScreen,
     sessionOptions: { intraOpNumThreads: 1 },
   });
@@ -74,7 +88,9 @@ for (const side of sides.length > 0 ? sides : [960]) {
   await images.close();
   ms.sort((a, b) => a - b);
   const cleanN = set.length - marked;
-  console.log(`detection side ${side}px, 1024×1024 images, 1 ORT thread per session`);
+  console.log(
+    `detection side ${side}px${turnedPasses ? `, turned passes ${JSON.stringify(turnedPasses)}` : ""}, 1024×1024 images, 1 ORT thread per session`,
+  );
   console.log(`  marks found: ${found}/${marked} (${((100 * found) / marked).toFixed(1)}%)`);
   console.log(
     `  false alarms on text-free images: ${alarms}/${cleanN} (${((100 * alarms) / cleanN).toFixed(1)}%); any line read: ${anyText}/${cleanN}`,

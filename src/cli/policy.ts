@@ -9,7 +9,12 @@ import path from "node:path";
 import type { Command } from "commander";
 import { and, desc, eq, isNotNull } from "drizzle-orm";
 import { stringify } from "yaml";
-import { createImageClassifier, type ImageClassifier } from "../classify/image/index.js";
+import {
+  createImageClassifier,
+  type ImageClassifier,
+  loadCompletionTerms,
+  withCompletionTerms,
+} from "../classify/image/index.js";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
 import type { Config } from "../config/index.js";
 import { PACKAGE_ROOT } from "../config/index.js";
@@ -116,7 +121,9 @@ class Session {
         hashLists: await Promise.all(c.hashLists.files.map((f) => loadHashList(f))),
         hashThreshold: c.hashLists.threshold,
         maxPixels: c.limits.maxInputPixels,
-        textScreen: this.text,
+        // As the gateway screens outputs: the same turned OCR passes and mark completion.
+        ocr: { turnedPasses: c.ocrTurnedPasses },
+        textScreen: withCompletionTerms(this.text, loadCompletionTerms(c.lexiconDir)),
       });
     }
     const licences = await loadLicenceRegistry(c.licenceDir);

@@ -46,6 +46,25 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 
+  it("reads the OCR turned passes: two diagonal ones by default, a list, or off", () => {
+    expect(loadConfig({}).ocrTurnedPasses).toEqual([
+      { side: 640, degrees: 30 },
+      { side: 640, degrees: -30 },
+    ]);
+    expect(loadConfig({ HALLMARK_OCR_TURNED_PASSES: "off" }).ocrTurnedPasses).toEqual([]);
+    expect(loadConfig({ HALLMARK_OCR_TURNED_PASSES: " 480:45 , 960:-20" }).ocrTurnedPasses).toEqual(
+      [
+        { side: 480, degrees: 45 },
+        { side: 960, degrees: -20 },
+      ],
+    );
+    for (const bad of ["640", "640:0", "640:90", "64:30", "5000:30", "a:b", "640:30,".repeat(5)]) {
+      expect(() => loadConfig({ HALLMARK_OCR_TURNED_PASSES: bad })).toThrow(
+        "HALLMARK_OCR_TURNED_PASSES",
+      );
+    }
+  });
+
   it("refuses a size larger than the pixel limit, naming both variables", () => {
     expect(() =>
       loadConfig({ HALLMARK_SIZES: "2048x2048", HALLMARK_DEFAULT_SIZE: "2048x2048" }),

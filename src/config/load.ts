@@ -97,6 +97,8 @@ export interface Config {
     workers: number;
   };
   hashLists: { files: string[]; threshold: number };
+  /** OCR detection passes over turned copies (HALLMARK_OCR_TURNED_PASSES); empty: none. */
+  ocrTurnedPasses: Array<{ side: number; degrees: number }>;
   watermark: { keyFile?: string; issuerKeyId?: number };
   /** Worker threads for watermark and PDQ work (0: in-process). */
   cpuThreads: number;
@@ -338,6 +340,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keyFile: resolved(e.HALLMARK_WATERMARK_KEY_FILE),
       issuerKeyId: e.HALLMARK_WATERMARK_ISSUER_ID,
     },
+    ocrTurnedPasses: e.HALLMARK_OCR_TURNED_PASSES,
     hashLists: {
       files: (e.HALLMARK_HASH_LISTS ?? []).map((f) => path.resolve(f)),
       threshold: e.HALLMARK_HASH_THRESHOLD,

@@ -16,6 +16,9 @@ const sizeList = z
   )
   .pipe(z.array(z.string().regex(SIZE_RE, "expected a comma-separated list of WxH sizes")).min(1));
 
+/** Two diagonal OCR passes (see HALLMARK_OCR_TURNED_PASSES). */
+export const DEFAULT_OCR_TURNED_PASSES = "640:30,640:-30";
+
 const boolFlag = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -171,6 +174,33 @@ export const envSchema = z.object({
         .filter(Boolean),
     )
     .optional(),
+  /**
+   * OCR detection passes over turned copies of each image, `side:degrees` comma-separated
+   * (side: the long side the detector sees, 160–1920 px; degrees: clockwise, -89 to 89, not 0),
+   * at most 4; `off`: none. Diagonal marks the upright pass loses (docs/image-screening.md).
+   */
+  HALLMARK_OCR_TURNED_PASSES: z
+    .string()
+    .default(DEFAULT_OCR_TURNED_PASSES)
+    .transform((s, ctx) => {
+      const text = s.trim();
+      if (text === "off" || text === "") return [];
+      const passes = text.split(",").map((p) => {
+        const m = /^\s*(\d{3,4})\s*:\s*(-?\d{1,2})\s*$/.exec(p);
+        const side = Number(m?.[1]);
+        const degrees = Number(m?.[2]);
+        const ok = m && side >= 160 && side <= 1920 && degrees !== 0 && Math.abs(degrees) <= 89;
+        return ok ? { side, degrees } : null;
+      });
+      if (passes.some((p) => p === null) || passes.length > 4) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: "expected up to 4 side:degrees passes (e.g. 640:30,640:-30), or off",
+        });
+        return z.NEVER;
+      }
+      return passes as Array<{ side: number; degrees: number }>;
+    }),
   /** PDQ Hamming distance at or under which a hash-list entry matches (Meta suggests 31). */
   HALLMARK_HASH_THRESHOLD: z.coerce.number().int().min(0).max(128).default(31),
   /** The secret watermark embedding key; absent: `<data dir>/watermark.key`, generated on first start. */

@@ -128,6 +128,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
+    ocr: { turnedPasses: config.ocrTurnedPasses },
     // One ONNX thread per session: the pool's threads are the parallelism.
     sessionOptions: { intraOpNumThreads: 1 },
   };

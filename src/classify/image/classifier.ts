@@ -38,6 +38,7 @@ import {
   type TextLine,
 } from "./ocr.js";
 import { mergeScores, scoreImageText, type TextScreen } from "./ocr-match.js";
+import type { TurnedPass } from "./ocr-turned.js";
 
 export const NSFW_MODEL_FILE = join("nsfw", "nsfw-mobilenet-v2.onnx");
 export const FACE_DETECTOR_FILE = join("faces", "blazeface.onnx");
@@ -76,6 +77,8 @@ export interface ImageClassifierOptions {
         maxLines?: number;
         /** Rewrite the models' element-wise chains as they load (default true; see ocr.ts). */
         fuseGraphs?: boolean;
+        /** Detection passes over turned copies, for diagonal marks (see ocr-turned.ts). */
+        turnedPasses?: TurnedPass[];
       };
   /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
   textScreen?: TextScreen;
@@ -299,5 +302,6 @@ async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | unde
     maxLines: options.ocr?.maxLines ?? DEFAULT_OCR_MAX_LINES,
     sessionOptions: withFullOptimisation(options.sessionOptions),
     fuseGraphs: options.ocr?.fuseGraphs,
+    turnedPasses: options.ocr?.turnedPasses,
   });
 }

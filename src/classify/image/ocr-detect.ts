@@ -127,7 +127,8 @@ export function boxesFromProbability(
 }
 
 export interface TextDetector {
-  detect(image: RawImageInput): Promise<DetectedBox[]>;
+  /** Boxes in `image`'s pixels; `limit` overrides the long side the network sees. */
+  detect(image: RawImageInput, limit?: number): Promise<DetectedBox[]>;
   release(): Promise<void>;
 }
 
@@ -145,8 +146,8 @@ export async function createTextDetector(
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;
   return {
-    async detect(image) {
-      const { width: w, height: h } = detectionSize(image.width, image.height, limit);
+    async detect(image, side = limit) {
+      const { width: w, height: h } = detectionSize(image.width, image.height, side);
       const x = await detectionTensor(image, w, h);
       const r = await session.run({ [input]: new ort.Tensor("float32", x, [1, 3, h, w]) });
       const prob = r[output]!.data as Float32Array;

@@ -180,6 +180,44 @@ describe("text in the image, through the classifier", () => {
     expect(Object.values(r.scores).flatMap((s) => s.spans)).toEqual([]);
   });
 
+  it("finds a diagonal preview mark only with a turned pass (the upright pass gives no box)", async () => {
+    // Agencies' preview style: white at 45 % with a faint outline, rising at 45°; the upright
+    // pass reads "Getty" at most.
+    const copies = [
+      [300, 330],
+      [700, 760],
+    ].map(
+      ([x, y]) =>
+        `<text x="${x}" y="${y}" font-family="DejaVu Sans" font-size="72" text-anchor="middle" fill="#fff" fill-opacity="0.45" stroke="#000" stroke-opacity="0.3" stroke-width="3.9" paint-order="stroke" transform="rotate(-45 ${x} ${y})">Getty Images</text>`,
+    );
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1024" height="1024">${copies.join("")}</svg>`;
+    const png = await sharp(bridgeJpeg())
+      .resize(1024, 1024, { fit: "cover" })
+      .composite([{ input: Buffer.from(svg) }])
+      .png()
+      .toBuffer();
+    const terms = (r: Awaited<ReturnType<ImageClassifier["classify"]>>) =>
+      r.scores["intellectual-property"].spans.map((s) => s.term);
+    expect(terms(await images.classify(png))).not.toContain("getty images");
+    const turned = await createImageClassifier({
+      modelsDir: join(ROOT, "models"),
+      textScreen: text,
+      sessionOptions: { intraOpNumThreads: 1 },
+      faces: false,
+      ocr: { turnedPasses: [{ side: 640, degrees: 45 }] },
+    });
+    try {
+      const r = await turned.classify(png);
+      expect(terms(r)).toContain("getty images");
+      // Boxes of the turned pass are turned back: the line rises at about 45° in the image.
+      const line = r.text.find((l) => /getty images/i.test(l.text))!;
+      expect(line.angle).toBeGreaterThan(-55);
+      expect(line.angle).toBeLessThan(-35);
+    } finally {
+      await turned.close();
+    }
+  });
+
   it("reports OCR absent when turned off", async () => {
     const off = await createImageClassifier({ modelsDir: join(ROOT, "models"), ocr: false });
     const r = await off.classify(bridgeJpeg());

@@ -7,9 +7,10 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type * as ort from "onnxruntime-node";
 import type { RawImageInput } from "./decode.js";
-import { createTextDetector } from "./ocr-detect.js";
+import { createTextDetector, detectionSize } from "./ocr-detect.js";
 import { corners, type Point, type RotatedRect } from "./ocr-geometry.js";
 import { createTextRecogniser } from "./ocr-recognise.js";
+import { detectTurned, type TurnedPass } from "./ocr-turned.js";
 
 export interface OcrModelFiles {
   detection: string;
@@ -57,6 +58,12 @@ export interface OcrOptions {
    * graphs as shipped, the baseline of bench/image.bench.ts.
    */
   fuseGraphs?: boolean;
+  /**
+   * Further detection passes over turned copies of the image, for diagonal marks the detector
+   * loses (ocr-turned.ts). Their boxes join the main pass's; each costs a detector run at its
+   * side. Default none.
+   */
+  turnedPasses?: TurnedPass[];
 }
 
 export const DEFAULT_OCR_DETECTION_SIDE = 960;
@@ -83,7 +90,22 @@ export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
   );
   return {
     async read(image) {
-      const boxes = (await detector.detect(image))
+      const found = await detector.detect(image);
+      if (options.turnedPasses && options.turnedPasses.length > 0) {
+        // A pass's side is for images the upright pass shrinks to `detectionSide`; a smaller
+        // image (not enlarged upright) gets its turned passes in the same proportion, so they
+        // never cost more, relative to the upright pass, than on a large one.
+        const upright = detectionSize(image.width, image.height, options.detectionSide);
+        const uprightSide = Math.max(upright.width, upright.height);
+        for (const pass of options.turnedPasses) {
+          const side = Math.min(
+            pass.side,
+            Math.round((uprightSide * pass.side) / options.detectionSide),
+          );
+          found.push(...(await detectTurned(detector, image, { ...pass, side })));
+        }
+      }
+      const boxes = found
         .sort((a, b) => b.rect.width * b.rect.height - a.rect.width * a.rect.height)
         .slice(0, options.maxLines)
         // The detector's kernels often stop inside the first and last letters ("etty Images",
