@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion]`: OCR recall on planted
+ * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion] [--turned side:deg,...|off]`: OCR recall on planted
  * stock-photo marks and false alarms on text-free images (set: scripts/models/ocr-eval-set.ts),
  * through the image classifier with the prompt screen's lexicons, as the gateway runs it.
  * A second set draws the same marks as agencies do (outline, drop shadow, translucent banner,
@@ -14,22 +14,17 @@ import {
   withCompletionTerms,
 } from "../../src/classify/image/index.js";
 import { createTextClassifier } from "../../src/classify/text/index.js";
+import { loadConfig } from "../../src/config/index.js";
 import { buildOcrEvalSet, buildStyledMarkSet, MARK_STYLES } from "./ocr-eval-set.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const noCompletion = process.argv.includes("--no-completion");
-// --turned side:degrees,...: detection passes over turned copies (src/classify/image/ocr-turned.ts).
-const turnedAt = process.argv.findIndex((a) => a === "--turned");
-const turnedPasses =
-  turnedAt < 0
-    ? undefined
-    : (process.argv[turnedAt + 1] ?? "")
-        .split(",")
-        .filter((p) => p !== "")
-        .map((p) => {
-          const [side, degrees] = p.split(":").map(Number);
-          return { side: side!, degrees: degrees! };
-        });
+// --turned side:degrees,... or off: detection passes over turned copies
+// (src/classify/image/ocr-turned.ts); default: the gateway's (HALLMARK_OCR_TURNED_PASSES).
+const turnedAt = process.argv.indexOf("--turned");
+const turnedPasses = loadConfig(
+  turnedAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASSES: process.argv[turnedAt + 1] ?? "" },
+).ocrTurnedPasses;
 const args = process.argv
   .slice(2)
   .filter((a, i, all) => a !== "--no-completion" && a !== "--turned" && all[i - 1] !== "--turned");
@@ -89,7 +84,7 @@ for (const side of sides.length > 0 ? sides : [960]) {
   ms.sort((a, b) => a - b);
   const cleanN = set.length - marked;
   console.log(
-    `detection side ${side}px${turnedPasses ? `, turned passes ${JSON.stringify(turnedPasses)}` : ""}, 1024×1024 images, 1 ORT thread per session`,
+    `detection side ${side}px, turned passes ${turnedPasses.length > 0 ? turnedPasses.map((p) => `${p.side}:${p.degrees}`).join(",") : "off"}, 1024×1024 images, 1 ORT thread per session`,
   );
   console.log(`  marks found: ${found}/${marked} (${((100 * found) / marked).toFixed(1)}%)`);
   console.log(
