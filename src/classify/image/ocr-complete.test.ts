@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { completeFragments, loadCompletionTerms, squeezeForOcr } from "./ocr-complete.js";
+import {
+  completeFragments,
+  loadCompletionTerms,
+  repeatWindows,
+  squeezeForOcr,
+} from "./ocr-complete.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const terms = loadCompletionTerms(join(root, "policies/lexicons"));
@@ -30,6 +35,27 @@ describe("OCR fragment completion", () => {
     ["Ad'obe Stock -", "adobe stock"], // whole, but broken by punctuation the lexicon keeps
   ])("completes the fragment %s to %s (misses of the evaluation set)", (read, term) => {
     expect(completeFragments([read], terms)).toContain(term);
+  });
+
+  it.each([
+    // Tiled copies boxed as one diagonal and read run together (the evaluation set's misses).
+    ["ohotoepositphotoeposi", "depositphotos"],
+    ["odepositphotdepositphotd", "depositphotos"],
+    ["aestocshutterstocshutter", "shutterstock"],
+    ["magGetty Imaggstty ImagGetty Imagggtty Image", "getty images"],
+  ])("completes the run-together tiled reading %s to %s", (read, term) => {
+    expect(completeFragments([read], terms)).toContain(term);
+  });
+
+  it("finds repeats only of tiled length, misread a little, in text of tiled length", () => {
+    expect(repeatWindows("ohotoepositphotoeposi")).toContain("epositphoto");
+    expect(repeatWindows("hahahahahahaha")).toEqual([]); // period 2
+    expect(repeatWindows("mississippimississippi")).toContain("mississippi");
+    expect(repeatWindows("thequickbrownfoxjumps")).toEqual([]);
+    expect(repeatWindows("depositphotos")).toEqual([]); // one copy
+    expect(repeatWindows("abcdefghabcdefgh".repeat(7))).toEqual([]); // longer than a tiled line
+    // A repeat is not a completion by itself: the window must be most of a long term.
+    expect(completeFragments(["mississippi mississippi", "photo photo photo"], terms)).toEqual([]);
   });
 
   it.each([

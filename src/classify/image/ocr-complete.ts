@@ -10,7 +10,9 @@
  * punctuation are dropped), only fragments of at least 6 characters that cover at least 70 % of
  * the term and lie inside it (after dropping at most one stray character at either end, which
  * is what a box edge cutting through a neighbouring letter adds); or the whole of a term of 10+
- * letters with one letter misread (12+: one lost or added). A longer word that merely
+ * letters with one letter misread (12+: one lost or added). Tiled copies read run together
+ * ("odepositphotdepositphotd") are cut into stretches one repeat long, each tried as a fragment.
+ * A longer word that merely
  * begins like a term ("supermarket" against "superman") is not a fragment of it, and common
  * words that are a small part of a mark ("images", "stock", "deposit", "shutter") fall under
  * the 70 %.
@@ -75,6 +77,12 @@ export function completeFragments(lines: string[], terms: string[]): string[] {
       words: null,
     }));
     if (words.length > 1) candidates.push({ text: whole, words: words.length });
+    // Tiled copies that the detector boxed as one diagonal are read run together
+    // ("odepositphotdepositphotd"): each stretch of one repeat is a fragment of its own.
+    for (const candidate of [...candidates]) {
+      for (const unit of repeatWindows(candidate.text))
+        candidates.push({ text: unit, words: null });
+    }
     // A line that holds the term as the lexicon reads it needs nothing; one that holds it
     // only once punctuation is dropped ("Ad'obe Stock") is completed like a fragment.
     const plain = line.toLowerCase().replace(/\s+/g, " ");
@@ -112,6 +120,31 @@ function oneLetterOff(read: string, key: string): boolean {
     if (long.slice(0, i) + long.slice(i + 1) === short) return true;
   }
   return false;
+}
+
+/** Shortest repeat looked for: shorter periods are words said twice, not tiled marks. */
+const MIN_REPEAT = 8;
+/** Longest text searched for a repeat (tiled lines are read at most a few copies long). */
+const MAX_REPEAT_TEXT = 96;
+
+/**
+ * The windows one period long of a text that repeats with a period of MIN_REPEAT or more over
+ * at least MIN_REPEAT further characters, with at most one character in six differing from
+ * the one a period earlier (OCR misreads some letters of each copy); none for other text.
+ * "ohotoepositphotoeposi" repeats every 11 and gives "epositphoto" among its windows.
+ */
+export function repeatWindows(text: string): string[] {
+  if (text.length > MAX_REPEAT_TEXT) return [];
+  for (let p = MIN_REPEAT; p + MIN_REPEAT <= text.length; p++) {
+    const overlap = text.length - p;
+    let differ = 0;
+    for (let i = 0; i < overlap; i++) if (text[i] !== text[i + p]) differ++;
+    if (differ * 6 > overlap) continue;
+    const out = new Set<string>();
+    for (let i = 0; i + p <= text.length; i++) out.add(text.slice(i, i + p));
+    return [...out];
+  }
+  return [];
 }
 
 function wordCount(text: string): number {
