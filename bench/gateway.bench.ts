@@ -111,6 +111,23 @@ const json = { "content-type": "application/json" };
 const body = { prompt: "a lighthouse at dusk", size: "512x512", seed: 1 };
 const rows: Row[] = [];
 const breakdown: Array<{ name: string } & Awaited<ReturnType<typeof stages>>> = [];
+
+/** One gateway's rows (at the chosen concurrency and at 1) and its per-stage breakdown. */
+async function measureGateway(database: string, url: string, key: string) {
+  const auth = { ...json, authorization: `Bearer ${key}` };
+  for (const conns of [connections, 1]) {
+    rows.push(
+      await load(
+        `through Hallmark (${database})`,
+        `${url}/v1/images/generations`,
+        body,
+        auth,
+        conns,
+      ),
+    );
+  }
+  breakdown.push({ name: database, ...(await stages(url, key)) });
+}
 try {
   // Each path at the chosen concurrency and at 1 connection: the second has no queueing, so
   // its difference is the work the gateway adds to one request; the first adds the waiting for
@@ -128,19 +145,7 @@ try {
   }
   const embedded = await startGateway(common);
   try {
-    const auth = { ...json, authorization: `Bearer ${embedded.key}` };
-    for (const conns of [connections, 1]) {
-      rows.push(
-        await load(
-          "through Hallmark (PGlite)",
-          `${embedded.url}/v1/images/generations`,
-          body,
-          auth,
-          conns,
-        ),
-      );
-    }
-    breakdown.push({ name: "PGlite", ...(await stages(embedded.url, embedded.key)) });
+    await measureGateway("PGlite", embedded.url, embedded.key);
   } finally {
     embedded.child.kill("SIGTERM");
   }
@@ -160,19 +165,7 @@ try {
       const key = cli("key", "create", "--tenant", "bench").trim().split("\n").at(-1)!;
       const pg = await startGateway(env);
       try {
-        const auth = { ...json, authorization: `Bearer ${key}` };
-        for (const conns of [connections, 1]) {
-          rows.push(
-            await load(
-              "through Hallmark (PostgreSQL)",
-              `${pg.url}/v1/images/generations`,
-              body,
-              auth,
-              conns,
-            ),
-          );
-        }
-        breakdown.push({ name: "PostgreSQL", ...(await stages(pg.url, key)) });
+        await measureGateway("PostgreSQL", pg.url, key);
       } finally {
         pg.child.kill("SIGTERM");
       }
