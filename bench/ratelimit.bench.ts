@@ -26,7 +26,7 @@ import {
   createRedisLimitStore,
   type LimitStore,
 } from "../src/limits/index.js";
-import { createApiKey, createTenant } from "../src/tenants/index.js";
+import { authenticate, createApiKey, createTenant } from "../src/tenants/index.js";
 
 const { values } = parseArgs({ options: { time: { type: "string", default: "3000" } } });
 const time = Number(values.time);
@@ -51,7 +51,11 @@ async function redisAnswers(url: string): Promise<boolean> {
 function app(database: Database, middleware: MiddlewareHandler<AppEnv>[]) {
   const a = new OpenAPIHono<AppEnv>();
   a.onError((error, c) => errorResponse(c, error));
-  a.use("/v1/*", bearerAuth(database.db), ...middleware);
+  a.use(
+    "/v1/*",
+    bearerAuth((key) => authenticate(database.db, key)),
+    ...middleware,
+  );
   a.post("/v1/x", (c) => c.json({ ok: true }));
   return a;
 }

@@ -27,6 +27,8 @@ export interface Config {
   policyFile: string;
   /** Tenant policy cache time and whether policy files are watched (docs/policies.md). */
   policy: { cacheMs: number; watch: boolean };
+  /** How long a key that authenticated is trusted without a lookup (ms; 0: none). */
+  authCacheMs: number;
   /** Each policy-governed stage's time limit, ms (HALLMARK_STAGE_TIMEOUT_<STAGE>_MS). */
   stageTimeoutsMs: Record<
     "screen_prompt" | "screen_input" | "screen_output" | "watermark" | "c2pa",
@@ -269,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       e.HALLMARK_POLICY_FILE ?? path.join(PACKAGE_ROOT, "policies/default.yaml"),
     ),
     policy: { cacheMs: e.HALLMARK_POLICY_CACHE_MS, watch: e.HALLMARK_POLICY_WATCH },
+    authCacheMs: e.HALLMARK_AUTH_CACHE_MS,
     licenceDir: path.resolve(
       e.HALLMARK_LICENCE_DIR ?? path.join(PACKAGE_ROOT, "policies/licences"),
     ),

@@ -40,6 +40,11 @@ export const envSchema = z.object({
   HALLMARK_POLICY_FILE: z.string().min(1).optional(),
   /** How long a replica trusts its cached tenant policy before a cheap freshness check (0: every request). */
   HALLMARK_POLICY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(1000),
+  /**
+   * How long a replica trusts an API key that authenticated before asking the database again
+   * (0: every request asks). Bounds how long a revoked key can still be used (docs/limits.md).
+   */
+  HALLMARK_AUTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** Reload the policies when a file in the policy folder changes (SIGHUP always reloads). */
   HALLMARK_POLICY_WATCH: boolFlag.default(true),
   /** Folder of lexicons (per language and category); absent means the packaged policies/lexicons. */

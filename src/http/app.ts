@@ -12,6 +12,7 @@ import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
 import type { Policy, PolicyStore } from "../policy/index.js";
 import { type ReviewOptions, reviewApp } from "../review/index.js";
+import { type Authenticate, authenticate } from "../tenants/index.js";
 import type { AppEnv } from "./context.js";
 import { errorResponse } from "./errors.js";
 import { bearerAuth } from "./middleware/auth.js";
@@ -54,6 +55,8 @@ export interface AppDeps {
   operations?: Operations;
   /** Idempotency keys, async jobs, review holds and stored outputs (docs/async.md). */
   delivery?: Delivery;
+  /** API-key lookups (a short cache of keys that succeeded); absent: every request asks `db`. */
+  authenticate?: Authenticate;
   /** The review workspace's login limits and proxy trust (docs/review.md). */
   review?: ReviewOptions;
 }
@@ -97,22 +100,23 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     ? imageQuota(deps.rateLimits, { maxImages: deps.limits.maxImages })
     : passThrough;
   const reading = ["generate", "audit-read"] as const;
+  const auth = deps.authenticate ?? ((key: string) => authenticate(deps.db, key));
   // Idempotency-Key (generations and edits) after the rate limit, before the quota: a replay is
   // a request but makes no image.
   const idem = deps.delivery
     ? idempotency({ db: deps.db, outputs: deps.delivery.outputs, ...deps.delivery.idempotency })
     : passThrough;
-  app.use("/v1/images/*", bearerAuth(deps.db, "generate"), limited, idem, quota);
-  app.use("/v1/moderations", bearerAuth(deps.db, "moderate"), limited);
-  app.use("/v1/models", bearerAuth(deps.db, "generate"), limited);
-  app.use("/v1/models/*", bearerAuth(deps.db, "generate"), limited);
-  app.on("GET", "/v1/generations/*", bearerAuth(deps.db, reading), limited);
-  app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/generations/*", bearerAuth(deps.db, "generate"));
+  app.use("/v1/images/*", bearerAuth(auth, "generate"), limited, idem, quota);
+  app.use("/v1/moderations", bearerAuth(auth, "moderate"), limited);
+  app.use("/v1/models", bearerAuth(auth, "generate"), limited);
+  app.use("/v1/models/*", bearerAuth(auth, "generate"), limited);
+  app.on("GET", "/v1/generations/*", bearerAuth(auth, reading), limited);
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/generations/*", bearerAuth(auth, "generate"));
   app.use("/v1/generations/*", limited);
-  app.use("/v1/usage", bearerAuth(deps.db, reading), limited);
-  app.use("/v1/admin/*", bearerAuth(deps.db, "admin"), limited);
+  app.use("/v1/usage", bearerAuth(auth, reading), limited);
+  app.use("/v1/admin/*", bearerAuth(auth, "admin"), limited);
   if (deps.verifyRequiresKey) {
-    app.use("/v1/provenance/verify", bearerAuth(deps.db, "verify"), limited);
+    app.use("/v1/provenance/verify", bearerAuth(auth, "verify"), limited);
   }
   app.use("/v1/images/generations", requireMediaType(["application/json"]));
   app.use("/v1/images/edits", requireMediaType(["multipart/form-data"]));

@@ -14,5 +14,18 @@ export interface AppEnv {
      * at the shutdown deadline. Read it with `requestSignal(c)`.
      */
     signal?: AbortSignal;
+    /**
+     * Set by the image routes on a 200: the decision and each image's marks, for the metrics
+     * middleware, which would otherwise have to read the answer back (megabytes of base64).
+     */
+    delivered?: Delivered;
   };
+}
+
+/** What an image route delivered, as its answer's `hallmark` section states it. */
+export interface Delivered {
+  action: string;
+  categories: string[];
+  /** Each image's `marks`, in order. */
+  marks: unknown[][];
 }

@@ -51,7 +51,7 @@ import {
 import { loadHashList } from "../provenance/fingerprint/index.js";
 import { createWatermarker, loadWatermarkKey } from "../provenance/watermark/index.js";
 import { startTracing } from "../telemetry/index.js";
-import { bootstrapIfEmpty } from "../tenants/index.js";
+import { bootstrapIfEmpty, cachedAuthenticate } from "../tenants/index.js";
 import { createCpuPool, createPooledImageClassifier } from "../workers/index.js";
 
 export interface Runtime {
@@ -243,6 +243,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     pdqThreshold: config.hashLists.threshold,
     rateLimits,
     verifyRequiresKey: config.rateLimits.verifyRequiresKey,
+    authenticate: cachedAuthenticate(database.db, { ttlMs: config.authCacheMs }),
     review: config.review,
     operations,
     delivery,

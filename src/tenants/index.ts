@@ -1,4 +1,5 @@
 export { BOOTSTRAP_TENANT, bootstrapIfEmpty } from "./bootstrap.js";
+export { type Authenticate, cachedAuthenticate, type KeyCacheOptions } from "./key-cache.js";
 export {
   type ApiKeyInfo,
   authenticate,

@@ -1,18 +1,20 @@
 import type { MiddlewareHandler } from "hono";
-import type { Db } from "../../db/index.js";
 import { withDatabase } from "../../db/index.js";
 import { HallmarkError } from "../../errors/index.js";
-import { authenticate } from "../../tenants/index.js";
+import type { Authenticate } from "../../tenants/index.js";
 import type { AppEnv } from "../context.js";
 
 const PREFIX = "Bearer ";
 
 /**
  * Authenticates `Authorization: Bearer <key>` against the stored key hashes and puts the
- * principal on the context. Missing and wrong keys are 401, a key without the route's scope 403,
+ * principal on the context (`authenticate`: the database lookup, or `cachedAuthenticate`). Missing and wrong keys are 401, a key without the route's scope 403,
  * a database outage 503.
  */
-export function bearerAuth(db: Db, scope?: string | readonly string[]): MiddlewareHandler<AppEnv> {
+export function bearerAuth(
+  authenticate: Authenticate,
+  scope?: string | readonly string[],
+): MiddlewareHandler<AppEnv> {
   // A list means any one of them will do (e.g. generate or audit-read for reading records).
   const anyOf = scope === undefined ? [] : typeof scope === "string" ? [scope] : scope;
   return async (c, next) => {
@@ -26,7 +28,7 @@ export function bearerAuth(db: Db, scope?: string | readonly string[]): Middlewa
     const key = header.slice(PREFIX.length).trim();
     if (key.length > 256)
       throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
-    const principal = await withDatabase(() => authenticate(db, key));
+    const principal = await withDatabase(() => authenticate(key));
     if (anyOf.length > 0 && principal.scopes && !anyOf.some((s) => principal.scopes!.includes(s))) {
       throw new HallmarkError(
         "insufficient_scope",

@@ -96,9 +96,10 @@ function traceHeaders(c: Context): Record<string, string> {
 }
 
 /**
- * Decisions, marks and verify outcomes, read from what the route answered: a refusal's error
- * carries the decision; a generation's or verification's JSON carries the rest. Reading the
- * answer keeps the routes and the pipeline free of metrics calls.
+ * Decisions, marks and verify outcomes, from what the route answered: a refusal's error carries
+ * the decision; an image route states what it delivered on the context (`delivered`: its body is
+ * megabytes of base64, not read back); a verification's JSON carries the rest. The routes and
+ * the pipeline make no metrics calls.
  */
 async function countOutcomes(
   metrics: Metrics,
@@ -116,14 +117,10 @@ async function countOutcomes(
     return;
   }
   const json = status === 200 && c.res.headers.get("content-type")?.includes("application/json");
-  if (route.startsWith("/v1/images/") && json) {
-    const hallmark = await readHallmarkSection(c.res.clone());
-    if (!hallmark) return;
-    const decision = hallmark.decision as { action?: string; categories?: string[] } | undefined;
-    if (decision?.action) metrics.decision(decision.action, decision.categories ?? []);
-    for (const image of (hallmark.images as Array<{ marks?: unknown[] }> | undefined) ?? []) {
-      metrics.delivered(image.marks ?? []);
-    }
+  const delivered = c.get("delivered");
+  if (route.startsWith("/v1/images/") && delivered && status === 200) {
+    metrics.decision(delivered.action, delivered.categories);
+    for (const marks of delivered.marks) metrics.delivered(marks);
   } else if (route === "/v1/provenance/verify") {
     if (status >= 500) {
       metrics.verify("watermark", "error");
@@ -147,22 +144,4 @@ async function countOutcomes(
           : String(p.validation_state ?? "unknown").toLowerCase(),
     );
   }
-}
-
-/**
- * The `hallmark` member of a generation response without parsing the images: it is the last
- * member, after `data` (megabytes of base64, which holds no quote), so it is parsed alone.
- */
-async function readHallmarkSection(res: Response): Promise<Record<string, unknown> | null> {
-  const text = await res.text();
-  const at = text.lastIndexOf('"hallmark":');
-  try {
-    if (at >= 0 && text.endsWith("}")) {
-      return JSON.parse(text.slice(at + '"hallmark":'.length, -1)) as Record<string, unknown>;
-    }
-  } catch {
-    // Not the layout expected: fall back to parsing the whole body.
-  }
-  const whole = JSON.parse(text) as { hallmark?: Record<string, unknown> };
-  return whole.hallmark ?? null;
 }

@@ -24,7 +24,7 @@ export interface ImageQuotaOptions {
  * has nothing held (nothing to admit against); its delivered images are counted on commit.
  * Over quota: 429 `quota_exceeded`, Retry-After = the end of the UTC day or month.
  *
- * @example app.use("/v1/images/*", bearerAuth(db, "generate"), rateLimit(limits), imageQuota(limits, { maxImages: 4 }))
+ * @example app.use("/v1/images/*", bearerAuth(auth, "generate"), rateLimit(limits), imageQuota(limits, { maxImages: 4 }))
  */
 export function imageQuota(limits: Limits, options: ImageQuotaOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../db/index.js";
 import { testDatabases } from "../../db/test-databases.js";
 import { createLimits, createPostgresLimitStore } from "../../limits/index.js";
-import { createApiKey, createTenant } from "../../tenants/index.js";
+import { authenticate, createApiKey, createTenant } from "../../tenants/index.js";
 import type { AppEnv } from "../context.js";
 import { errorResponse } from "../errors.js";
 import { bearerAuth } from "./auth.js";
@@ -24,7 +24,11 @@ describe.each(testDatabases())("per-key rate limit on $name", (testDb) => {
     });
     app = new OpenAPIHono<AppEnv>();
     app.onError((error, c) => errorResponse(c, error));
-    app.use("/v1/*", bearerAuth(database.db), rateLimit(limits));
+    app.use(
+      "/v1/*",
+      bearerAuth((key) => authenticate(database.db, key)),
+      rateLimit(limits),
+    );
     app.get("/v1/x", (c) => c.json({ ok: true }));
   }, 120_000);
   afterAll(() => database?.close());

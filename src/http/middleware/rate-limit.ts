@@ -11,7 +11,7 @@ import { setRateHeaders } from "./rate-limit-headers.js";
  * store that cannot answer is a 503 (fail closed). Requests without a principal (public routes)
  * pass untouched.
  *
- * @example app.use("/v1/moderations", bearerAuth(db, "moderate"), rateLimit(limits))
+ * @example app.use("/v1/moderations", bearerAuth(auth, "moderate"), rateLimit(limits))
  */
 export function rateLimit(limits: Limits): MiddlewareHandler<AppEnv> {
   const counted = new WeakSet<Request>();

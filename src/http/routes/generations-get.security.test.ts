@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { testDatabases } from "../../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { createApiKey, revokeApiKey } from "../../tenants/index.js";
@@ -25,13 +25,19 @@ describe.each(testDatabases())("GET /v1/generations/{id} security on $name", (te
     expect((await res.json()).error.code).toBe("missing_api_key");
   });
 
-  it("refuses a revoked key with 401", async () => {
+  it("refuses a revoked key with 401 once the key cache's time has passed", async () => {
     const { key, info } = await createApiKey(gw.database.db, { tenant: "acme" });
-    expect((await gw.request(`/v1/generations/${id}`, { key })).status).toBe(200);
-    await revokeApiKey(gw.database.db, info.id);
-    const res = await gw.request(`/v1/generations/${id}`, { key });
-    expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("invalid_api_key");
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      expect((await gw.request(`/v1/generations/${id}`, { key })).status).toBe(200);
+      await revokeApiKey(gw.database.db, info.id);
+      vi.setSystemTime(Date.now() + gw.config.authCacheMs);
+      const res = await gw.request(`/v1/generations/${id}`, { key });
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe("invalid_api_key");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("refuses a key without a reading scope with 403", async () => {

@@ -15,6 +15,7 @@ import { errorResponses, modelErrorResponses } from "../openapi.js";
 import { validationHook } from "../validation.js";
 import { keepHeld } from "./held.js";
 import {
+  deliveredOf,
   GenerationAcceptedSchema,
   type GenerationLimits,
   GenerationResponseSchema,
@@ -289,6 +290,7 @@ export function registerImagesEdits(
     }
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
+    c.set("delivered", deliveredOf(result));
     return c.json(generationResponse(result), 200);
   });
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { testDatabases } from "../../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { revokeApiKey } from "../../tenants/index.js";
@@ -40,14 +40,22 @@ describe.each(testDatabases())("authentication and tenancy on $name", (testDb) =
     expect(long.status).toBe(401);
   });
 
-  it("refuses a revoked key", async () => {
+  it("refuses a revoked key once the key cache's time has passed (HALLMARK_AUTH_CACHE_MS)", async () => {
     const { createApiKey } = await import("../../tenants/index.js");
     const { key, info } = await createApiKey(gw.database.db, { tenant: "acme" });
-    expect((await gw.request("/v1/images/generations", { key, json })).status).toBe(200);
-    await revokeApiKey(gw.database.db, info.id);
-    const res = await gw.request("/v1/images/generations", { key, json });
-    expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("invalid_api_key");
+    // The clock stands still until moved: the cache's bound is exact, not raced.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      expect((await gw.request("/v1/images/generations", { key, json })).status).toBe(200);
+      await revokeApiKey(gw.database.db, info.id);
+      expect((await gw.request("/v1/images/generations", { key, json })).status).toBe(200);
+      vi.setSystemTime(Date.now() + gw.config.authCacheMs);
+      const res = await gw.request("/v1/images/generations", { key, json });
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe("invalid_api_key");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("another tenant cannot read a generation (404, not 403)", async () => {

@@ -12,7 +12,7 @@ import {
   serverTiming,
 } from "../../pipeline/index.js";
 import type { Principal } from "../../tenants/index.js";
-import type { AppEnv } from "../context.js";
+import type { AppEnv, Delivered } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses, modelErrorResponses } from "../openapi.js";
 import { keepHeld } from "./held.js";
@@ -241,6 +241,7 @@ export function registerImagesGenerations(
     }
     c.header("Server-Timing", serverTiming(result.stages));
     c.header("x-hallmark-generation-id", result.id);
+    c.set("delivered", deliveredOf(result));
     return c.json(generationResponse(result), 200);
   });
 }
@@ -278,6 +279,15 @@ export function requestFields(
 }
 
 /** The 200 body of a generation or an edit, as OpenAI shapes it plus Hallmark's own block. */
+/** The decision and marks of a delivered generation, as `generationResponse` states them. */
+export function deliveredOf(result: GenerationResult): Delivered {
+  return {
+    action: result.decision.action,
+    categories: [...result.decision.fired],
+    marks: result.images.map((i) => [...i.marks]),
+  };
+}
+
 export function generationResponse(result: GenerationResult) {
   return {
     created: result.created,
