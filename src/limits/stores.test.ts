@@ -9,6 +9,7 @@ import { createLimits } from "./limits.js";
 import { createPostgresLimitStore } from "./postgres-store.js";
 import { createRedisLimitStore } from "./redis-store.js";
 import { resultRows } from "./sql-rows.js";
+import { setTenantLimits } from "./tenant-limits.js";
 import { testRedisUrl } from "./test-support.js";
 import type { LimitStore, RateState } from "./types.js";
 
@@ -228,6 +229,43 @@ describe.each(testDatabases())("the limiter for a tenant without a quota ($name)
     await limits.release(refused.reservation);
     expect((await limits.quotaUsed(tenant.id)).used).toEqual({ day: 3, month: 3 });
     await limits.close();
+  });
+
+  it("settles after the answer: this replica's next reservation and usage read see it, close waits", async () => {
+    const tenant = await createTenant(database.db, `sl${randomBytes(4).toString("hex")}`);
+    const other = await createTenant(database.db, `so${randomBytes(4).toString("hex")}`);
+    await setTenantLimits(database.db, other.name, { imagesPerDay: 0 });
+    const make = () =>
+      createLimits({
+        db: database.db,
+        store: createPostgresLimitStore(database.db),
+        defaults: { rate: { rps: 0, burst: 0 }, quota: { imagesPerDay: 4, imagesPerMonth: 0 } },
+        cacheMs: 0,
+      });
+    const limits = make();
+    const errors: unknown[] = [];
+    const onError = (e: unknown) => errors.push(e);
+    const first = await limits.reserveImages(tenant.id, 3);
+    if (!first.ok) throw new Error("refused");
+    limits.settleLater(first.reservation, false, onError);
+    // The release has not been awaited: the next reservation waits for it, so 4 fit again.
+    const second = await limits.reserveImages(tenant.id, 4);
+    if (!second.ok) throw new Error("the release was not seen by the next reservation");
+    limits.settleLater(second.reservation, true, onError);
+    expect((await limits.quotaUsed(tenant.id)).used.day).toBe(4);
+    const third = await limits.reserveImages(tenant.id, 1);
+    expect(third.ok).toBe(false);
+    if (third.ok) return;
+    expect(third.used.day).toBe(4);
+    // A count started and not awaited is written before close returns: another replica reads it.
+    const counted = await limits.reserveImages(other.id, 2);
+    if (!counted.ok) throw new Error("a tenant without a quota was refused");
+    limits.settleLater(counted.reservation, true, onError);
+    await limits.close();
+    const replica = make();
+    expect((await replica.quotaUsed(other.id)).used).toEqual({ day: 2, month: 2 });
+    await replica.close();
+    expect(errors).toEqual([]);
   });
 });
 

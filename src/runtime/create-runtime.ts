@@ -68,6 +68,8 @@ export interface Runtime {
   operations: Operations;
   /** Idempotency, async jobs, holds, stored outputs and webhooks (docs/async.md). */
   delivery: Delivery;
+  /** Rate limits and image quotas (`limits.settled()`: the quota settlements under way). */
+  limits: Limits;
   close(): Promise<void>;
 }
 
@@ -296,6 +298,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     bootstrapKeyFile,
     operations,
     delivery,
+    limits: rateLimits,
     close: async () => {
       await delivery.close();
       stopWatching();

@@ -48,25 +48,22 @@ export function imageQuota(limits: Limits, options: ImageQuotaOptions): Middlewa
       );
     }
     let settled = false;
+    // A failure leaves the images counted until the hold expires (never over-admits); the
+    // operator sees why.
+    const failed = (keep: boolean) => (error: unknown) => {
+      c.get("logger")?.warn(
+        `quota: a reservation could not be ${keep ? "committed" : "released"}`,
+        {
+          error: String(error),
+        },
+      );
+    };
     const settle = async (keep: boolean) => {
       if (settled) return;
       settled = true;
-      if (keep) {
-        await limits.commit(result.reservation).catch((error: unknown) => {
-          // The images stay counted until the hold expires; the operator sees why.
-          c.get("logger")?.warn("quota: a reservation could not be committed", {
-            error: String(error),
-          });
-        });
-        return;
-      }
-      await limits.release(result.reservation).catch((error: unknown) => {
-        // The images stay counted until the hold expires (never over-admits); the operator
-        // sees why.
-        c.get("logger")?.warn("quota: a reservation could not be released", {
-          error: String(error),
-        });
-      });
+      await (keep ? limits.commit(result.reservation) : limits.release(result.reservation)).catch(
+        failed(keep),
+      );
     };
     const slot: QuotaSlot = { settle, deferred: false };
     slots.set(c, slot);
@@ -76,7 +73,11 @@ export function imageQuota(limits: Limits, options: ImageQuotaOptions): Middlewa
       keep = c.res.status >= 200 && c.res.status < 300 && !c.res.headers.has(REPLAYED_HEADER);
     } finally {
       // A streamed answer is 200 before its outcome is known: its route settles it (deferQuota).
-      if (!(slot.deferred && keep)) await settle(keep);
+      // Otherwise the reservation is settled after the answer has gone (Limits.settleLater).
+      if (!(slot.deferred && keep) && !settled) {
+        settled = true;
+        limits.settleLater(result.reservation, keep, failed(keep));
+      }
     }
   };
 }

@@ -35,6 +35,12 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
     await replica?.close();
     await gw?.close();
   });
+  /**
+   * Waits for both gateways' quota settlements (each settles after its answer has gone): a
+   * gateway's own reads wait for its own, not for another replica's.
+   */
+  const settled = () =>
+    Promise.all([gw.runtime.limits.settled(), replica.runtime.limits.settled()]);
   /** Alternates requests between the two gateways. */
   const either = (i: number, path: string, init: { key: string; json?: unknown }) =>
     i % 2 ? gw.request(path, init) : replica.request(path, init);
@@ -105,6 +111,7 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
         expect(res.headers.get("ratelimit")).toMatch(/"images-day";r=0;t=\d+/);
       }
     }
+    await settled();
     const [delivered] = await gw.database.db
       .select({ n: count() })
       .from(images)
@@ -115,8 +122,11 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
 
   it("counts images delivered: refusals, bad requests and oversized n give theirs back", async () => {
     const t = await limitedTenant(gw, { imagesPerDay: 2, imagesPerMonth: 10 });
-    const used = async () =>
-      (await (await gw.request("/v1/usage", { key: t.key })).json()).limits.images_per_day.used;
+    const used = async () => {
+      await settled();
+      return (await (await gw.request("/v1/usage", { key: t.key })).json()).limits.images_per_day
+        .used;
+    };
     const refused = await gw.request("/v1/images/generations", {
       key: t.key,
       json: { prompt: "explicit porn of a nude woman" },
@@ -144,6 +154,7 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
       (await replica.request("/v1/images/generations", { key: t.key, json: gen })).status,
     ).toBe(429);
     // Every request settled its hold, delivered or not: none is left to expire and be given back.
+    await settled();
     const holds = await gw.database.db.execute(
       sql`select count(*)::int as held from quota_reservations where tenant_id = ${t.id}::uuid`,
     );
@@ -152,8 +163,10 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
 
   it("a tenant without a quota: nothing held, delivered images counted on either gateway", async () => {
     const t = await limitedTenant(gw, {});
-    const used = async () =>
-      (await (await gw.request("/v1/usage", { key: t.key })).json()).limits.images_per_day;
+    const used = async () => {
+      await settled();
+      return (await (await gw.request("/v1/usage", { key: t.key })).json()).limits.images_per_day;
+    };
     const refused = await replica.request("/v1/images/generations", {
       key: t.key,
       json: { prompt: "explicit porn of a nude woman" },
@@ -173,6 +186,7 @@ describe.each(testDatabases())("rate limits and quotas on $name", (testDb) => {
     // No quota, so no quota members in the RateLimit headers.
     expect(two.headers.get("ratelimit") ?? "").not.toContain("images-");
     expect(await used()).toMatchObject({ limit: 0, used: 3 });
+    await settled();
     const holds = await gw.database.db.execute(
       sql`select count(*)::int as held from quota_reservations where tenant_id = ${t.id}::uuid`,
     );
