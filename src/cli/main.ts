@@ -165,7 +165,13 @@ key
       if (!(await revokeApiKey(db, idOrPrefix))) {
         throw new HallmarkError("not_found", `No active key ${idOrPrefix}.`);
       }
-      console.log(`revoked ${idOrPrefix}`);
+      // Gateways remember a key that authenticated for a moment (src/tenants/key-cache.ts).
+      const ms = config().authCacheMs;
+      console.log(
+        ms > 0
+          ? `revoked ${idOrPrefix} (running gateways refuse it within ${ms} ms, HALLMARK_AUTH_CACHE_MS)`
+          : `revoked ${idOrPrefix}`,
+      );
     }),
   );
 
