@@ -171,7 +171,6 @@ export function createLimits(options: LimitsOptions): Limits {
 
     async reserveImages(tenantId, n) {
       const { quota } = await limitsFor(tenantId);
-      await settledFor(tenantId);
       if (!(quota.imagesPerDay > 0) && !(quota.imagesPerMonth > 0)) {
         // Nothing to check, so nothing to hold (a hold is a transaction of four statements on
         // PostgreSQL, on every image request's path); the commit counts what was delivered.
@@ -179,6 +178,8 @@ export function createLimits(options: LimitsOptions): Limits {
         const reservation: Reservation = { id: null, tenantId, n, periods, used: null };
         return { ok: true, reservation, quota: { limits: quota, used: null, periods } };
       }
+      // Admission reads the counts: this replica's settlements under way for the tenant first.
+      await settledFor(tenantId);
       const result = await guarded("store", () => store.reserve(tenantId, n, quota, holdMs));
       const periods = result.ok ? result.reservation.periods : result.periods;
       const used = result.ok ? result.reservation.used : result.used;
