@@ -4,10 +4,13 @@
  * Gateway, upstream and load generator are separate processes. Every path runs at the chosen
  * concurrency and at 1 connection (no queueing: the work the gateway adds to one request). The gateway runs twice: on the
  * embedded database (PGlite, in the gateway's process) and on PostgreSQL (a throwaway cluster of
- * the machine's server binaries; the row is left out where there are none).
+ * the machine's server binaries; the row is left out where there are none). Each row also gives
+ * the serving process's CPU time per request (from /proc): steadier than wall-clock figures on a
+ * shared machine, and what bounds the throughput once the cores are full.
  *
  *   npx tsx bench/gateway.bench.ts [--duration 10] [--connections 16] [--latency 50]
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { createPgCluster } from "./support/pg-cluster.js";
@@ -30,6 +33,22 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time (user + system, every thread) of the serving process per completed request. */
+  cpuMs: number | null;
+}
+
+/**
+ * A process's CPU time so far (ms), from /proc (Linux; null elsewhere). Per request it is nearly
+ * independent of the machine's other load, unlike wall-clock figures, and it is what bounds the
+ * throughput once the cores are full.
+ */
+function cpuMsOf(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return null;
+  }
 }
 
 async function load(
@@ -38,6 +57,7 @@ async function load(
   body: unknown,
   headers: Record<string, string>,
   conns = connections,
+  pid?: number,
 ): Promise<Row> {
   // Warm-up (JIT, first database writes), not measured.
   await autocannon({
@@ -48,6 +68,7 @@ async function load(
     connections: conns,
     duration: 2,
   });
+  const cpuBefore = cpuMsOf(pid);
   const r = await autocannon({
     url,
     method: "POST",
@@ -56,6 +77,7 @@ async function load(
     connections: conns,
     duration,
   });
+  const cpuAfter = cpuMsOf(pid);
   return {
     name,
     connections: conns,
@@ -63,6 +85,10 @@ async function load(
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.non2xx,
+    cpuMs:
+      cpuBefore === null || cpuAfter === null || r.requests.total === 0
+        ? null
+        : (cpuAfter - cpuBefore) / r.requests.total,
   };
 }
 
@@ -113,7 +139,7 @@ const rows: Row[] = [];
 const breakdown: Array<{ name: string } & Awaited<ReturnType<typeof stages>>> = [];
 
 /** One gateway's rows (at the chosen concurrency and at 1) and its per-stage breakdown. */
-async function measureGateway(database: string, url: string, key: string) {
+async function measureGateway(database: string, url: string, key: string, pid?: number) {
   const auth = { ...json, authorization: `Bearer ${key}` };
   for (const conns of [connections, 1]) {
     rows.push(
@@ -123,6 +149,7 @@ async function measureGateway(database: string, url: string, key: string) {
         body,
         auth,
         conns,
+        pid,
       ),
     );
   }
@@ -140,12 +167,13 @@ try {
         { prompt: "a lighthouse at dusk", width: 512, height: 512, batch_size: 1, seed: 1 },
         json,
         conns,
+        upstream.child.pid,
       ),
     );
   }
   const embedded = await startGateway(common);
   try {
-    await measureGateway("PGlite", embedded.url, embedded.key);
+    await measureGateway("PGlite", embedded.url, embedded.key, embedded.child.pid);
   } finally {
     embedded.child.kill("SIGTERM");
   }
@@ -165,7 +193,7 @@ try {
       const key = cli("key", "create", "--tenant", "bench").trim().split("\n").at(-1)!;
       const pg = await startGateway(env);
       try {
-        await measureGateway("PostgreSQL", pg.url, key);
+        await measureGateway("PostgreSQL", pg.url, key, pg.child.pid);
       } finally {
         pg.child.kill("SIGTERM");
       }
@@ -188,6 +216,8 @@ console.table(
     "p50 ms": r.p50,
     "p99 ms": r.p99,
     "errors/non-2xx": r.errors,
+    // The serving process only (the PostgreSQL server's own processes are not counted).
+    "CPU ms/req": r.cpuMs === null ? "n/a" : r.cpuMs.toFixed(1),
   })),
 );
 console.log("\nServer-Timing per stage, 30 sequential requests (median ms):");

@@ -132,6 +132,12 @@ for (const [name, fn] of [
   withCpu("faces + age only, JPEG 1024² portrait", () => facesOnly.classify(portrait)),
   withCpu("all checks, JPEG 1024² with a mark", () => images.classify(stamped)),
   withCpu("all checks, JPEG 1024² photo, no text", () => images.classify(textFree)),
+  withCpu("all checks, 1024² portrait, ages", () => images.classify(portrait)),
+  // As the output screen runs them: the age model only from the policy's sexual review
+  // threshold on (default 0.5), where the minors rule reads ages.
+  withCpu("all checks, portrait, output screen", () =>
+    images.classify(portrait, { ageFromSexual: 0.5 }),
+  ),
 ] as const) {
   bench.add(name, fn);
 }

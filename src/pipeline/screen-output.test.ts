@@ -1,9 +1,20 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptyScores } from "../classify/categories.js";
-import type { ImageResult } from "../classify/image/index.js";
+import {
+  createImageClassifier,
+  type ImageClassifier,
+  type ImageResult,
+} from "../classify/image/index.js";
+import type { GeneratedImage } from "../generate/index.js";
 import { decide, loadPolicyFile, type Policy } from "../policy/index.js";
-import { applyMinorsRule, inputFaceScores } from "./screen-output.js";
+import {
+  applyMinorsRule,
+  inputFaceScores,
+  outputAuditView,
+  screenOutputs,
+} from "./screen-output.js";
 
 const POLICY = join(import.meta.dirname, "..", "..", "policies", "default.yaml");
 
@@ -13,6 +24,7 @@ function result(sexual: number, ages: number[], faces = true): ImageResult {
   return {
     scores,
     faces: ages.map((age) => ({ box: { x: 0, y: 0, width: 10, height: 10 }, age, score: 0.9 })),
+    agesEstimated: true,
     text: [],
     pdq: { hash: "0".repeat(64), quality: 100 },
     hashListMatches: [],
@@ -73,5 +85,51 @@ describe("the input-with-a-face rule (edits)", () => {
     ).toBe("block");
     const allow = { ...policy, faces: { minor_age: 25, input_with_face: "allow" as const } };
     expect(inputFaceScores(allow, result(0, [35]))["public-figure"].score).toBe(0);
+  });
+});
+
+describe("the output screen with the real models", () => {
+  let policy: Policy;
+  let images: ImageClassifier;
+  const portrait = (): GeneratedImage[] => [
+    {
+      bytes: readFileSync(join(import.meta.dirname, "..", "classify/image/fixtures/astronaut.jpg")),
+      mediaType: "image/jpeg",
+      width: 320,
+      height: 320,
+      seed: 1,
+    },
+  ];
+  beforeAll(async () => {
+    policy = await loadPolicyFile(POLICY);
+    images = await createImageClassifier({
+      modelsDir: join(import.meta.dirname, "..", "..", "models"),
+      ocr: false,
+      sessionOptions: { intraOpNumThreads: 1 },
+    });
+  });
+  afterAll(() => images.close());
+
+  it("estimates ages only from the policy's sexual review threshold on, where the minors rule reads them", async () => {
+    // The portrait is not sexual: its face is found, its age not estimated, nothing fires.
+    const plain = await screenOutputs(images, portrait(), policy);
+    expect(plain.results[0]!.scores.sexual.score).toBeLessThan(policy.categories.sexual.review);
+    expect(plain.results[0]!.faces).toHaveLength(1);
+    expect(plain.results[0]!.agesEstimated).toBe(false);
+    expect(plain.screens[0]!.scores["sexual/minors"].score).toBe(0);
+    expect(outputAuditView(plain)).toMatchObject([
+      { ages_estimated: false, faces: [{ age: null }] },
+    ]);
+    // A policy that reviews from 0 and counts every apparent age as a minor's: the age is
+    // estimated and the rule fires, as it would on a sexual image.
+    const strict = {
+      ...policy,
+      categories: { ...policy.categories, sexual: { ...policy.categories.sexual, review: 0 } },
+      faces: { minor_age: 120, input_with_face: "review" as const },
+    };
+    const screened = await screenOutputs(images, portrait(), strict);
+    expect(screened.results[0]!.agesEstimated).toBe(true);
+    expect(screened.results[0]!.faces[0]!.age).toBeGreaterThan(18);
+    expect(screened.screens[0]!.scores["sexual/minors"].score).toBe(1);
   });
 });

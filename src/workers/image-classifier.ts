@@ -9,6 +9,7 @@
  * prompt screen's text classifier, small) and turning a thread's error back into a HallmarkError.
  */
 import {
+  type ClassifyOptions,
   type ImageClassifier,
   type ImageClassifierOptions,
   type ImageInput,
@@ -31,7 +32,7 @@ export type ModelsAnswer = ImageClassifier["models"];
 
 /** Sends classify work to the pool; `run` is the pool's task runner. */
 export async function createPooledImageClassifier(options: {
-  classify: (input: ImageInput) => Promise<ClassifyAnswer>;
+  classify: (input: ImageInput, options?: ClassifyOptions) => Promise<ClassifyAnswer>;
   models: () => Promise<ModelsAnswer>;
   textScreen?: TextScreen;
 }): Promise<ImageClassifier> {
@@ -39,8 +40,8 @@ export async function createPooledImageClassifier(options: {
   const models = await options.models();
   return {
     models,
-    async classify(input) {
-      const answer = await options.classify(input);
+    async classify(input, classifyOptions) {
+      const answer = await options.classify(input, classifyOptions);
       if (!answer.ok) {
         throw new HallmarkError(answer.code, answer.message, { param: answer.param });
       }

@@ -7,7 +7,7 @@
  * functions return (the pool only moves the work).
  */
 import { Piscina } from "piscina";
-import type { ImageInput } from "../classify/image/index.js";
+import type { ClassifyOptions, ImageInput } from "../classify/image/index.js";
 import type { PdqResult } from "../provenance/fingerprint/index.js";
 import {
   type DetectResult,
@@ -25,7 +25,7 @@ export interface CpuPool {
   watermarker?: PooledWatermarker;
   pdq(image: RawImage): Promise<PdqResult>;
   /** Image screening on the pool's threads (absent unless `imageClassifier` was given). */
-  classifyImage?: (input: ImageInput) => Promise<ClassifyAnswer>;
+  classifyImage?: (input: ImageInput, options?: ClassifyOptions) => Promise<ClassifyAnswer>;
   /** Which image models a pool thread loaded (waits for the loading). */
   imageModels?: () => Promise<ModelsAnswer>;
   readonly threads: number;
@@ -88,7 +88,8 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
     pdq: (image) => run<PdqResult>({ op: "pdq", image }),
     ...(options.imageClassifier
       ? {
-          classifyImage: (input: ImageInput) => run<ClassifyAnswer>({ op: "classify", input }),
+          classifyImage: (input: ImageInput, classify?: ClassifyOptions) =>
+            run<ClassifyAnswer>({ op: "classify", input, options: classify }),
           imageModels: () => run<ModelsAnswer>({ op: "image-models" }),
         }
       : {}),

@@ -5,6 +5,7 @@
  */
 import { workerData } from "node:worker_threads";
 import {
+  type ClassifyOptions,
   createImageClassifier,
   type ImageClassifier,
   type ImageInput,
@@ -30,7 +31,7 @@ export type Task =
   | { op: "embed"; image: RawImage; payload: WatermarkPayload }
   | { op: "detect"; image: RawImage }
   | { op: "pdq"; image: RawImage }
-  | { op: "classify"; input: ImageInput }
+  | { op: "classify"; input: ImageInput; options?: ClassifyOptions }
   | { op: "image-models" }
   | { op: "quiesce"; barrier: Int32Array; threads: number };
 
@@ -51,10 +52,10 @@ function needClassifier() {
   return classifier;
 }
 
-async function classify(input: ImageInput): Promise<ClassifyAnswer> {
+async function classify(input: ImageInput, options?: ClassifyOptions): Promise<ClassifyAnswer> {
   const images = await needClassifier();
   try {
-    return { ok: true, result: await images.classify(input) };
+    return { ok: true, result: await images.classify(input, options) };
   } catch (error) {
     if (!isHallmarkError(error)) throw error;
     return { ok: false, code: error.code, message: error.message, param: error.param };
@@ -91,7 +92,7 @@ export default function run(task: Task): unknown {
     case "pdq":
       return pdqHash(task.image);
     case "classify":
-      return classify(task.input);
+      return classify(task.input, task.options);
     case "quiesce":
       return quiesce(task.barrier, task.threads);
     case "image-models":

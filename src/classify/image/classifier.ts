@@ -106,6 +106,18 @@ export interface Face {
   score: number;
 }
 
+/** What one `classify` call may leave out because its caller cannot use it. */
+export interface ClassifyOptions {
+  /**
+   * Estimate the apparent age of the faces found only when the nudity model's `sexual` score is
+   * at least this (the output screen passes the policy's `sexual` review threshold: the minors
+   * rule reads ages only from there on, so below it they cannot change a decision). Faces are
+   * still detected. Absent: ages are always estimated (edit inputs, moderation). Without the
+   * nudity model ages are always estimated.
+   */
+  ageFromSexual?: number;
+}
+
 export interface ImageResult {
   /**
    * All categories: `sexual` from the nudity model, and any category whose lexicon terms appear
@@ -116,6 +128,11 @@ export interface ImageResult {
   nsfw?: NsfwProbabilities;
   /** Faces found, most confident first (empty when the detector did not run or found none). */
   faces: Face[];
+  /**
+   * Whether the faces' apparent ages were estimated: false when `ageFromSexual` was set and the
+   * image's `sexual` score stayed under it (each face then has no `age`), or faces did not run.
+   */
+  agesEstimated: boolean;
   /** Lines of text read in the image (empty when OCR did not run or found none). */
   text: TextLine[];
   pdq: PdqResult;
@@ -141,7 +158,7 @@ export interface ImageClassifier {
    * Screens one image.
    * @throws HallmarkError `invalid_image` (unreadable, animated) or `image_too_large`.
    */
-  classify(image: ImageInput): Promise<ImageResult>;
+  classify(image: ImageInput, options?: ClassifyOptions): Promise<ImageResult>;
   /** Which models loaded. */
   readonly models: { nsfw: boolean; faces: boolean; ocr: boolean };
   /** Releases the ONNX sessions. */
@@ -166,22 +183,28 @@ export async function createImageClassifier(
   const ocr = await openOcr(options);
   const textScreen = options.textScreen;
   const faces = await openFaces(options);
-  const findFaces = async (image: Awaited<ReturnType<typeof decodeForScreening>>) => {
+  /** Faces, with ages when `wantAges` resolves true (read after the detector has run). */
+  const findFaces = async (
+    image: Awaited<ReturnType<typeof decodeForScreening>>,
+    wantAges: Promise<boolean>,
+  ): Promise<{ found: Face[]; aged: boolean } | undefined> => {
     if (faces === undefined) return undefined;
     const boxes = await faces.detector.detect(image);
-    const ages = await faces.age.estimate(image, boxes);
-    return boxes.map(
+    const aged = boxes.length > 0 && (await wantAges);
+    const ages = aged ? await faces.age.estimate(image, boxes) : [];
+    const found = boxes.map(
       (b, i): Face => ({
         box: { x: round1(b.x), y: round1(b.y), width: round1(b.width), height: round1(b.height) },
-        age: round1(ages[i]!),
+        ...(aged ? { age: round1(ages[i]!) } : {}),
         score: b.score,
       }),
     );
+    return { found, aged: aged || boxes.length === 0 };
   };
 
   return {
     models: { nsfw: nsfw !== undefined, faces: faces !== undefined, ocr: ocr !== undefined },
-    async classify(input) {
+    async classify(input, classifyOptions = {}) {
       const t0 = performance.now();
       const image = await decodeForScreening(input, maxPixels);
       const t1 = performance.now();
@@ -191,11 +214,19 @@ export async function createImageClassifier(
         return [value, performance.now() - start];
       };
       // The ONNX runs happen off the JS thread, so the PDQ hash (JS) overlaps them.
-      const [[probs, nsfwMs], [pdq, pdqMs], [lines, ocrMs], [found, facesMs]] = await Promise.all([
-        timed(nsfw ? nsfw.classify(image) : Promise.resolve(undefined)),
+      const nudity = nsfw ? nsfw.classify(image) : Promise.resolve(undefined);
+      const ageFrom = classifyOptions.ageFromSexual;
+      // Without the nudity model there is no score to skip on: ages are estimated.
+      const wantAges =
+        ageFrom === undefined
+          ? Promise.resolve(true)
+          : nudity.then((p) => p === undefined || sexualScore(p) >= ageFrom);
+      wantAges.catch(() => {}); // a nudity failure is reported by the line below
+      const [[probs, nsfwMs], [pdq, pdqMs], [lines, ocrMs], [faced, facesMs]] = await Promise.all([
+        timed(nudity),
         timed(pdqHashRawForLookup(image, options.pdq)),
         timed(ocr ? ocr.read(image) : Promise.resolve(undefined)),
-        timed(findFaces(image)),
+        timed(findFaces(image, wantAges)),
       ]);
       const scores = emptyScores();
       if (probs) scores.sexual = { score: sexualScore(probs), spans: [] };
@@ -212,13 +243,14 @@ export async function createImageClassifier(
       return {
         scores,
         ...(probs ? { nsfw: probs } : {}),
-        faces: found ?? [],
+        faces: faced?.found ?? [],
+        agesEstimated: faced?.aged ?? false,
         text: lines ?? [],
         pdq,
         hashListMatches: matches,
         sources: {
           nsfw: probs !== undefined,
-          faces: found !== undefined,
+          faces: faced !== undefined,
           ocr: lines !== undefined,
           pdq: true,
         },

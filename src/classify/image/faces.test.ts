@@ -92,6 +92,22 @@ describe("faces through the classifier", () => {
     expect(f.age).toBeLessThan(55);
   });
 
+  it("skips the age model under ageFromSexual, still finding the face; estimates from it on", async () => {
+    const always = await images.classify(astronaut());
+    const sexual = always.scores.sexual.score;
+    expect(always.agesEstimated).toBe(true);
+    // Just above the portrait's own score: the age model does not run, the face is still found.
+    const skipped = await images.classify(astronaut(), { ageFromSexual: sexual + 1e-6 });
+    expect(skipped.faces).toHaveLength(1);
+    expect(skipped.faces[0]!.age).toBeUndefined();
+    expect(skipped.agesEstimated).toBe(false);
+    expect(skipped.faces[0]!.box).toEqual(always.faces[0]!.box);
+    // At its score exactly: the age is estimated, the same as without the option.
+    const at = await images.classify(astronaut(), { ageFromSexual: sexual });
+    expect(at.agesEstimated).toBe(true);
+    expect(at.faces[0]!.age).toBe(always.faces[0]!.age);
+  });
+
   it("finds the face again in a mirrored, re-encoded copy inside a larger frame", async () => {
     const framed = await sharp(astronaut())
       .flop()

@@ -4,6 +4,7 @@
  * See docs/image-screening.md.
  */
 export {
+  type ClassifyOptions,
   createImageClassifier,
   DEFAULT_FACE_MIN_SCORE,
   DEFAULT_HASH_THRESHOLD,
