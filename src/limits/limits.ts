@@ -194,7 +194,12 @@ export function createLimits(options: LimitsOptions): Limits {
       const under = settling.get(tenantId) ?? new Set<Promise<void>>();
       settling.set(tenantId, under);
       const done: Promise<void> = (keep ? commit(reservation) : release(reservation))
-        .catch(onError)
+        .catch((error: unknown) => {
+          // Nobody awaits this: a throwing handler must not become an unhandled rejection.
+          try {
+            onError(error);
+          } catch {}
+        })
         .finally(() => {
           under.delete(done);
           if (under.size === 0 && settling.get(tenantId) === under) settling.delete(tenantId);
