@@ -1,12 +1,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptyScores } from "../classify/categories.js";
 import {
   createImageClassifier,
   type ImageClassifier,
   type ImageResult,
+  sexualScore,
 } from "../classify/image/index.js";
+import { createTextClassifier } from "../classify/text/index.js";
 import type { GeneratedImage } from "../generate/index.js";
 import { decide, loadPolicyFile, type Policy } from "../policy/index.js";
 import {
@@ -131,5 +134,37 @@ describe("the output screen with the real models", () => {
     expect(screened.results[0]!.agesEstimated).toBe(true);
     expect(screened.results[0]!.faces[0]!.age).toBeGreaterThan(18);
     expect(screened.screens[0]!.scores["sexual/minors"].score).toBe(1);
+  });
+
+  it("screens again with ages when text read in the image makes it sexual (the nudity model did not)", async () => {
+    const text = await createTextClassifier({
+      lexiconDir: join(import.meta.dirname, "..", "..", "policies", "lexicons"),
+    });
+    const reading = await createImageClassifier({
+      modelsDir: join(import.meta.dirname, "..", "..", "models"),
+      textScreen: text,
+      sessionOptions: { intraOpNumThreads: 1 },
+    });
+    try {
+      const [image] = portrait();
+      const banner = Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="70"><rect width="100%" height="100%" fill="#fff"/><text x="160" y="52" font-family="DejaVu Sans" font-weight="bold" font-size="48" text-anchor="middle" fill="#000">PORN</text></svg>`,
+      );
+      const bytes = await sharp(image!.bytes)
+        .composite([{ input: banner, top: 250, left: 0 }])
+        .jpeg()
+        .toBuffer();
+      const strict = { ...policy, faces: { minor_age: 120, input_with_face: "review" as const } };
+      const screened = await screenOutputs(reading, [{ ...image!, bytes }], strict);
+      const r = screened.results[0]!;
+      expect(r.nsfw && sexualScore(r.nsfw)).toBeLessThan(policy.categories.sexual.review);
+      expect(r.scores.sexual.score).toBeGreaterThanOrEqual(policy.categories.sexual.review);
+      expect(r.agesEstimated).toBe(true);
+      expect(r.faces[0]!.age).toBeGreaterThan(0);
+      expect(screened.screens[0]!.scores["sexual/minors"].score).toBe(1);
+    } finally {
+      await reading.close();
+      await text.close();
+    }
   });
 });

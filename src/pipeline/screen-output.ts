@@ -87,9 +87,19 @@ export async function screenOutputs(
 ): Promise<OutputScreen> {
   // Ages are read only by the minors rule, from the policy's sexual review threshold on: below
   // it they cannot change the decision, so the age model (about 21 ms a face) is not run.
-  const options = policy ? { ageFromSexual: policy.categories.sexual.review } : {};
+  const review = policy?.categories.sexual.review;
   const results = await Promise.all(
-    images.map((image) => classifier.classify(image.bytes, options)),
+    images.map(async (image) => {
+      if (review === undefined) return classifier.classify(image.bytes);
+      const r = await classifier.classify(image.bytes, { ageFromSexual: review });
+      // The classifier skipped on the nudity model's score; text read in the image ("porn")
+      // can raise `sexual` past the threshold too. Then the image is screened again with ages:
+      // rare, and the minors rule must never lack an age it would read.
+      if (!r.agesEstimated && r.scores.sexual.score >= review) {
+        return classifier.classify(image.bytes);
+      }
+      return r;
+    }),
   );
   const first = results[0];
   const ran = first

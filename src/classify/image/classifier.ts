@@ -113,7 +113,9 @@ export interface ClassifyOptions {
    * at least this (the output screen passes the policy's `sexual` review threshold: the minors
    * rule reads ages only from there on, so below it they cannot change a decision). Faces are
    * still detected. Absent: ages are always estimated (edit inputs, moderation). Without the
-   * nudity model ages are always estimated.
+   * nudity model ages are always estimated. The gate reads the nudity model's score only: text
+   * read in the image can raise `sexual` afterwards, so a caller whose rule reads the final score
+   * classifies again without the option when it reaches the threshold (`screenOutputs` does).
    */
   ageFromSexual?: number;
 }
