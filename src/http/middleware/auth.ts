@@ -8,8 +8,8 @@ const PREFIX = "Bearer ";
 
 /**
  * Authenticates `Authorization: Bearer <key>` against the stored key hashes and puts the
- * principal on the context (`authenticate`: the database lookup, or `cachedAuthenticate`). Missing and wrong keys are 401, a key without the route's scope 403,
- * a database outage 503.
+ * principal on the context (`authenticate`: the database lookup, or `cachedAuthenticate`).
+ * Missing and wrong keys are 401, a key without the route's scope 403, a database outage 503.
  */
 export function bearerAuth(
   authenticate: Authenticate,
