@@ -7,7 +7,9 @@
  * shipped and as rewritten at load (src/classify/onnx-graph), and with the default passes over
  * turned copies (HALLMARK_OCR_TURNED_PASSES, src/classify/image/ocr-turned.ts); faces + apparent age alone
  * on a portrait; every check together (as the gateway runs them, ONNX sessions on one thread
- * each). Also resident memory with every model loaded.
+ * each), and on the text-free photo also with the turned passes forced (gate 0), the baseline
+ * of the gate that skips them where the upright pass sees nothing text-like. Also resident
+ * memory with every model loaded.
  *
  * Besides wall-clock medians (inflated when other work shares the 2 cores), each row prints the
  * process CPU time per call (user + system, all threads: ONNX Runtime's included; calls run one
@@ -56,6 +58,17 @@ const images = await createImageClassifier({
 });
 // Measured before the other classifiers load: one process with every model, as the gateway runs.
 const rssAllModels = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+// The same, with the turned passes run on every image (HALLMARK_OCR_TURNED_PASS_GATE=0).
+const imagesAlwaysTurned = await createImageClassifier({
+  modelsDir: join(root, "models"),
+  hashLists: [list],
+  ocr: { turnedPasses, turnedPassGate: 0 },
+  textScreen: withCompletionTerms(
+    await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") }),
+    loadCompletionTerms(join(root, "policies/lexicons")),
+  ),
+  sessionOptions: one,
+});
 const basic = await createImageClassifier({
   modelsDir: join(root, "models"),
   hashLists: [list],
@@ -132,6 +145,7 @@ for (const [name, fn] of [
   withCpu("faces + age only, JPEG 1024² portrait", () => facesOnly.classify(portrait)),
   withCpu("all checks, JPEG 1024² with a mark", () => images.classify(stamped)),
   withCpu("all checks, JPEG 1024² photo, no text", () => images.classify(textFree)),
+  withCpu("  same, turned passes forced (gate 0)", () => imagesAlwaysTurned.classify(textFree)),
   withCpu("all checks, 1024² portrait, ages", () => images.classify(portrait)),
   // As the output screen runs them: the age model only from the policy's sexual review
   // threshold on (default 0.5), where the minors rule reads ages.
@@ -162,6 +176,8 @@ for (const task of bench.tasks) {
   );
 }
 console.log(
-  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the six bench classifiers: ${rssMb()} MB`,
+  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the seven bench classifiers: ${rssMb()} MB`,
 );
-for (const c of [basic, ocrOnly, ocrTurned, ocrShipped, facesOnly, images]) await c.close();
+for (const c of [basic, ocrOnly, ocrTurned, ocrShipped, facesOnly, images, imagesAlwaysTurned]) {
+  await c.close();
+}

@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion] [--turned side:deg,...|off]`: OCR recall on planted
+ * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion] [--turned side:deg,...|off] [--gate peak]`: OCR recall on planted
  * stock-photo marks and false alarms on text-free images (set: scripts/models/ocr-eval-set.ts),
  * through the image classifier with the prompt screen's lexicons, as the gateway runs it.
  * A second set draws the same marks as agencies do (outline, drop shadow, translucent banner,
@@ -21,13 +21,19 @@ const root = join(import.meta.dirname, "..", "..");
 const noCompletion = process.argv.includes("--no-completion");
 // --turned side:degrees,... or off: detection passes over turned copies
 // (src/classify/image/ocr-turned.ts); default: the gateway's (HALLMARK_OCR_TURNED_PASSES).
+// --gate peak: the upright map's peak under which the turned passes are skipped (0: always run).
 const turnedAt = process.argv.indexOf("--turned");
-const turnedPasses = loadConfig(
-  turnedAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASSES: process.argv[turnedAt + 1] ?? "" },
-).ocrTurnedPasses;
+const gateAt = process.argv.indexOf("--gate");
+const { ocrTurnedPasses: turnedPasses, ocrTurnedPassGate: turnedPassGate } = loadConfig({
+  ...(turnedAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASSES: process.argv[turnedAt + 1] ?? "" }),
+  ...(gateAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASS_GATE: process.argv[gateAt + 1] ?? "" }),
+});
+const flags = ["--turned", "--gate"];
 const args = process.argv
   .slice(2)
-  .filter((a, i, all) => a !== "--no-completion" && a !== "--turned" && all[i - 1] !== "--turned");
+  .filter(
+    (a, i, all) => a !== "--no-completion" && !flags.includes(a) && !flags.includes(all[i - 1]!),
+  );
 const perMark = Number(args[0] ?? 12);
 const clean = Number(args[1] ?? 48);
 const sides = args.slice(2).map(Number);
@@ -44,7 +50,7 @@ const textScreen = noCompletion
 for (const side of sides.length > 0 ? sides : [960]) {
   const images = await createImageClassifier({
     modelsDir: join(root, "models"),
-    ocr: { detectionSide: side, turnedPasses },
+    ocr: { detectionSide: side, turnedPasses, turnedPassGate },
     textScreen,
     sessionOptions: { intraOpNumThreads: 1 },
   });
@@ -54,9 +60,16 @@ for (const side of sides.length > 0 ? sides : [960]) {
   let anyText = 0;
   const misses: string[] = [];
   const ms: number[] = [];
+  // Images whose turned passes ran, text-free ones apart (the gate's saving is on those).
+  let turnedRan = 0;
+  let turnedRanClean = 0;
   for (const item of set) {
     const r = await images.classify(item.png);
     ms.push(r.timings.ocr);
+    if (r.textPasses > 1) {
+      turnedRan++;
+      if (item.term === null) turnedRanClean++;
+    }
     const terms = new Set(r.scores["intellectual-property"].spans.map((s) => s.term));
     if (item.term !== null) {
       marked++;
@@ -84,8 +97,13 @@ for (const side of sides.length > 0 ? sides : [960]) {
   ms.sort((a, b) => a - b);
   const cleanN = set.length - marked;
   console.log(
-    `detection side ${side}px, turned passes ${turnedPasses.length > 0 ? turnedPasses.map((p) => `${p.side}:${p.degrees}`).join(",") : "off"}, 1024×1024 images, 1 ORT thread per session`,
+    `detection side ${side}px, turned passes ${turnedPasses.length > 0 ? turnedPasses.map((p) => `${p.side}:${p.degrees}`).join(",") : "off"} (gate ${turnedPassGate}), 1024×1024 images, 1 ORT thread per session`,
   );
+  if (turnedPasses.length > 0) {
+    console.log(
+      `  turned passes ran on ${turnedRan}/${set.length} images of the plain set (text-free: ${turnedRanClean}/${set.length - marked})`,
+    );
+  }
   console.log(`  marks found: ${found}/${marked} (${((100 * found) / marked).toFixed(1)}%)`);
   console.log(
     `  false alarms on text-free images: ${alarms}/${cleanN} (${((100 * alarms) / cleanN).toFixed(1)}%); any line read: ${anyText}/${cleanN}`,

@@ -122,7 +122,7 @@ class Session {
         hashThreshold: c.hashLists.threshold,
         maxPixels: c.limits.maxInputPixels,
         // As the gateway screens outputs: the same turned OCR passes and mark completion.
-        ocr: { turnedPasses: c.ocrTurnedPasses },
+        ocr: { turnedPasses: c.ocrTurnedPasses, turnedPassGate: c.ocrTurnedPassGate },
         textScreen: withCompletionTerms(this.text, loadCompletionTerms(c.lexiconDir)),
       });
     }

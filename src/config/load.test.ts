@@ -58,6 +58,13 @@ describe("loadConfig", () => {
         { side: 960, degrees: -20 },
       ],
     );
+    expect(loadConfig({}).ocrTurnedPassGate).toBe(0.1);
+    expect(loadConfig({ HALLMARK_OCR_TURNED_PASS_GATE: "0" }).ocrTurnedPassGate).toBe(0);
+    for (const bad of ["-0.1", "1.5", "x"]) {
+      expect(() => loadConfig({ HALLMARK_OCR_TURNED_PASS_GATE: bad })).toThrow(
+        "HALLMARK_OCR_TURNED_PASS_GATE",
+      );
+    }
     for (const bad of ["640", "640:0", "640:90", "64:30", "5000:30", "a:b", "640:30,".repeat(5)]) {
       expect(() => loadConfig({ HALLMARK_OCR_TURNED_PASSES: bad })).toThrow(
         "HALLMARK_OCR_TURNED_PASSES",

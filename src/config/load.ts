@@ -101,6 +101,8 @@ export interface Config {
   hashLists: { files: string[]; threshold: number };
   /** OCR detection passes over turned copies (HALLMARK_OCR_TURNED_PASSES); empty: none. */
   ocrTurnedPasses: Array<{ side: number; degrees: number }>;
+  /** Upright map peak under which the turned passes are skipped (HALLMARK_OCR_TURNED_PASS_GATE). */
+  ocrTurnedPassGate: number;
   watermark: { keyFile?: string; issuerKeyId?: number };
   /** Worker threads for watermark and PDQ work (0: in-process). */
   cpuThreads: number;
@@ -344,6 +346,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       issuerKeyId: e.HALLMARK_WATERMARK_ISSUER_ID,
     },
     ocrTurnedPasses: e.HALLMARK_OCR_TURNED_PASSES,
+    ocrTurnedPassGate: e.HALLMARK_OCR_TURNED_PASS_GATE,
     hashLists: {
       files: (e.HALLMARK_HASH_LISTS ?? []).map((f) => path.resolve(f)),
       threshold: e.HALLMARK_HASH_THRESHOLD,

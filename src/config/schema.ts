@@ -184,6 +184,12 @@ export const envSchema = z.object({
    * (side: the long side the detector sees, 160–1920 px; degrees: clockwise, -89 to 89, not 0),
    * at most 4; `off`: none. Diagonal marks the upright pass loses (docs/image-screening.md).
    */
+  /**
+   * The turned OCR passes run only on images whose upright pass's text probability map peaks at
+   * or above this, 0–1 (0: on every image). Most photos peak near 0; every mark only a turned
+   * pass read peaked at 1 upright (docs/image-screening.md).
+   */
+  HALLMARK_OCR_TURNED_PASS_GATE: z.coerce.number().min(0).max(1).default(0.1),
   HALLMARK_OCR_TURNED_PASSES: z
     .string()
     .default(DEFAULT_OCR_TURNED_PASSES)

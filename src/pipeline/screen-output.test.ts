@@ -29,6 +29,7 @@ function result(sexual: number, ages: number[], faces = true): ImageResult {
     faces: ages.map((age) => ({ box: { x: 0, y: 0, width: 10, height: 10 }, age, score: 0.9 })),
     agesEstimated: true,
     text: [],
+    textPasses: 1,
     pdq: { hash: "0".repeat(64), quality: 100 },
     hashListMatches: [],
     sources: { nsfw: true, faces, ocr: true, pdq: true },

@@ -131,6 +131,8 @@ export function outputAuditView(screen: OutputScreen): unknown {
     sexual: r.scores.sexual.score,
     // Text read in the image: what a reviewer needs to see why a mark or brand fired.
     text: r.text.map((l) => ({ text: l.text, confidence: l.confidence, box: l.box })),
+    // 1: the upright pass only (it saw nothing text-like, so the turned passes were skipped).
+    text_passes: r.textPasses,
     faces: r.faces.map((f) => ({ box: f.box, age: f.age ?? null, score: f.score })),
     // False: faces were found but their ages not estimated (sexual under the review threshold).
     ages_estimated: r.agesEstimated,

@@ -130,7 +130,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
-    ocr: { turnedPasses: config.ocrTurnedPasses },
+    ocr: { turnedPasses: config.ocrTurnedPasses, turnedPassGate: config.ocrTurnedPassGate },
     // One ONNX thread per session: the pool's threads are the parallelism.
     sessionOptions: { intraOpNumThreads: 1 },
   };

@@ -79,6 +79,8 @@ export interface ImageClassifierOptions {
         fuseGraphs?: boolean;
         /** Detection passes over turned copies, for diagonal marks (see ocr-turned.ts). */
         turnedPasses?: TurnedPass[];
+        /** Upright map peak under which the turned passes are skipped (see ocr.ts); 0: never. */
+        turnedPassGate?: number;
       };
   /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
   textScreen?: TextScreen;
@@ -137,6 +139,11 @@ export interface ImageResult {
   agesEstimated: boolean;
   /** Lines of text read in the image (empty when OCR did not run or found none). */
   text: TextLine[];
+  /**
+   * Text detection passes run: 1 (upright), plus the turned passes when the upright map showed
+   * anything text-like; 0 when OCR did not run.
+   */
+  textPasses: number;
   pdq: PdqResult;
   hashListMatches: Array<Pick<HashListMatch, "list" | "label" | "distance">>;
   /** Which checks actually ran. */
@@ -224,12 +231,15 @@ export async function createImageClassifier(
           ? Promise.resolve(true)
           : nudity.then((p) => p === undefined || sexualScore(p) >= ageFrom);
       wantAges.catch(() => {}); // a nudity failure is reported by the line below
-      const [[probs, nsfwMs], [pdq, pdqMs], [lines, ocrMs], [faced, facesMs]] = await Promise.all([
-        timed(nudity),
-        timed(pdqHashRawForLookup(image, options.pdq)),
-        timed(ocr ? ocr.read(image) : Promise.resolve(undefined)),
-        timed(findFaces(image, wantAges)),
-      ]);
+      const [[probs, nsfwMs], [pdq, pdqMs], [reading, ocrMs], [faced, facesMs]] = await Promise.all(
+        [
+          timed(nudity),
+          timed(pdqHashRawForLookup(image, options.pdq)),
+          timed(ocr ? ocr.read(image) : Promise.resolve(undefined)),
+          timed(findFaces(image, wantAges)),
+        ],
+      );
+      const lines = reading?.lines;
       const scores = emptyScores();
       if (probs) scores.sexual = { score: sexualScore(probs), spans: [] };
       if (lines && textScreen) mergeScores(scores, await scoreImageText(textScreen, lines));
@@ -248,6 +258,7 @@ export async function createImageClassifier(
         faces: faced?.found ?? [],
         agesEstimated: faced?.aged ?? false,
         text: lines ?? [],
+        textPasses: reading?.passes ?? 0,
         pdq,
         hashListMatches: matches,
         sources: {
@@ -337,5 +348,6 @@ async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | unde
     sessionOptions: withFullOptimisation(options.sessionOptions),
     fuseGraphs: options.ocr?.fuseGraphs,
     turnedPasses: options.ocr?.turnedPasses,
+    turnedPassGate: options.ocr?.turnedPassGate,
   });
 }

@@ -126,9 +126,19 @@ export function boxesFromProbability(
   return boxes;
 }
 
+/** One detection pass. */
+export interface Detection {
+  boxes: DetectedBox[];
+  /**
+   * The probability map's highest value, 0..1: near 0 where the network sees nothing text-like
+   * anywhere (most photos), whether or not any box passed the thresholds.
+   */
+  peak: number;
+}
+
 export interface TextDetector {
   /** Boxes in `image`'s pixels; `limit` overrides the long side the network sees. */
-  detect(image: RawImageInput, limit?: number): Promise<DetectedBox[]>;
+  detect(image: RawImageInput, limit?: number): Promise<Detection>;
   release(): Promise<void>;
 }
 
@@ -151,7 +161,9 @@ export async function createTextDetector(
       const x = await detectionTensor(image, w, h);
       const r = await session.run({ [input]: new ort.Tensor("float32", x, [1, 3, h, w]) });
       const prob = r[output]!.data as Float32Array;
-      return boxesFromProbability(prob, w, h, image.width / w, image.height / h);
+      let peak = 0;
+      for (let i = 0; i < prob.length; i++) if (prob[i]! > peak) peak = prob[i]!;
+      return { boxes: boxesFromProbability(prob, w, h, image.width / w, image.height / h), peak };
     },
     release: () => session.release(),
   };

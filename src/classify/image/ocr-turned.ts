@@ -49,7 +49,7 @@ export async function detectTurned(
     height: info.height,
     channels: info.channels as 3 | 4,
   };
-  const boxes = await detector.detect(turned, pass.side);
+  const { boxes } = await detector.detect(turned, pass.side);
   const back = turnBack(pass.degrees, turned, small);
   const sx = image.width / small.width;
   const sy = image.height / small.height;

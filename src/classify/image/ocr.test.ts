@@ -208,6 +208,8 @@ describe("text in the image, through the classifier", () => {
     });
     try {
       const r = await turned.classify(png);
+      // The upright map saw something text-like, so the turned pass ran.
+      expect(r.textPasses).toBe(2);
       expect(terms(r)).toContain("getty images");
       // Boxes of the turned pass are turned back: the line rises at about 45° in the image.
       const line = r.text.find((l) => /getty images/i.test(l.text))!;
@@ -218,11 +220,47 @@ describe("text in the image, through the classifier", () => {
     }
   });
 
+  it("skips the turned passes where the upright pass sees nothing text-like", async () => {
+    const withPasses = (turnedPassGate?: number) =>
+      createImageClassifier({
+        modelsDir: join(ROOT, "models"),
+        textScreen: text,
+        sessionOptions: { intraOpNumThreads: 1 },
+        faces: false,
+        ocr: {
+          turnedPasses: [
+            { side: 640, degrees: 30 },
+            { side: 640, degrees: -30 },
+          ],
+          turnedPassGate,
+        },
+      });
+    const gated = await withPasses();
+    const always = await withPasses(0);
+    try {
+      // The plain photo: its upright map peaks near 0, so only the upright pass runs ...
+      const photo = await gated.classify(bridgeJpeg());
+      expect(photo.textPasses).toBe(1);
+      expect(photo.text).toEqual([]);
+      // ... and the passes it skipped would have read nothing either.
+      const forced = await always.classify(bridgeJpeg());
+      expect(forced.textPasses).toBe(3);
+      expect(forced.text).toEqual([]);
+      // A mark makes the upright map peak: every pass runs.
+      const marked = await gated.classify(await stamped("Getty Images", -20));
+      expect(marked.textPasses).toBe(3);
+    } finally {
+      await gated.close();
+      await always.close();
+    }
+  });
+
   it("reports OCR absent when turned off", async () => {
     const off = await createImageClassifier({ modelsDir: join(ROOT, "models"), ocr: false });
     const r = await off.classify(bridgeJpeg());
     expect(r.sources.ocr).toBe(false);
     expect(r.text).toEqual([]);
+    expect(r.textPasses).toBe(0);
     await off.close();
   });
 });

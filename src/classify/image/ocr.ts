@@ -64,14 +64,34 @@ export interface OcrOptions {
    * side. Default none.
    */
   turnedPasses?: TurnedPass[];
+  /**
+   * The turned passes run only when the upright pass's probability map reaches this anywhere:
+   * a map that stays under it everywhere shows nothing text-like, turned or not. Default
+   * `DEFAULT_TURNED_PASS_GATE`; 0 runs them on every image.
+   */
+  turnedPassGate?: number;
 }
 
 export const DEFAULT_OCR_DETECTION_SIDE = 960;
 export const DEFAULT_OCR_MIN_CONFIDENCE = 0.5;
 export const DEFAULT_OCR_MAX_LINES = 64;
+/**
+ * Where the upright map peaks under this, the turned passes are skipped. Measured on the OCR
+ * evaluation set and 50 text-free photos (models/ocr/README.md): every mark that only a turned
+ * pass read had upright pixels at 1.0 (at least 182 of them above the 0.3 kernel threshold),
+ * while most photos peak under 0.04. A third of the kernel threshold, so that a mark the upright
+ * pass sees only faintly still gets its turned passes.
+ */
+export const DEFAULT_TURNED_PASS_GATE = 0.1;
+
+export interface OcrReading {
+  lines: TextLine[];
+  /** Detection passes run: the upright one, plus the turned ones when its map called for them. */
+  passes: number;
+}
 
 export interface OcrModel {
-  read(image: RawImageInput): Promise<TextLine[]>;
+  read(image: RawImageInput): Promise<OcrReading>;
   release(): Promise<void>;
 }
 
@@ -90,19 +110,23 @@ export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
   );
   return {
     async read(image) {
-      const found = await detector.detect(image);
-      if (options.turnedPasses && options.turnedPasses.length > 0) {
+      const upright = await detector.detect(image);
+      const found = upright.boxes;
+      let passes = 1;
+      const gate = options.turnedPassGate ?? DEFAULT_TURNED_PASS_GATE;
+      if (options.turnedPasses && options.turnedPasses.length > 0 && upright.peak >= gate) {
         // A pass's side is for images the upright pass shrinks to `detectionSide`; a smaller
         // image (not enlarged upright) gets its turned passes in the same proportion, so they
         // never cost more, relative to the upright pass, than on a large one.
-        const upright = detectionSize(image.width, image.height, options.detectionSide);
-        const uprightSide = Math.max(upright.width, upright.height);
+        const size = detectionSize(image.width, image.height, options.detectionSide);
+        const uprightSide = Math.max(size.width, size.height);
         for (const pass of options.turnedPasses) {
           const side = Math.min(
             pass.side,
             Math.round((uprightSide * pass.side) / options.detectionSide),
           );
           found.push(...(await detectTurned(detector, image, { ...pass, side })));
+          passes++;
         }
       }
       const boxes = found
@@ -112,7 +136,7 @@ export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
         // "reamstime" on the evaluation set); 15% more length read them back (scripts/models/
         // eval-ocr.ts: recall rose from 59% to the figure in models/ocr/README.md).
         .map((b) => ({ ...b, rect: { ...b.rect, width: b.rect.width * LINE_LENGTH_MARGIN } }));
-      if (boxes.length === 0) return [];
+      if (boxes.length === 0) return { lines: [], passes };
       const decoded = await recogniser.recognise(
         image,
         boxes.map((b) => b.rect),
@@ -154,7 +178,7 @@ export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
         });
       });
       // Reading order: top to bottom, then left to right.
-      return lines.sort((a, b) => a.box.y - b.box.y || a.box.x - b.box.x);
+      return { lines: lines.sort((a, b) => a.box.y - b.box.y || a.box.x - b.box.x), passes };
     },
     async release() {
       await detector.release();
