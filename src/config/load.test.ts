@@ -46,6 +46,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 
+  it("reads the wrong-key allowance per address: 30 a minute by default, 0 for none", () => {
+    expect(loadConfig({}).authFailuresPerMinute).toBe(30);
+    expect(loadConfig({ HALLMARK_AUTH_FAILURES_PER_MINUTE: "0" }).authFailuresPerMinute).toBe(0);
+    for (const bad of ["-1", "2.5", "many"]) {
+      expect(() => loadConfig({ HALLMARK_AUTH_FAILURES_PER_MINUTE: bad })).toThrow(
+        "HALLMARK_AUTH_FAILURES_PER_MINUTE",
+      );
+    }
+  });
+
   it("reads the OCR turned passes: two diagonal ones by default, a list, or off", () => {
     expect(loadConfig({}).ocrTurnedPasses).toEqual([
       { side: 640, degrees: 30 },

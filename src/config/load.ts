@@ -29,6 +29,8 @@ export interface Config {
   policy: { cacheMs: number; watch: boolean };
   /** How long a key that authenticated is trusted without a lookup (ms; 0: none). */
   authCacheMs: number;
+  /** Wrong API keys per client address per minute, per replica, before 429 (0: no limit). */
+  authFailuresPerMinute: number;
   /** Each policy-governed stage's time limit, ms (HALLMARK_STAGE_TIMEOUT_<STAGE>_MS). */
   stageTimeoutsMs: Record<
     "screen_prompt" | "screen_input" | "screen_output" | "watermark" | "c2pa",
@@ -274,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ),
     policy: { cacheMs: e.HALLMARK_POLICY_CACHE_MS, watch: e.HALLMARK_POLICY_WATCH },
     authCacheMs: e.HALLMARK_AUTH_CACHE_MS,
+    authFailuresPerMinute: e.HALLMARK_AUTH_FAILURES_PER_MINUTE,
     licenceDir: path.resolve(
       e.HALLMARK_LICENCE_DIR ?? path.join(PACKAGE_ROOT, "policies/licences"),
     ),

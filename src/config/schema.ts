@@ -45,6 +45,11 @@ export const envSchema = z.object({
    * (0: every request asks). Bounds how long a revoked key can still be used (docs/limits.md).
    */
   HALLMARK_AUTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /**
+   * Wrong API keys one client address may send per minute, per replica, before it is refused
+   * with 429 until its allowance refills (0: no limit). Each wrong key costs a database lookup.
+   */
+  HALLMARK_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
   /** Reload the policies when a file in the policy folder changes (SIGHUP always reloads). */
   HALLMARK_POLICY_WATCH: boolFlag.default(true),
   /** Folder of lexicons (per language and category); absent means the packaged policies/lexicons. */

@@ -12,10 +12,11 @@ import type { Logger } from "../log/index.js";
 import type { PipelineDeps } from "../pipeline/index.js";
 import type { Policy, PolicyStore } from "../policy/index.js";
 import { type ReviewOptions, reviewApp } from "../review/index.js";
-import { type Authenticate, authenticate } from "../tenants/index.js";
+import { type Authenticate, type AuthThrottle, authenticate } from "../tenants/index.js";
+import { clientAddress } from "./client-address.js";
 import type { AppEnv } from "./context.js";
 import { errorResponse } from "./errors.js";
-import { bearerAuth } from "./middleware/auth.js";
+import { type AuthGuard, bearerAuth as keyAuth } from "./middleware/auth.js";
 import { idempotency } from "./middleware/idempotency.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { imageQuota } from "./middleware/rate-limit-quota.js";
@@ -57,6 +58,8 @@ export interface AppDeps {
   delivery?: Delivery;
   /** API-key lookups (a short cache of keys that succeeded); absent: every request asks `db`. */
   authenticate?: Authenticate;
+  /** Wrong keys counted per client address (HALLMARK_AUTH_FAILURES_PER_MINUTE); absent: none. */
+  authThrottle?: AuthThrottle;
   /** The review workspace's login limits and proxy trust (docs/review.md). */
   review?: ReviewOptions;
 }
@@ -100,23 +103,29 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     ? imageQuota(deps.rateLimits, { maxImages: deps.limits.maxImages })
     : passThrough;
   const reading = ["generate", "audit-read"] as const;
-  const auth = deps.authenticate ?? ((key: string) => authenticate(deps.db, key));
+  const authenticateKey = deps.authenticate ?? ((key: string) => authenticate(deps.db, key));
+  const trustProxy = deps.review?.trustProxy ?? false;
+  const guard: AuthGuard | undefined = deps.authThrottle && {
+    throttle: deps.authThrottle,
+    address: (c) => clientAddress(c, trustProxy),
+  };
+  const bearerAuth = (scope: string | readonly string[]) => keyAuth(authenticateKey, scope, guard);
   // Idempotency-Key (generations and edits) after the rate limit, before the quota: a replay is
   // a request but makes no image.
   const idem = deps.delivery
     ? idempotency({ db: deps.db, outputs: deps.delivery.outputs, ...deps.delivery.idempotency })
     : passThrough;
-  app.use("/v1/images/*", bearerAuth(auth, "generate"), limited, idem, quota);
-  app.use("/v1/moderations", bearerAuth(auth, "moderate"), limited);
-  app.use("/v1/models", bearerAuth(auth, "generate"), limited);
-  app.use("/v1/models/*", bearerAuth(auth, "generate"), limited);
-  app.on("GET", "/v1/generations/*", bearerAuth(auth, reading), limited);
-  app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/generations/*", bearerAuth(auth, "generate"));
+  app.use("/v1/images/*", bearerAuth("generate"), limited, idem, quota);
+  app.use("/v1/moderations", bearerAuth("moderate"), limited);
+  app.use("/v1/models", bearerAuth("generate"), limited);
+  app.use("/v1/models/*", bearerAuth("generate"), limited);
+  app.on("GET", "/v1/generations/*", bearerAuth(reading), limited);
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/generations/*", bearerAuth("generate"));
   app.use("/v1/generations/*", limited);
-  app.use("/v1/usage", bearerAuth(auth, reading), limited);
-  app.use("/v1/admin/*", bearerAuth(auth, "admin"), limited);
+  app.use("/v1/usage", bearerAuth(reading), limited);
+  app.use("/v1/admin/*", bearerAuth("admin"), limited);
   if (deps.verifyRequiresKey) {
-    app.use("/v1/provenance/verify", bearerAuth(auth, "verify"), limited);
+    app.use("/v1/provenance/verify", bearerAuth("verify"), limited);
   }
   app.use("/v1/images/generations", requireMediaType(["application/json"]));
   app.use("/v1/images/edits", requireMediaType(["multipart/form-data"]));

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
 import { HallmarkError } from "../errors/index.js";
+import { clientAddress } from "../http/client-address.js";
 import type { AppEnv } from "../http/context.js";
 import { statusFor } from "../http/errors.js";
 import { authenticate } from "../tenants/index.js";
@@ -78,19 +78,6 @@ function isHttps(c: Context, trustProxy: boolean): boolean {
   );
 }
 
-/** The client's address: the socket's, or with a trusted proxy the address it appended last. */
-function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const last = c.req.header("x-forwarded-for")?.split(",").pop()?.trim();
-    if (last) return last.slice(0, 64);
-  }
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown"; // not served by @hono/node-server (app.request in tests)
-  }
-}
-
 /**
  * The reviewers' workspace under /review: login, the queue of held requests, an item page
  * with the decision form, search, and CSV / JSON-lines export. A browser signs in with an API
@@ -155,7 +142,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
     const expected = getCookie(c, LOGIN_CSRF_COOKIE) ?? "";
     if (!csrfMatches(expected, form.csrf))
       return showLogin(c, 403, "The login form expired; try again.");
-    const ip = clientIp(c, trustProxy);
+    const ip = clientAddress(c, trustProxy);
     const username = typeof form.username === "string" ? form.username.trim().toLowerCase() : "";
     const key = typeof form.key === "string" ? form.key.trim() : "";
     // Key logins count against the address and a shared "(key)" name per key prefix.
@@ -234,7 +221,7 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
   });
 
   registerAdminRoutes(app, { db });
-  registerAccountRoutes(app, { db, limiter, clientIp: (c) => clientIp(c, trustProxy) });
+  registerAccountRoutes(app, { db, limiter, clientIp: (c) => clientAddress(c, trustProxy) });
 
   app.post("/logout", async (c) => {
     const token = getCookie(c, SESSION_COOKIE);

@@ -51,7 +51,7 @@ import {
 import { loadHashList } from "../provenance/fingerprint/index.js";
 import { createWatermarker, loadWatermarkKey } from "../provenance/watermark/index.js";
 import { startTracing } from "../telemetry/index.js";
-import { bootstrapIfEmpty, cachedAuthenticate } from "../tenants/index.js";
+import { bootstrapIfEmpty, cachedAuthenticate, createAuthThrottle } from "../tenants/index.js";
 import { createCpuPool, createPooledImageClassifier } from "../workers/index.js";
 
 export interface Runtime {
@@ -246,6 +246,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     rateLimits,
     verifyRequiresKey: config.rateLimits.verifyRequiresKey,
     authenticate: cachedAuthenticate(database.db, { ttlMs: config.authCacheMs }),
+    authThrottle:
+      config.authFailuresPerMinute > 0
+        ? createAuthThrottle({ failures: config.authFailuresPerMinute, windowMs: 60_000 })
+        : undefined,
     review: config.review,
     operations,
     delivery,

@@ -1,3 +1,8 @@
+export {
+  type AuthThrottle,
+  type AuthThrottleOptions,
+  createAuthThrottle,
+} from "./auth-throttle.js";
 export { BOOTSTRAP_TENANT, bootstrapIfEmpty } from "./bootstrap.js";
 export { type Authenticate, cachedAuthenticate, type KeyCacheOptions } from "./key-cache.js";
 export {

@@ -1,8 +1,14 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { withDatabase } from "../../db/index.js";
-import { HallmarkError } from "../../errors/index.js";
-import type { Authenticate } from "../../tenants/index.js";
+import { HallmarkError, isHallmarkError } from "../../errors/index.js";
+import type { Authenticate, AuthThrottle } from "../../tenants/index.js";
 import type { AppEnv } from "../context.js";
+
+/** Failed authentications counted per client address (HALLMARK_AUTH_FAILURES_PER_MINUTE). */
+export interface AuthGuard {
+  throttle: AuthThrottle;
+  address(c: Context): string;
+}
 
 const PREFIX = "Bearer ";
 
@@ -10,10 +16,13 @@ const PREFIX = "Bearer ";
  * Authenticates `Authorization: Bearer <key>` against the stored key hashes and puts the
  * principal on the context (`authenticate`: the database lookup, or `cachedAuthenticate`).
  * Missing and wrong keys are 401, a key without the route's scope 403, a database outage 503.
+ * With `guard`, an address that has sent too many wrong keys gets 429 with Retry-After, before
+ * any lookup, until its bucket refills (tenants/auth-throttle.ts).
  */
 export function bearerAuth(
   authenticate: Authenticate,
   scope?: string | readonly string[],
+  guard?: AuthGuard,
 ): MiddlewareHandler<AppEnv> {
   // A list means any one of them will do (e.g. generate or audit-read for reading records).
   const anyOf = scope === undefined ? [] : typeof scope === "string" ? [scope] : scope;
@@ -26,9 +35,26 @@ export function bearerAuth(
       );
     }
     const key = header.slice(PREFIX.length).trim();
+    // Refused without a lookup, so not counted against the address.
     if (key.length > 256)
       throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
-    const principal = await withDatabase(() => authenticate(key));
+    const address = guard?.address(c);
+    if (guard && address !== undefined) {
+      const wait = guard.throttle.retryAfterMs(address);
+      if (wait > 0) {
+        throw new HallmarkError(
+          "rate_limit_exceeded",
+          "Too many requests with a wrong API key from this address; try again later.",
+          { details: { retryAfterSeconds: Math.ceil(wait / 1000) } },
+        );
+      }
+    }
+    const principal = await withDatabase(() => authenticate(key)).catch((error: unknown) => {
+      if (guard && address !== undefined && isHallmarkError(error)) {
+        if (error.code === "invalid_api_key") guard.throttle.failed(address);
+      }
+      throw error;
+    });
     if (anyOf.length > 0 && principal.scopes && !anyOf.some((s) => principal.scopes!.includes(s))) {
       throw new HallmarkError(
         "insufficient_scope",

@@ -61,3 +61,62 @@ describe.each(testDatabases())("POST /v1/moderations security on $name", (testDb
     expect(mine + theirs).not.toContain(gw.otherKey);
   });
 });
+
+describe.each(testDatabases())("wrong API keys from one address on $name", (testDb) => {
+  let gw: TestGateway;
+  const json = { input: "a sunny meadow" };
+  beforeAll(async () => {
+    gw = await startTestGateway(testDb, {
+      HALLMARK_AUTH_FAILURES_PER_MINUTE: "3",
+      HALLMARK_TRUST_PROXY: "true",
+    });
+  }, 240_000);
+  afterAll(() => gw.close());
+
+  const from = (address: string, key: string) =>
+    gw.request("/v1/moderations", { key, json, headers: { "x-forwarded-for": address } });
+
+  it("refuses an address with 429 after its allowance of wrong keys, without looking keys up", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const wrong = "hm_not-a-key";
+      for (let i = 0; i < 3; i++) {
+        const res = await from("203.0.113.7", wrong);
+        expect(res.status).toBe(401);
+        expect((await res.json()).error.code).toBe("invalid_api_key");
+      }
+      const refused = await from("203.0.113.7", wrong);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("retry-after")).toBe("20"); // a minute / 3 tries
+      expect((await refused.json()).error).toMatchObject({
+        type: "rate_limit_error",
+        code: "rate_limit_exceeded",
+      });
+      // Refused before any lookup: even a good key from that address.
+      expect((await from("203.0.113.7", gw.key)).status).toBe(429);
+      // Another address is not affected.
+      expect((await from("198.51.100.9", gw.key)).status).toBe(200);
+      expect((await from("198.51.100.9", wrong)).status).toBe(401);
+      // One try refills in 20 s: the good key is served, a wrong one spends the try.
+      vi.setSystemTime(Date.now() + 20_000);
+      expect((await from("203.0.113.7", gw.key)).status).toBe(200);
+      expect((await from("203.0.113.7", wrong)).status).toBe(401);
+      expect((await from("203.0.113.7", wrong)).status).toBe(429);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("does not count a missing key (nothing is looked up)", async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await gw.request("/v1/moderations", {
+        key: null,
+        json,
+        headers: { "x-forwarded-for": "192.0.2.44" },
+      });
+      expect(res.status).toBe(401);
+    }
+    // The other tenant: acme's rate limit was spent 20 s ahead on the faked clock above.
+    expect((await from("192.0.2.44", gw.otherKey)).status).toBe(200);
+  });
+});
