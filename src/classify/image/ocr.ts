@@ -77,9 +77,9 @@ export const DEFAULT_OCR_MIN_CONFIDENCE = 0.5;
 export const DEFAULT_OCR_MAX_LINES = 64;
 /**
  * Where the upright map peaks under this, the turned passes are skipped. Measured on the OCR
- * evaluation set and 50 text-free photos (models/ocr/README.md): every mark that only a turned
- * pass read had upright pixels at 1.0 (at least 182 of them above the 0.3 kernel threshold),
- * while most photos peak under 0.04. A third of the kernel threshold, so that a mark the upright
+ * evaluation set, the fixture photos and Debian's skimage images (docs/image-screening.md):
+ * every mark that only a turned pass read had upright pixels at 1.0 (at least 182 of them above
+ * the 0.3 kernel threshold), while most photos peak under 0.04. A third of the kernel threshold, so that a mark the upright
  * pass sees only faintly still gets its turned passes.
  */
 export const DEFAULT_TURNED_PASS_GATE = 0.1;
