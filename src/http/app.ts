@@ -177,6 +177,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     reviewApp({
       db: deps.db,
       ...deps.review,
+      authThrottle: deps.authThrottle,
       provenance: { c2pa: deps.pipeline.c2pa, outputs: deps.delivery?.outputs },
     }),
   );

@@ -7,7 +7,7 @@ import { reviewDecisions, reviewSessions, tenants } from "../db/schema.js";
 import { auditLogEntries } from "../db/schema-audit.js";
 import { testDatabases } from "../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
-import { createApiKey, revokeApiKey } from "../tenants/index.js";
+import { createApiKey, createAuthThrottle, revokeApiKey } from "../tenants/index.js";
 import { createReviewer, setReviewerTenants } from "./accounts.js";
 import { reviewApp } from "./routes.js";
 
@@ -217,6 +217,23 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect((await gw.request("/review", { key: gw.key })).status).toBe(403);
     expect((await gw.request("/review/export.jsonl", { key: gw.otherKey })).status).toBe(403);
     expect((await gw.request("/review", { key: reviewKey })).status).toBe(200);
+  });
+
+  it("refuses an address that sent too many wrong bearer keys with 429, before any lookup", async () => {
+    const app = reviewApp({
+      db: gw.database.db,
+      trustProxy: true,
+      authThrottle: createAuthThrottle({ failures: 2, windowMs: 60_000 }),
+    });
+    const bearer = (key: string, address: string) =>
+      app.request("http://hallmark.test/", {
+        headers: { authorization: `Bearer ${key}`, "x-forwarded-for": address },
+      });
+    expect((await bearer("hm_wrong", "203.0.113.5")).status).toBe(401);
+    expect((await bearer("hm_wrong", "203.0.113.5")).status).toBe(401);
+    expect((await bearer("hm_wrong", "203.0.113.5")).status).toBe(429);
+    expect((await bearer(reviewKey, "203.0.113.5")).status).toBe(429);
+    expect((await bearer(reviewKey, "198.51.100.2")).status).toBe(200);
   });
 
   it("lists held and blocked undecided requests of every tenant, oldest first, with scores and spans", async () => {
