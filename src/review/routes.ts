@@ -4,11 +4,11 @@ import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Db } from "../db/index.js";
 import { withDatabase } from "../db/index.js";
-import { HallmarkError, isHallmarkError } from "../errors/index.js";
+import { HallmarkError } from "../errors/index.js";
 import { clientAddress } from "../http/client-address.js";
 import type { AppEnv } from "../http/context.js";
 import { statusFor } from "../http/errors.js";
-import { type AuthThrottle, authenticate } from "../tenants/index.js";
+import { type AuthThrottle, authenticate, lookUpKey } from "../tenants/index.js";
 import { registerAccountRoutes } from "./account.js";
 import { findReviewer, touchLogin, USERNAME_RE } from "./accounts.js";
 import { registerAdminRoutes } from "./admin.js";
@@ -196,25 +196,14 @@ export function reviewApp(deps: { db: Db } & ReviewOptions): Hono<ReviewEnv> {
   app.use("*", async (c, next) => {
     const header = c.req.header("authorization");
     if (header?.startsWith("Bearer ")) {
-      const key = header.slice(7).trim();
-      const ip = clientAddress(c, trustProxy);
-      const wait = deps.authThrottle?.retryAfterMs(ip) ?? 0;
-      if (wait > 0) {
-        throw new HallmarkError(
-          "rate_limit_exceeded",
-          "Too many requests with a wrong API key from this address; try again later.",
-          { details: { retryAfterSeconds: Math.ceil(wait / 1000) } },
-        );
-      }
-      if (key.length > 256) {
-        throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
-      }
-      const p = await withDatabase(() => authenticate(db, key)).catch((error: unknown) => {
-        if (isHallmarkError(error) && error.code === "invalid_api_key") {
-          deps.authThrottle?.failed(ip);
-        }
-        throw error;
-      });
+      const p = await lookUpKey(
+        header.slice(7).trim(),
+        (key) => withDatabase(() => authenticate(db, key)),
+        deps.authThrottle && {
+          throttle: deps.authThrottle,
+          address: clientAddress(c, trustProxy),
+        },
+      );
       if (!p.scopes?.includes(REVIEW_SCOPE))
         throw new HallmarkError("insufficient_scope", "This key does not have the review scope.");
       c.set("reviewer", {

@@ -8,6 +8,8 @@
  * the database's load, not about guessing. Clients behind one address share its bucket: behind
  * a proxy, HALLMARK_TRUST_PROXY makes the address the client's own.
  */
+import { HallmarkError, isHallmarkError } from "../errors/index.js";
+import type { Principal } from "./keys.js";
 
 export interface AuthThrottleOptions {
   /** Failed tries an address may make at once, refilled over `windowMs`. */
@@ -62,4 +64,39 @@ export function createAuthThrottle(options: AuthThrottleOptions): AuthThrottle {
       if (buckets.size > maxAddresses) buckets.delete(buckets.keys().next().value!);
     },
   };
+}
+
+/** Longest key looked up; a longer one cannot be a key and is refused without a lookup. */
+const MAX_KEY_LENGTH = 256;
+
+/**
+ * One presented key's lookup, as the API and the review workspace make it: a key over 256
+ * characters is refused without a lookup and not counted; with `throttle`, an address whose
+ * allowance is spent gets 429 `rate_limit_exceeded` (with the seconds to wait) before any lookup,
+ * and a key the lookup refuses as `invalid_api_key` spends one try.
+ */
+export async function lookUpKey(
+  key: string,
+  lookup: (key: string) => Promise<Principal>,
+  throttle?: { throttle: AuthThrottle; address: string },
+): Promise<Principal> {
+  if (key.length > MAX_KEY_LENGTH) {
+    throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
+  }
+  const wait = throttle ? throttle.throttle.retryAfterMs(throttle.address) : 0;
+  if (wait > 0) {
+    throw new HallmarkError(
+      "rate_limit_exceeded",
+      "Too many requests with a wrong API key from this address; try again later.",
+      { details: { retryAfterSeconds: Math.ceil(wait / 1000) } },
+    );
+  }
+  try {
+    return await lookup(key);
+  } catch (error) {
+    if (throttle && isHallmarkError(error) && error.code === "invalid_api_key") {
+      throttle.throttle.failed(throttle.address);
+    }
+    throw error;
+  }
 }

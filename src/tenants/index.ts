@@ -2,6 +2,7 @@ export {
   type AuthThrottle,
   type AuthThrottleOptions,
   createAuthThrottle,
+  lookUpKey,
 } from "./auth-throttle.js";
 export { BOOTSTRAP_TENANT, bootstrapIfEmpty } from "./bootstrap.js";
 export { type Authenticate, cachedAuthenticate, type KeyCacheOptions } from "./key-cache.js";

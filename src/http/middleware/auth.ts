@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { withDatabase } from "../../db/index.js";
-import { HallmarkError, isHallmarkError } from "../../errors/index.js";
-import type { Authenticate, AuthThrottle } from "../../tenants/index.js";
+import { HallmarkError } from "../../errors/index.js";
+import { type Authenticate, type AuthThrottle, lookUpKey } from "../../tenants/index.js";
 import type { AppEnv } from "../context.js";
 
 /** Failed authentications counted per client address (HALLMARK_AUTH_FAILURES_PER_MINUTE). */
@@ -34,27 +34,11 @@ export function bearerAuth(
         "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
       );
     }
-    const key = header.slice(PREFIX.length).trim();
-    // Refused without a lookup, so not counted against the address.
-    if (key.length > 256)
-      throw new HallmarkError("invalid_api_key", "Incorrect or revoked API key provided.");
-    const address = guard?.address(c);
-    if (guard && address !== undefined) {
-      const wait = guard.throttle.retryAfterMs(address);
-      if (wait > 0) {
-        throw new HallmarkError(
-          "rate_limit_exceeded",
-          "Too many requests with a wrong API key from this address; try again later.",
-          { details: { retryAfterSeconds: Math.ceil(wait / 1000) } },
-        );
-      }
-    }
-    const principal = await withDatabase(() => authenticate(key)).catch((error: unknown) => {
-      if (guard && address !== undefined && isHallmarkError(error)) {
-        if (error.code === "invalid_api_key") guard.throttle.failed(address);
-      }
-      throw error;
-    });
+    const principal = await lookUpKey(
+      header.slice(PREFIX.length).trim(),
+      (key) => withDatabase(() => authenticate(key)),
+      guard && { throttle: guard.throttle, address: guard.address(c) },
+    );
     if (anyOf.length > 0 && principal.scopes && !anyOf.some((s) => principal.scopes!.includes(s))) {
       throw new HallmarkError(
         "insufficient_scope",
