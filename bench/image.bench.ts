@@ -8,7 +8,8 @@
  * turned copies (HALLMARK_OCR_TURNED_PASSES, src/classify/image/ocr-turned.ts); faces + apparent age alone
  * on a portrait; every check together (as the gateway runs them, ONNX sessions on one thread
  * each), and on the text-free photo also with the turned passes forced (gate 0), the baseline
- * of the gate that skips them where the upright pass sees nothing text-like. Also resident
+ * of the gate that skips them where the upright pass sees nothing text-like; both also with the
+ * upright detection pass at 736 px instead of 960 (HALLMARK_OCR_DETECTION_SIDE). Also resident
  * memory with every model loaded.
  *
  * Besides wall-clock medians (inflated when other work shares the 2 cores), each row prints the
@@ -45,7 +46,7 @@ const list = parseHashList(
 );
 const one = { intraOpNumThreads: 1 };
 // The gateway's default OCR passes over turned copies (HALLMARK_OCR_TURNED_PASSES).
-const turnedPasses = loadConfig({}).ocrTurnedPasses;
+const turnedPasses = loadConfig({}).ocr.turnedPasses;
 const images = await createImageClassifier({
   modelsDir: join(root, "models"),
   hashLists: [list],
@@ -63,6 +64,17 @@ const imagesAlwaysTurned = await createImageClassifier({
   modelsDir: join(root, "models"),
   hashLists: [list],
   ocr: { turnedPasses, turnedPassGate: 0 },
+  textScreen: withCompletionTerms(
+    await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") }),
+    loadCompletionTerms(join(root, "policies/lexicons")),
+  ),
+  sessionOptions: one,
+});
+// The same with the upright detection pass at 736 px (HALLMARK_OCR_DETECTION_SIDE=736).
+const imagesSide736 = await createImageClassifier({
+  modelsDir: join(root, "models"),
+  hashLists: [list],
+  ocr: { turnedPasses, detectionSide: 736 },
   textScreen: withCompletionTerms(
     await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") }),
     loadCompletionTerms(join(root, "policies/lexicons")),
@@ -144,8 +156,10 @@ for (const [name, fn] of [
   withCpu("OCR + turned passes, 1024² with a mark", () => ocrTurned.classify(stamped)),
   withCpu("faces + age only, JPEG 1024² portrait", () => facesOnly.classify(portrait)),
   withCpu("all checks, JPEG 1024² with a mark", () => images.classify(stamped)),
+  withCpu("  same, upright pass at 736 px", () => imagesSide736.classify(stamped)),
   withCpu("all checks, JPEG 1024² photo, no text", () => images.classify(textFree)),
   withCpu("  same, turned passes forced (gate 0)", () => imagesAlwaysTurned.classify(textFree)),
+  withCpu("  same as above, upright pass at 736 px", () => imagesSide736.classify(textFree)),
   withCpu("all checks, 1024² portrait, ages", () => images.classify(portrait)),
   // As the output screen runs them: the age model only from the policy's sexual review
   // threshold on (default 0.5), where the minors rule reads ages.
@@ -176,8 +190,17 @@ for (const task of bench.tasks) {
   );
 }
 console.log(
-  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the seven bench classifiers: ${rssMb()} MB`,
+  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the eight bench classifiers: ${rssMb()} MB`,
 );
-for (const c of [basic, ocrOnly, ocrTurned, ocrShipped, facesOnly, images, imagesAlwaysTurned]) {
+for (const c of [
+  basic,
+  ocrOnly,
+  ocrTurned,
+  ocrShipped,
+  facesOnly,
+  images,
+  imagesAlwaysTurned,
+  imagesSide736,
+]) {
   await c.close();
 }

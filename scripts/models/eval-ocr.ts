@@ -24,10 +24,10 @@ const noCompletion = process.argv.includes("--no-completion");
 // --gate peak: the upright map's peak under which the turned passes are skipped (0: always run).
 const turnedAt = process.argv.indexOf("--turned");
 const gateAt = process.argv.indexOf("--gate");
-const { ocrTurnedPasses: turnedPasses, ocrTurnedPassGate: turnedPassGate } = loadConfig({
+const { turnedPasses, turnedPassGate } = loadConfig({
   ...(turnedAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASSES: process.argv[turnedAt + 1] ?? "" }),
   ...(gateAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASS_GATE: process.argv[gateAt + 1] ?? "" }),
-});
+}).ocr;
 const flags = ["--turned", "--gate"];
 const args = process.argv
   .slice(2)

@@ -122,7 +122,7 @@ class Session {
         hashThreshold: c.hashLists.threshold,
         maxPixels: c.limits.maxInputPixels,
         // As the gateway screens outputs: the same turned OCR passes and mark completion.
-        ocr: { turnedPasses: c.ocrTurnedPasses, turnedPassGate: c.ocrTurnedPassGate },
+        ocr: c.ocr,
         textScreen: withCompletionTerms(this.text, loadCompletionTerms(c.lexiconDir)),
       });
     }

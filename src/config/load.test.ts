@@ -57,19 +57,26 @@ describe("loadConfig", () => {
   });
 
   it("reads the OCR turned passes: two diagonal ones by default, a list, or off", () => {
-    expect(loadConfig({}).ocrTurnedPasses).toEqual([
+    expect(loadConfig({}).ocr.turnedPasses).toEqual([
       { side: 640, degrees: 30 },
       { side: 640, degrees: -30 },
     ]);
-    expect(loadConfig({ HALLMARK_OCR_TURNED_PASSES: "off" }).ocrTurnedPasses).toEqual([]);
-    expect(loadConfig({ HALLMARK_OCR_TURNED_PASSES: " 480:45 , 960:-20" }).ocrTurnedPasses).toEqual(
-      [
-        { side: 480, degrees: 45 },
-        { side: 960, degrees: -20 },
-      ],
-    );
-    expect(loadConfig({}).ocrTurnedPassGate).toBe(0.1);
-    expect(loadConfig({ HALLMARK_OCR_TURNED_PASS_GATE: "0" }).ocrTurnedPassGate).toBe(0);
+    expect(loadConfig({ HALLMARK_OCR_TURNED_PASSES: "off" }).ocr.turnedPasses).toEqual([]);
+    expect(
+      loadConfig({ HALLMARK_OCR_TURNED_PASSES: " 480:45 , 960:-20" }).ocr.turnedPasses,
+    ).toEqual([
+      { side: 480, degrees: 45 },
+      { side: 960, degrees: -20 },
+    ]);
+    expect(loadConfig({}).ocr.turnedPassGate).toBe(0.1);
+    expect(loadConfig({ HALLMARK_OCR_TURNED_PASS_GATE: "0" }).ocr.turnedPassGate).toBe(0);
+    expect(loadConfig({}).ocr.detectionSide).toBe(960);
+    expect(loadConfig({ HALLMARK_OCR_DETECTION_SIDE: "736" }).ocr.detectionSide).toBe(736);
+    for (const bad of ["319", "1921", "736.5", "x"]) {
+      expect(() => loadConfig({ HALLMARK_OCR_DETECTION_SIDE: bad })).toThrow(
+        "HALLMARK_OCR_DETECTION_SIDE",
+      );
+    }
     for (const bad of ["-0.1", "1.5", "x"]) {
       expect(() => loadConfig({ HALLMARK_OCR_TURNED_PASS_GATE: bad })).toThrow(
         "HALLMARK_OCR_TURNED_PASS_GATE",

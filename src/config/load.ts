@@ -101,10 +101,15 @@ export interface Config {
     workers: number;
   };
   hashLists: { files: string[]; threshold: number };
-  /** OCR detection passes over turned copies (HALLMARK_OCR_TURNED_PASSES); empty: none. */
-  ocrTurnedPasses: Array<{ side: number; degrees: number }>;
-  /** Upright map peak under which the turned passes are skipped (HALLMARK_OCR_TURNED_PASS_GATE). */
-  ocrTurnedPassGate: number;
+  /** Text in images, as the image classifier's `ocr` options take it. */
+  ocr: {
+    /** Long side of the upright detection pass (HALLMARK_OCR_DETECTION_SIDE). */
+    detectionSide: number;
+    /** Detection passes over turned copies (HALLMARK_OCR_TURNED_PASSES); empty: none. */
+    turnedPasses: Array<{ side: number; degrees: number }>;
+    /** Upright map peak under which the turned passes are skipped (HALLMARK_OCR_TURNED_PASS_GATE). */
+    turnedPassGate: number;
+  };
   watermark: { keyFile?: string; issuerKeyId?: number };
   /** Worker threads for watermark and PDQ work (0: in-process). */
   cpuThreads: number;
@@ -348,8 +353,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keyFile: resolved(e.HALLMARK_WATERMARK_KEY_FILE),
       issuerKeyId: e.HALLMARK_WATERMARK_ISSUER_ID,
     },
-    ocrTurnedPasses: e.HALLMARK_OCR_TURNED_PASSES,
-    ocrTurnedPassGate: e.HALLMARK_OCR_TURNED_PASS_GATE,
+    ocr: {
+      detectionSide: e.HALLMARK_OCR_DETECTION_SIDE,
+      turnedPasses: e.HALLMARK_OCR_TURNED_PASSES,
+      turnedPassGate: e.HALLMARK_OCR_TURNED_PASS_GATE,
+    },
     hashLists: {
       files: (e.HALLMARK_HASH_LISTS ?? []).map((f) => path.resolve(f)),
       threshold: e.HALLMARK_HASH_THRESHOLD,

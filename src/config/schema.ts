@@ -185,16 +185,22 @@ export const envSchema = z.object({
     )
     .optional(),
   /**
-   * OCR detection passes over turned copies of each image, `side:degrees` comma-separated
-   * (side: the long side the detector sees, 160–1920 px; degrees: clockwise, -89 to 89, not 0),
-   * at most 4; `off`: none. Diagonal marks the upright pass loses (docs/image-screening.md).
+   * The long side, in pixels, that the upright OCR detection pass sees (PaddleOCR's
+   * det_limit_side_len; larger images are shrunk to it, rounded to multiples of 32). Its cost
+   * grows with its square; smaller loses small letters (docs/image-screening.md).
    */
+  HALLMARK_OCR_DETECTION_SIDE: z.coerce.number().int().min(320).max(1920).default(960),
   /**
    * The turned OCR passes run only on images whose upright pass's text probability map peaks at
    * or above this, 0–1 (0: on every image). Most photos peak near 0; every mark only a turned
    * pass read peaked at 1 upright (docs/image-screening.md).
    */
   HALLMARK_OCR_TURNED_PASS_GATE: z.coerce.number().min(0).max(1).default(0.1),
+  /**
+   * OCR detection passes over turned copies of each image, `side:degrees` comma-separated
+   * (side: the long side the detector sees, 160–1920 px; degrees: clockwise, -89 to 89, not 0),
+   * at most 4; `off`: none. Diagonal marks the upright pass loses (docs/image-screening.md).
+   */
   HALLMARK_OCR_TURNED_PASSES: z
     .string()
     .default(DEFAULT_OCR_TURNED_PASSES)

@@ -130,7 +130,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
-    ocr: { turnedPasses: config.ocrTurnedPasses, turnedPassGate: config.ocrTurnedPassGate },
+    ocr: config.ocr,
     // One ONNX thread per session: the pool's threads are the parallelism.
     sessionOptions: { intraOpNumThreads: 1 },
   };
@@ -287,6 +287,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     backend: generator.name,
     text_model: text.modelId ?? null,
     image_models: image.models,
+    // What the OCR check costs and catches depends on these (docs/image-screening.md).
+    ocr: config.ocr,
     watermark_key: watermarkKey.fingerprint,
     watermark_issuer_key_id: watermark.issuerKeyId,
     audit_log_origin: config.auditLog.origin,

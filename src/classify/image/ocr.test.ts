@@ -180,6 +180,34 @@ describe("text in the image, through the classifier", () => {
     expect(Object.values(r.scores).flatMap((s) => s.spans)).toEqual([]);
   });
 
+  it("reads small letters at the default detection side that a coarse one loses", async () => {
+    // 24 px letters in a 1280×800 image: 18 px after the default 960 px pass's shrink, 9 px at
+    // 480 px (HALLMARK_OCR_DETECTION_SIDE trades small letters for time).
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1280" height="800"><text x="640" y="420" font-family="DejaVu Sans" font-weight="bold" font-size="24" fill="#fff" fill-opacity="0.8" text-anchor="middle">Shutterstock</text></svg>`;
+    const png = await sharp(bridgeJpeg())
+      .resize(1280, 800)
+      .composite([{ input: Buffer.from(svg) }])
+      .png()
+      .toBuffer();
+    const terms = (r: Awaited<ReturnType<ImageClassifier["classify"]>>) =>
+      r.scores["intellectual-property"].spans.map((s) => s.term);
+    expect(terms(await images.classify(png))).toContain("shutterstock");
+    const coarse = await createImageClassifier({
+      modelsDir: join(ROOT, "models"),
+      textScreen: text,
+      sessionOptions: { intraOpNumThreads: 1 },
+      faces: false,
+      ocr: { detectionSide: 480 },
+    });
+    try {
+      const r = await coarse.classify(png);
+      expect(r.sources.ocr).toBe(true);
+      expect(terms(r)).toEqual([]);
+    } finally {
+      await coarse.close();
+    }
+  });
+
   it("finds a diagonal preview mark only with a turned pass (the upright pass gives no box)", async () => {
     // Agencies' preview style: white at 45 % with a faint outline, rising at 45°; the upright
     // pass reads "Getty" at most.
