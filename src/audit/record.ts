@@ -36,7 +36,7 @@ export interface GenerationRecord {
   tenantId: string;
   apiKeyId: string | null;
   endUser: string | null;
-  kind: "generate" | "edit";
+  kind: "generate" | "edit" | "variation";
   status: "completed" | "refused" | "failed";
   retention: PromptRetention;
   prompt: string;

@@ -26,7 +26,8 @@ export interface FakeOpenAIImagesOptions {
 
 /**
  * A real HTTP peer on loopback that follows OpenAI's Images API shapes:
- * `POST /v1/images/generations` (JSON) and `/v1/images/edits` (multipart), answering
+ * `POST /v1/images/generations` (JSON), `/v1/images/edits` and `/v1/images/variations`
+ * (multipart), answering
  * `{ created, data: [{ b64_json, revised_prompt }] }`, errors as `{ error: { message, type, code } }`,
  * and `GET /v1/models`. It draws flat test cards of the requested `size`.
  */
@@ -73,14 +74,16 @@ export async function startFakeOpenAIImages(
       const path = req.url ?? "";
       if (
         req.method !== "POST" ||
-        (path !== "/v1/images/generations" && path !== "/v1/images/edits")
+        (path !== "/v1/images/generations" &&
+          path !== "/v1/images/edits" &&
+          path !== "/v1/images/variations")
       ) {
         json(404, { error: { message: "Not found", type: "invalid_request_error" } });
         return;
       }
       const raw = await readBody(req);
       let body: Record<string, unknown>;
-      if (path === "/v1/images/edits") {
+      if (path === "/v1/images/edits" || path === "/v1/images/variations") {
         const form = await new Request("http://fake/", {
           method: "POST",
           headers: { "content-type": req.headers["content-type"] ?? "" },
@@ -108,6 +111,13 @@ export async function startFakeOpenAIImages(
           | undefined;
         const invalid = async (): Promise<string | null> => {
           if (!Buffer.isBuffer(first)) return "image is required";
+          // Variations (dall-e-2) take one image and nothing to say what to change.
+          if (path === "/v1/images/variations") {
+            if (body.prompt !== undefined || body.mask !== undefined || body["image[]"]) {
+              return "variations take one image, no prompt and no mask";
+            }
+            return null;
+          }
           if (!Buffer.isBuffer(body.mask)) return null;
           const [im, mk] = await Promise.all([
             sharp(first).metadata(),

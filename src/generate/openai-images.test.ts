@@ -85,6 +85,26 @@ describe("OpenAI-compatible images adapter against a fake upstream on loopback",
     expect((several.body["image[]"] as Buffer[]).length).toBe(3);
   });
 
+  it("sends a variation to the upstream's variations endpoint: one image, no prompt", async () => {
+    fake = await startFakeOpenAIImages();
+    const g = createOpenAIImagesGenerator({ url: fake.url, model: "m", maxPixels: 1e6 });
+    const image = await sharp({
+      create: { width: 128, height: 96, channels: 3, background: "blue" },
+    })
+      .png()
+      .toBuffer();
+    const out = await g.edit!({ ...input, prompt: "", n: 2, image, variation: true }, never);
+    const req = fake.requests[0]!;
+    expect(req.path).toBe("/v1/images/variations");
+    expect((req.body.image as Buffer).equals(image)).toBe(true);
+    expect(req.body).toMatchObject({ model: "m", n: "2", size: "128x96" });
+    expect(req.body.prompt).toBeUndefined();
+    expect(out.images.map((i) => [i.width, i.height])).toEqual([
+      [128, 96],
+      [128, 96],
+    ]);
+  });
+
   it("the fake refuses a mask of another size as OpenAI does (400 → backend_error)", async () => {
     fake = await startFakeOpenAIImages();
     const g = createOpenAIImagesGenerator({ url: fake.url, model: "m", maxPixels: 1e6 });

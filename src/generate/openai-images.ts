@@ -148,10 +148,20 @@ export function createOpenAIImagesGenerator(options: OpenAIImagesOptions): Gener
      * `POST /v1/images/edits`, multipart as OpenAI shapes it: `image` (or `image[]` for several),
      * optional `mask` in OpenAI's form (a PNG whose fully transparent pixels are edited), prompt,
      * n, size. OpenAI has no strength parameter (`editCapabilities.strength` is false).
+     * A variation goes to `POST /v1/images/variations` instead.
      */
     async edit(input: EditInput, signal: AbortSignal): Promise<GenerateOutput> {
       const form = new FormData();
       const png = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: "image/png" });
+      if (input.variation) {
+        // `POST /v1/images/variations`: one image, model, n, size; no prompt, no mask.
+        form.append("image", png(input.image), "image.png");
+        form.set("model", input.model ?? options.model);
+        form.set("n", String(input.n));
+        form.set("size", `${input.width}x${input.height}`);
+        form.set("response_format", "b64_json");
+        return run("/v1/images/variations", form, input, signal);
+      }
       const all = [input.image, ...(input.references ?? [])];
       if (all.length === 1) form.append("image", png(input.image), "image.png");
       else

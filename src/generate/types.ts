@@ -46,6 +46,12 @@ export interface EditInput extends GenerateInput {
   mask?: Buffer;
   /** How far from the input to move, 0 (unchanged) to 1 (ignore it). Backend default when unset. */
   strength?: number;
+  /**
+   * OpenAI's `images/variations`: a new picture like the input, with no prompt (`prompt` is
+   * empty). Backends that denoise run img2img unconditioned; an upstream with a variations
+   * endpoint of its own (OpenAI's) is sent there instead of to its edits.
+   */
+  variation?: boolean;
 }
 
 /**

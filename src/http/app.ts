@@ -28,6 +28,7 @@ import { registerGenerationsGet } from "./routes/generations-get.js";
 import { type ReadinessCheck, registerHealth } from "./routes/health.js";
 import { registerImagesEdits } from "./routes/images-edits.js";
 import { registerImagesGenerations } from "./routes/images-generations.js";
+import { registerImagesVariations } from "./routes/images-variations.js";
 import { registerLog } from "./routes/log.js";
 import { registerModels } from "./routes/models.js";
 import { registerModerations } from "./routes/moderations.js";
@@ -129,6 +130,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   }
   app.use("/v1/images/generations", requireMediaType(["application/json"]));
   app.use("/v1/images/edits", requireMediaType(["multipart/form-data"]));
+  app.use("/v1/images/variations", requireMediaType(["multipart/form-data"]));
   app.use("/v1/moderations", requireMediaType(["application/json"]));
 
   registerHealth(app, deps.readiness);
@@ -139,6 +141,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     delivery: deps.delivery,
   });
   registerImagesEdits(app, {
+    pipeline: deps.pipeline,
+    limits: deps.limits,
+    delivery: deps.delivery,
+  });
+  registerImagesVariations(app, {
     pipeline: deps.pipeline,
     limits: deps.limits,
     delivery: deps.delivery,

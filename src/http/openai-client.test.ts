@@ -83,6 +83,27 @@ describe.each(testDatabases())("openai client against the gateway on $name", (te
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("response_format");
   });
 
+  it("images.createVariation sends one image, no prompt, and gets marked b64_json back", async () => {
+    const client = new OpenAI({ apiKey: gw.key, baseURL, maxRetries: 0 });
+    const png = await sharp({
+      create: { width: 256, height: 256, channels: 3, background: { r: 200, g: 120, b: 60 } },
+    })
+      .png()
+      .toBuffer();
+    const result = await client.images.createVariation({
+      image: await toFile(png, "photo.png", { type: "image/png" }),
+      n: 1,
+      size: "256x256",
+      response_format: "b64_json",
+    });
+    const b64 = result.data?.[0]?.b64_json;
+    expect(b64).toBeTruthy();
+    const meta = await sharp(Buffer.from(b64!, "base64")).metadata();
+    expect([meta.width, meta.height]).toEqual([256, 256]);
+    const hallmark = (result as unknown as { hallmark: { generation_id: string } }).hallmark;
+    expect(hallmark.generation_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("moderations.create returns OpenAI's shape", async () => {
     const client = new OpenAI({ apiKey: gw.key, baseURL, maxRetries: 0 });
     const result = await client.moderations.create({ input: ["a sunny meadow", "explicit porn"] });

@@ -29,6 +29,11 @@ export interface EditRequest extends RunRequest {
   mask?: Buffer;
   /** How far from the input to move, 0..1 (backends that honour it). */
   strength?: number;
+  /**
+   * OpenAI's `images/variations`: a new picture like the one input, no prompt (`prompt` is
+   * empty and is not screened: the stage says so), recorded as kind `variation`.
+   */
+  variation?: boolean;
 }
 
 /**
@@ -89,15 +94,17 @@ export async function editImages(
   const inputs = await prepareInputImages(request.images, size, limits);
   const mask = request.mask ? await prepareMask(request.mask, inputs[0]!, size, limits) : undefined;
 
-  const run = startRun(await withTenantPolicy(deps, request.principal), request, "edit", {
+  const kind = request.variation ? "variation" : "edit";
+  const run = startRun(await withTenantPolicy(deps, request.principal), request, kind, {
     strength: request.strength ?? null,
     inputs: inputs.map((i) => ({ sha256: i.sha256, media_type: i.mediaType })),
     mask: mask ? { sha256: mask.sha256 } : null,
   });
   await checkModelAllowed(run);
 
-  // 1. Screen the prompt (a refusal is recorded and thrown).
-  await screenPromptStage(run);
+  // 1. Screen the prompt (a refusal is recorded and thrown); a variation has none.
+  if (request.variation) noPromptStage(run);
+  else await screenPromptStage(run);
   await licenceGate(run);
 
   // 2. Screen the input images under the same policy.
@@ -119,6 +126,7 @@ export async function editImages(
         ...(inputs.length > 1 ? { references: inputs.slice(1).map((i) => i.normalised) } : {}),
         ...(mask ? { mask: mask.normalised } : {}),
         ...(request.strength !== undefined ? { strength: request.strength } : {}),
+        ...(request.variation ? { variation: true } : {}),
         onProgress: options.onProgress,
       },
       bounded,
@@ -133,6 +141,17 @@ export async function editImages(
     inputTitle: `input.${parent.mediaType.slice("image/".length)}`,
     inputSha256s: inputs.map((i) => i.sha256),
   });
+}
+
+/**
+ * Stage 1 of a variation: there is no prompt to screen, so the decision starts from nothing and
+ * the input screen (stage 2) is what decides; the response and the audit row say so.
+ */
+function noPromptStage(run: PipelineRun): void {
+  run.timer.note("screen_prompt", "skipped", "a variation has no prompt");
+  run.screens = [];
+  run.decision = decide(run.deps.policy, []);
+  run.decisionRecord = { ...run.decision, prompt: null, negativePrompt: null };
 }
 
 /**

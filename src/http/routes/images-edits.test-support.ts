@@ -55,6 +55,16 @@ export function postEdit(
   fields: Record<string, Part | Part[]>,
   init: { key?: string | null } = {},
 ): Promise<Response> {
+  return postForm(gw, "/v1/images/edits", fields, init);
+}
+
+/** Posts a multipart form to `path` (fields in order; arrays repeat the name). */
+export function postForm(
+  gw: TestGateway,
+  path: string,
+  fields: Record<string, Part | Part[]>,
+  init: { key?: string | null } = {},
+): Promise<Response> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) {
     for (const part of Array.isArray(value) ? value : [value]) {
@@ -68,5 +78,5 @@ export function postEdit(
       }
     }
   }
-  return gw.request("/v1/images/edits", { method: "POST", body: form, ...init });
+  return gw.request(path, { method: "POST", body: form, ...init });
 }

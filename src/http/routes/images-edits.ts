@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { HonoRequest } from "hono";
+import type { Context, HonoRequest } from "hono";
 import { parseSize } from "../../config/index.js";
 import { HallmarkError } from "../../errors/index.js";
 import type { Delivery } from "../../jobs/index.js";
@@ -118,8 +118,11 @@ function openApiBody(limits: EditLimits) {
   };
 }
 
-/** Reads the multipart form: files in `image` / `image[]` and `mask`, every other field as text. */
-async function readForm(
+/**
+ * Reads the multipart form: files in `image` / `image[]` and `mask`, every other field as text.
+ * Shared with `POST /v1/images/variations`, which then refuses a mask and a second image.
+ */
+export async function readForm(
   request: HonoRequest,
   limits: EditLimits,
 ): Promise<{ images: Buffer[]; mask?: Buffer; fields: Record<string, string> }> {
@@ -187,7 +190,7 @@ async function readForm(
   if (images.length === 0) {
     throw new HallmarkError(
       "invalid_request_error",
-      "Send the image to edit as the multipart file 'image'.",
+      "Send the input image as the multipart file 'image'.",
       { param: "image" },
     );
   }
@@ -205,10 +208,7 @@ async function readForm(
  * `POST /v1/images/edits`: OpenAI's edit request (multipart), screened before and after
  * generation, marked and audited like a generation; the response has the generations shape.
  */
-export function registerImagesEdits(
-  app: OpenAPIHono<AppEnv>,
-  deps: { pipeline: PipelineDeps; limits: EditLimits; delivery?: Delivery },
-): void {
+export function registerImagesEdits(app: OpenAPIHono<AppEnv>, deps: EditRouteDeps): void {
   const fieldsSchema = editFieldsSchema(deps.limits);
   const route = createRoute({
     method: "post",
@@ -249,22 +249,7 @@ export function registerImagesEdits(
       throw new HallmarkError("invalid_request_error", "Invalid request.");
     }
     const body = parsed.data;
-    const size = body.size ?? deps.limits.defaultSize;
-    const dims = deps.limits.sizes.includes(size) ? parseSize(size) : null;
-    if (!dims) {
-      throw new HallmarkError(
-        "invalid_size",
-        `Unsupported size '${size}'; supported sizes are ${deps.limits.sizes.join(", ")}.`,
-        { param: "size" },
-      );
-    }
-    if (body.hallmark_webhook_url !== undefined && !deps.delivery) {
-      throw new HallmarkError("stage_unavailable", "Asynchronous delivery is not configured.");
-    }
-    const webhookUrl =
-      body.hallmark_webhook_url === undefined
-        ? undefined
-        : await deps.delivery!.checkWebhookUrl(body.hallmark_webhook_url);
+    const { dims, webhookUrl } = await editTarget(body, deps);
     const request: EditRequest = {
       ...requestFields(c.get("principal"), body, dims),
       images: form.images,
@@ -273,24 +258,65 @@ export function registerImagesEdits(
       // A review decision holds the edit for a reviewer where held images can be kept.
       allowHold: deps.delivery !== undefined,
     };
-    if (body.stream === "true") {
-      return streamGeneration(
-        c,
-        { pipeline: deps.pipeline, delivery: deps.delivery, toBody: generationResponse },
-        (signal, options) => editImages(deps.pipeline, request, signal, options),
-        webhookUrl,
-      );
-    }
-    const result = await editImages(deps.pipeline, request, requestSignal(c));
-    if (result.held) {
-      const held = await keepHeld(deps.delivery!, request.principal, result, webhookUrl);
-      c.header("Location", held.location);
-      c.header("x-hallmark-generation-id", result.id);
-      return c.json(held, 202);
-    }
-    c.header("Server-Timing", serverTiming(result.stages));
-    c.header("x-hallmark-generation-id", result.id);
-    c.set("delivered", deliveredOf(result));
-    return c.json(generationResponse(result), 200);
+    return answerEdit(c, deps, request, webhookUrl, body.stream === "true");
   });
+}
+
+type EditRouteDeps = { pipeline: PipelineDeps; limits: EditLimits; delivery?: Delivery };
+
+/**
+ * The output size and the webhook URL of an edit-shaped request (edits, variations): a size
+ * not in the configured list is 400 `invalid_size`; a webhook URL needs asynchronous delivery
+ * and passes its SSRF checks.
+ */
+export async function editTarget(
+  body: { size?: string; hallmark_webhook_url?: string },
+  deps: EditRouteDeps,
+): Promise<{ dims: { width: number; height: number }; webhookUrl?: string }> {
+  const size = body.size ?? deps.limits.defaultSize;
+  const dims = deps.limits.sizes.includes(size) ? parseSize(size) : null;
+  if (!dims) {
+    throw new HallmarkError(
+      "invalid_size",
+      `Unsupported size '${size}'; supported sizes are ${deps.limits.sizes.join(", ")}.`,
+      { param: "size" },
+    );
+  }
+  if (body.hallmark_webhook_url !== undefined && !deps.delivery) {
+    throw new HallmarkError("stage_unavailable", "Asynchronous delivery is not configured.");
+  }
+  const webhookUrl =
+    body.hallmark_webhook_url === undefined
+      ? undefined
+      : await deps.delivery!.checkWebhookUrl(body.hallmark_webhook_url);
+  return { dims, webhookUrl };
+}
+
+/** Runs an edit-shaped request and answers it: streamed, held for review (202) or delivered. */
+export async function answerEdit(
+  c: Context<AppEnv>,
+  deps: EditRouteDeps,
+  request: EditRequest,
+  webhookUrl: string | undefined,
+  stream: boolean,
+) {
+  if (stream) {
+    return streamGeneration(
+      c,
+      { pipeline: deps.pipeline, delivery: deps.delivery, toBody: generationResponse },
+      (signal, options) => editImages(deps.pipeline, request, signal, options),
+      webhookUrl,
+    );
+  }
+  const result = await editImages(deps.pipeline, request, requestSignal(c));
+  if (result.held) {
+    const held = await keepHeld(deps.delivery!, request.principal, result, webhookUrl);
+    c.header("Location", held.location);
+    c.header("x-hallmark-generation-id", result.id);
+    return c.json(held, 202);
+  }
+  c.header("Server-Timing", serverTiming(result.stages));
+  c.header("x-hallmark-generation-id", result.id);
+  c.set("delivered", deliveredOf(result));
+  return c.json(generationResponse(result), 200);
 }
