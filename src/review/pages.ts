@@ -145,7 +145,7 @@ function rowsTable(rows: SearchRow[]): Html {
 <th>Categories</th><th>Prompt</th><th>Review</th></tr></thead><tbody>${rows.map(
     (r) => html`<tr><td><a href="/review/g/${r.id}">${r.createdAt.toISOString()}</a></td>
 <td>${r.tenant}${r.endUser ? html`<div class="muted">user ${r.endUser}</div>` : ""}</td>
-<td>${r.status} / ${r.action}</td><td>${scores(r.decision)}</td><td>${promptCell(r)}</td>
+<td>${r.status} / ${r.action}${r.kind === "generate" ? "" : html`<div class="muted">${r.kind}</div>`}</td><td>${scores(r.decision)}</td><td>${promptCell(r)}</td>
 <td>${r.review ?? html`<span class="muted">—</span>`}</td></tr>`,
   )}</tbody></table>`;
 }
@@ -184,7 +184,7 @@ ${select("action", ["allow", "review", "block"], filter.action)}${field("categor
 ${field("from", "from", filter.from, "date")}${field("to", "to", filter.to, "date")}
 ${field("q", "prompt contains", filter.q)}${field("id", "generation id", filter.id)}
 ${field("sha256", "image SHA-256", filter.sha256)}${field("end_user", "end user", filter.end_user)}
-${select("review", ["approve", "uphold", "none"], filter.review)}
+${select("kind", ["generate", "edit", "variation"], filter.kind)}${select("review", ["approve", "uphold", "none"], filter.review)}
 <label><input type="checkbox" name="flagged" value="1"${filter.flagged ? raw(" checked") : ""}> flagged only (review or block)</label>
 <button>Search</button></form>
 <p>Export this search: <a href="/review/export.csv?${query}">CSV</a> · <a href="/review/export.jsonl?${query}">JSON lines</a>
@@ -192,6 +192,44 @@ ${older ? html` · <a href="/review/search?${older}">older rows →</a>` : ""}</
 ${rowsTable(rows)}`,
     who,
   );
+}
+
+const KIND_LABELS: Record<string, string> = {
+  generate: "generation from a prompt",
+  edit: "edit of uploaded images (prompt and input screened)",
+  variation: "variation of an uploaded image (no prompt: the input screen decides)",
+};
+
+/** One uploaded input of an edit or variation, as the audit row keeps it (never its bytes). */
+interface InputView {
+  sha256?: string;
+  media_type?: string;
+  width?: number;
+  height?: number;
+  sexual?: number | null;
+  faces?: number | null;
+  pdq?: { hash?: string } | null;
+  hashListMatches?: Array<{ list?: string; label?: string; distance?: number }>;
+}
+
+/**
+ * The inputs of an edit or variation and what their screen found, from the audit row: the
+ * reviewer of a held edit (an input photo with a face, by default) sees why it was held.
+ */
+function inputPanel(decision: unknown): Html | string {
+  const inputs = (decision as { input?: unknown } | null)?.input;
+  if (!Array.isArray(inputs) || inputs.length === 0) return "";
+  const num = (v: number | null | undefined, digits = 3) =>
+    typeof v === "number" ? v.toFixed(digits) : "—";
+  return html`<h2>Input images</h2><table><thead><tr><th>#</th><th>SHA-256</th><th>Size</th><th>Sexual</th><th>Faces</th><th>Hash lists</th><th>PDQ</th></tr></thead><tbody>${(
+    inputs as InputView[]
+  ).map(
+    (
+      i,
+      n,
+    ) => html`<tr><td>${n}</td><td><code>${i.sha256 ?? "—"}</code></td><td>${i.width ?? "?"}×${i.height ?? "?"} ${i.media_type ?? ""}</td>
+<td>${num(i.sexual)}</td><td>${i.faces ?? "—"}</td><td>${(i.hashListMatches ?? []).map((m) => html`<code>${m.list}:${m.label} (${m.distance})</code> `)}</td><td><code>${i.pdq?.hash ?? "—"}</code></td></tr>`,
+  )}</tbody></table>`;
 }
 
 export function itemPage(
@@ -213,6 +251,7 @@ export function itemPage(
 <table><tbody>
 <tr><th>Tenant</th><td>${item.tenant}</td></tr><tr><th>End user</th><td>${item.endUser ?? "—"}</td></tr>
 <tr><th>Time (UTC)</th><td>${item.createdAt.toISOString()}</td></tr>
+<tr><th>Request</th><td>${KIND_LABELS[item.kind] ?? item.kind}</td></tr>
 <tr><th>Status / action</th><td>${item.status} / ${item.action}${item.errorCode ? html` (${item.errorCode})` : ""}</td></tr>
 <tr><th>Model / backend</th><td>${item.model} / ${item.backend}</td></tr>
 <tr><th>Policy</th><td>${d.policy?.id ?? "—"} <code class="muted">${d.policy?.hash ?? ""}</code></td></tr>
@@ -227,6 +266,7 @@ ${list.map(
   ) => html`<tr class="${fired.includes(c.name) ? "fired" : ""}"><td>${c.name}</td><td>${c.score.toFixed(3)}</td>
 <td>${c.review}</td><td>${c.block}</td><td>${c.action}</td><td>${c.spans.map((s) => html`<code>${s.term ?? ""}</code> `)}</td></tr>`,
 )}</tbody></table>
+${inputPanel(item.decision)}
 ${provenancePanel(item, live)}
 <h2>Stages</h2><table><tbody>${stages.map(
       (s) =>

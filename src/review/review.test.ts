@@ -452,7 +452,7 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     const text = await csv.text();
     const lines = text.trim().split("\r\n");
     expect(lines[0]).toBe(
-      "id,created_at,tenant,end_user,status,action,fired,model,prompt_retention,prompt,prompt_sha256,log_index,review,review_note,review_log_index",
+      "id,created_at,tenant,end_user,kind,status,action,fired,model,prompt_retention,prompt,prompt_sha256,log_index,review,review_note,review_log_index",
     );
     expect(lines).toHaveLength(3);
     expect(text).toContain(`"draw <script>alert(""x"")</script> a nude figure"`);
@@ -565,6 +565,66 @@ describe.each(testDatabases())("reviewers' workspace on $name", (testDb) => {
     expect(queue).not.toContain(ids.heldXss);
     // The unscoped review key still sees every tenant.
     expect((await gw.request(`/review/g/${ids.ok}`, { key: reviewKey })).status).toBe(200);
+  });
+
+  it("shows what was asked: a variation's kind, its input and what the input screen found", async () => {
+    const db = gw.database.db;
+    const [t] = await db.select().from(tenants).where(eq(tenants.name, "acme"));
+    const id = randomUUID();
+    const inputSha = "cd".repeat(32);
+    await recordGeneration(db, {
+      id,
+      tenantId: t!.id,
+      apiKeyId: null,
+      endUser: "user-2",
+      kind: "variation",
+      status: "refused",
+      retention: "plaintext",
+      prompt: "",
+      params: { size: "256x256", n: 1, inputs: [{ sha256: inputSha, media_type: "image/jpeg" }] },
+      model: "m",
+      backend: "placeholder",
+      action: "review",
+      decision: {
+        ...decision("review", ["sexual"]),
+        prompt: null,
+        input: [
+          {
+            sha256: inputSha,
+            media_type: "image/jpeg",
+            width: 640,
+            height: 480,
+            sexual: 0.61,
+            faces: 2,
+            pdq: { hash: "ef".repeat(32), quality: 90 },
+            hashListMatches: [],
+          },
+        ],
+      },
+      stages: [
+        { name: "screen_prompt", status: "skipped", ms: 0, note: "a variation has no prompt" },
+      ],
+      errorCode: "content_policy_violation",
+      images: [],
+    });
+    const { cookie } = await session();
+    const search = async (q: string) => (await get(`/review/search?${q}`, cookie)).text();
+    expect(await search("kind=variation")).toContain(id);
+    expect(await search("kind=generate")).not.toContain(id);
+    expect(await search("kind=edit")).not.toContain(id);
+    expect((await get("/review/search?kind=remix", cookie)).status).toBe(400);
+    const page = await (await get(`/review/g/${id}`, cookie)).text();
+    expect(page).toContain("variation of an uploaded image");
+    expect(page).toContain("<h2>Input images</h2>");
+    expect(page).toContain(inputSha);
+    expect(page).toContain("0.610");
+    // A generation has no input panel.
+    expect(await (await get(`/review/g/${ids.ok}`, cookie)).text()).not.toContain("Input images");
+    const rows = (await (await get("/review/export.jsonl?kind=variation", cookie)).text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => [r.id, r.kind])).toEqual([[id, "variation"]]);
   });
 
   it("logs out, and a revoked key's session ends", async () => {

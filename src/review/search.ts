@@ -49,6 +49,8 @@ export const searchFilterSchema = z.object({
   ),
   /** Exact end-user reference (the request's `user`). */
   end_user: z.preprocess(blank, z.string().max(256).optional()),
+  /** What was asked: a generation, an edit of an uploaded image, or a variation of one. */
+  kind: z.preprocess(blank, z.enum(["generate", "edit", "variation"]).optional()),
   /** The reviewer's decision: approve, uphold, or none (not decided). */
   review: z.preprocess(blank, z.enum(["approve", "uphold", "none"]).optional()),
   /** Only flagged requests: action review or block. */
@@ -109,6 +111,7 @@ export function filterCondition(f: SearchFilter, scope: TenantScope = null): SQL
   const parts: Array<SQL | undefined> = [scopeCondition(scope)];
   if (f.tenant) parts.push(eq(tenants.name, f.tenant));
   if (f.status) parts.push(eq(generations.status, f.status));
+  if (f.kind) parts.push(eq(generations.kind, f.kind));
   if (f.action) parts.push(eq(generations.action, f.action));
   if (f.category)
     parts.push(sql`${generations.decision}->'fired' @> ${JSON.stringify([f.category])}::jsonb`);
@@ -134,6 +137,7 @@ export interface SearchRow {
   createdAt: Date;
   tenant: string;
   endUser: string | null;
+  kind: string;
   status: string;
   action: string;
   model: string;
@@ -180,6 +184,7 @@ export async function searchPage(
       createdAt: generations.createdAt,
       tenant: tenants.name,
       endUser: generations.endUser,
+      kind: generations.kind,
       status: generations.status,
       action: generations.action,
       model: generations.model,
