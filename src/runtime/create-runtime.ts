@@ -151,6 +151,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     cpu?.classifyImage && cpu.imageModels
       ? await createPooledImageClassifier({
           classify: cpu.classifyImage,
+          readText: cpu.readImageText,
+          idleThreads: cpu.idleThreads,
           models: cpu.imageModels,
           textScreen: ocrScreen,
         })

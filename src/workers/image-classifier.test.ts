@@ -26,6 +26,7 @@ function comparable(r: ImageResult) {
 describe("image screening on the CPU pool's threads", () => {
   let pool: CpuPool;
   let pooled: ImageClassifier;
+  let split: ImageClassifier;
   let inline: ImageClassifier;
   let text: TextClassifier;
   beforeAll(async () => {
@@ -33,6 +34,13 @@ describe("image screening on the CPU pool's threads", () => {
     pool = createCpuPool({ threads: 2, imageClassifier: options });
     pooled = await createPooledImageClassifier({
       classify: pool.classifyImage!,
+      models: pool.imageModels!,
+      textScreen: text,
+    });
+    split = await createPooledImageClassifier({
+      classify: pool.classifyImage!,
+      readText: pool.readImageText!,
+      idleThreads: () => pool.idleThreads(),
       models: pool.imageModels!,
       textScreen: text,
     });
@@ -67,6 +75,41 @@ describe("image screening on the CPU pool's threads", () => {
     expect(r.scores["intellectual-property"].spans).toContainEqual(
       expect.objectContaining({ term: "shutterstock", source: "ocr" }),
     );
+  });
+
+  it("splits one image over two idle threads (text apart), with the same answer", async () => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="64" fill="#fff" text-anchor="middle">Getty Images</text></svg>`;
+    const stamped = await sharp(bridgeJpeg())
+      .resize(800, 502)
+      .composite([{ input: Buffer.from(svg) }])
+      .png()
+      .toBuffer();
+    const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
+    for (const input of [stamped, portrait]) {
+      expect(pool.idleThreads()).toBe(2);
+      const before = pool.tasksRun;
+      const a = await split.classify(input, { ageFromSexual: 0.5 });
+      expect(pool.tasksRun - before).toBe(2); // classify without text + read text
+      const b = await inline.classify(input, { ageFromSexual: 0.5 });
+      expect(comparable(a)).toEqual(comparable(b));
+    }
+    const r = await split.classify(stamped);
+    expect(r.sources.ocr).toBe(true);
+    expect(r.scores["intellectual-property"].spans).toContainEqual(
+      expect.objectContaining({ term: "getty images", source: "ocr" }),
+    );
+    // Busy threads: an image goes to one thread whole.
+    const busy = [1, 2].map(() => pool.classifyImage!(bridgeJpeg()));
+    expect(pool.idleThreads()).toBe(0);
+    const before = pool.tasksRun;
+    const whole = await split.classify(portrait);
+    expect(pool.tasksRun - before).toBe(1);
+    expect(comparable(whole)).toEqual(comparable(await inline.classify(portrait)));
+    await Promise.all(busy);
+    // Bad input is refused the same way when split.
+    const error = await split.classify(new TextEncoder().encode("not an image")).catch((e) => e);
+    expect(error).toBeInstanceOf(HallmarkError);
+    expect((error as HallmarkError).code).toBe("invalid_image");
   });
 
   it("turns a thread's refusal of bad input back into a HallmarkError", async () => {

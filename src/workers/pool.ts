@@ -17,7 +17,12 @@ import {
   type WatermarkKey,
   type WatermarkPayload,
 } from "../provenance/watermark/index.js";
-import type { ClassifyAnswer, ModelsAnswer, PooledClassifierOptions } from "./image-classifier.js";
+import type {
+  ClassifyAnswer,
+  ModelsAnswer,
+  PooledClassifierOptions,
+  ReadTextAnswer,
+} from "./image-classifier.js";
 import type { PoolInit, Task } from "./tasks.js";
 
 export interface CpuPool {
@@ -26,6 +31,12 @@ export interface CpuPool {
   pdq(image: RawImage): Promise<PdqResult>;
   /** Image screening on the pool's threads (absent unless `imageClassifier` was given). */
   classifyImage?: (input: ImageInput, options?: ClassifyOptions) => Promise<ClassifyAnswer>;
+  /** Text in one image only, on a pool thread (with `classifyImage`). */
+  readImageText?: (input: ImageInput) => Promise<ReadTextAnswer>;
+  /** Threads with nothing to do at this moment: threads less the tasks running or queued. */
+  idleThreads(): number;
+  /** Tasks handed to the pool since it started. */
+  readonly tasksRun: number;
   /** Which image models a pool thread loaded (waits for the loading). */
   imageModels?: () => Promise<ModelsAnswer>;
   readonly threads: number;
@@ -77,7 +88,15 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
   });
   // close() reports a timeout as an 'error' event (then terminates the threads anyway).
   piscina.on("error", () => {});
-  const run = <T>(task: Task): Promise<T> => piscina.run(task) as Promise<T>;
+  let pending = 0;
+  let tasksRun = 0;
+  const run = <T>(task: Task): Promise<T> => {
+    pending++;
+    tasksRun++;
+    return (piscina.run(task) as Promise<T>).finally(() => {
+      pending--;
+    });
+  };
   const key = options.watermarkKey;
   return {
     watermarker: key && {
@@ -90,10 +109,15 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
       ? {
           classifyImage: (input: ImageInput, classify?: ClassifyOptions) =>
             run<ClassifyAnswer>({ op: "classify", input, options: classify }),
+          readImageText: (input: ImageInput) => run<ReadTextAnswer>({ op: "read-text", input }),
           imageModels: () => run<ModelsAnswer>({ op: "image-models" }),
         }
       : {}),
     threads,
+    idleThreads: () => Math.max(0, threads - pending),
+    get tasksRun() {
+      return tasksRun;
+    },
     // Waits for the tasks already running: terminating a thread inside an ONNX Runtime run
     // aborts the whole process (a Napi::Error thrown from native code). Queued tasks are dropped.
     close: async () => {

@@ -18,7 +18,12 @@ import {
   WatermarkKey,
   type WatermarkPayload,
 } from "../provenance/watermark/index.js";
-import type { ClassifyAnswer, ModelsAnswer, PooledClassifierOptions } from "./image-classifier.js";
+import type {
+  ClassifyAnswer,
+  ModelsAnswer,
+  PooledClassifierOptions,
+  ReadTextAnswer,
+} from "./image-classifier.js";
 
 export interface PoolInit {
   /** The watermark embedding key's 32 bytes, or null when no watermark is configured. */
@@ -32,6 +37,7 @@ export type Task =
   | { op: "detect"; image: RawImage }
   | { op: "pdq"; image: RawImage }
   | { op: "classify"; input: ImageInput; options?: ClassifyOptions }
+  | { op: "read-text"; input: ImageInput }
   | { op: "image-models" }
   | { op: "quiesce"; barrier: Int32Array; threads: number };
 
@@ -56,6 +62,16 @@ async function classify(input: ImageInput, options?: ClassifyOptions): Promise<C
   const images = await needClassifier();
   try {
     return { ok: true, result: await images.classify(input, options) };
+  } catch (error) {
+    if (!isHallmarkError(error)) throw error;
+    return { ok: false, code: error.code, message: error.message, param: error.param };
+  }
+}
+
+async function readText(input: ImageInput): Promise<ReadTextAnswer> {
+  const images = await needClassifier();
+  try {
+    return { ok: true, result: await images.readText(input) };
   } catch (error) {
     if (!isHallmarkError(error)) throw error;
     return { ok: false, code: error.code, message: error.message, param: error.param };
@@ -93,6 +109,8 @@ export default function run(task: Task): unknown {
       return pdqHash(task.image);
     case "classify":
       return classify(task.input, task.options);
+    case "read-text":
+      return readText(task.input);
     case "quiesce":
       return quiesce(task.barrier, task.threads);
     case "image-models":

@@ -120,6 +120,22 @@ export interface ClassifyOptions {
    * classifies again without the option when it reaches the threshold (`screenOutputs` does).
    */
   ageFromSexual?: number;
+  /**
+   * Leave text in the image out of this call (`sources.ocr` false, no lines): the CPU pool reads
+   * it with `readText` on another thread at the same time and joins the two (workers/).
+   */
+  skipText?: boolean;
+}
+
+/** What `readText` found: the lines, the detection passes run, and the time taken. */
+export interface TextReading {
+  lines: TextLine[];
+  passes: number;
+  /** Decoded size after EXIF orientation. */
+  width: number;
+  height: number;
+  /** Milliseconds: decoding, and the OCR passes. */
+  timings: { decode: number; ocr: number };
 }
 
 export interface ImageResult {
@@ -168,6 +184,12 @@ export interface ImageClassifier {
    * @throws HallmarkError `invalid_image` (unreadable, animated) or `image_too_large`.
    */
   classify(image: ImageInput, options?: ClassifyOptions): Promise<ImageResult>;
+  /**
+   * Reads the text in one image only (what `classify` does for it, lines unscored). Null when
+   * OCR is not loaded.
+   * @throws HallmarkError as `classify`.
+   */
+  readText(image: ImageInput): Promise<TextReading | null>;
   /** Which models loaded. */
   readonly models: { nsfw: boolean; faces: boolean; ocr: boolean };
   /** Releases the ONNX sessions. */
@@ -213,6 +235,20 @@ export async function createImageClassifier(
 
   return {
     models: { nsfw: nsfw !== undefined, faces: faces !== undefined, ocr: ocr !== undefined },
+    async readText(input) {
+      if (!ocr) return null;
+      const t0 = performance.now();
+      const image = await decodeForScreening(input, maxPixels);
+      const t1 = performance.now();
+      const reading = await ocr.read(image);
+      return {
+        lines: reading.lines,
+        passes: reading.passes,
+        width: image.width,
+        height: image.height,
+        timings: { decode: t1 - t0, ocr: performance.now() - t1 },
+      };
+    },
     async classify(input, classifyOptions = {}) {
       const t0 = performance.now();
       const image = await decodeForScreening(input, maxPixels);
@@ -235,7 +271,7 @@ export async function createImageClassifier(
         [
           timed(nudity),
           timed(pdqHashRawForLookup(image, options.pdq)),
-          timed(ocr ? ocr.read(image) : Promise.resolve(undefined)),
+          timed(ocr && !classifyOptions.skipText ? ocr.read(image) : Promise.resolve(undefined)),
           timed(findFaces(image, wantAges)),
         ],
       );

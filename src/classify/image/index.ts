@@ -14,6 +14,7 @@ export {
   type ImageResult,
   MIN_MATCH_QUALITY,
   NSFW_MODEL_FILE,
+  type TextReading,
 } from "./classifier.js";
 export {
   DEFAULT_MAX_PIXELS,
