@@ -63,7 +63,7 @@ export function postForm(
   gw: TestGateway,
   path: string,
   fields: Record<string, Part | Part[]>,
-  init: { key?: string | null } = {},
+  init: { key?: string | null; headers?: Record<string, string> } = {},
 ): Promise<Response> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) {

@@ -3,19 +3,13 @@ import type { Context, HonoRequest } from "hono";
 import { parseSize } from "../../config/index.js";
 import { HallmarkError } from "../../errors/index.js";
 import type { Delivery } from "../../jobs/index.js";
-import {
-  type EditRequest,
-  editImages,
-  type PipelineDeps,
-  serverTiming,
-} from "../../pipeline/index.js";
+import { type EditRequest, editImages, type PipelineDeps } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
 import { requestSignal } from "../middleware/timeout.js";
 import { errorResponses, modelErrorResponses } from "../openapi.js";
 import { validationHook } from "../validation.js";
-import { keepHeld } from "./held.js";
 import {
-  deliveredOf,
+  answerResult,
   GenerationAcceptedSchema,
   type GenerationLimits,
   GenerationResponseSchema,
@@ -222,22 +216,7 @@ export function registerImagesEdits(app: OpenAPIHono<AppEnv>, deps: EditRouteDep
         content: { "multipart/form-data": { schema: openApiBody(deps.limits) } },
       },
     },
-    responses: {
-      200: {
-        description: "The edited images (with `stream=true`: Server-Sent Events, docs/backends.md)",
-        content: {
-          "application/json": { schema: GenerationResponseSchema },
-          "text/event-stream": { schema: streamEventSchema(GenerationResponseSchema) },
-        },
-      },
-      202: {
-        description:
-          "Held for review (a review decision, e.g. an input photo with a face, where holds are on): made, recorded and kept sealed; poll the Location (docs/async.md)",
-        content: { "application/json": { schema: GenerationAcceptedSchema } },
-      },
-      ...errorResponses,
-      ...modelErrorResponses,
-    },
+    responses: editResponses("The edited images"),
   });
 
   app.openapi(route, async (c) => {
@@ -262,7 +241,27 @@ export function registerImagesEdits(app: OpenAPIHono<AppEnv>, deps: EditRouteDep
   });
 }
 
-type EditRouteDeps = { pipeline: PipelineDeps; limits: EditLimits; delivery?: Delivery };
+export type EditRouteDeps = { pipeline: PipelineDeps; limits: EditLimits; delivery?: Delivery };
+
+/** The answers of an edit-shaped route (edits, variations) for the OpenAPI document. */
+export function editResponses(made: string) {
+  return {
+    200: {
+      description: `${made} (with \`stream=true\`: Server-Sent Events, docs/backends.md)`,
+      content: {
+        "application/json": { schema: GenerationResponseSchema },
+        "text/event-stream": { schema: streamEventSchema(GenerationResponseSchema) },
+      },
+    },
+    202: {
+      description:
+        "Held for review (a review decision, e.g. an input photo with a face, where holds are on): made, recorded and kept sealed; poll the Location (docs/async.md)",
+      content: { "application/json": { schema: GenerationAcceptedSchema } },
+    },
+    ...errorResponses,
+    ...modelErrorResponses,
+  };
+}
 
 /**
  * The output size and the webhook URL of an edit-shaped request (edits, variations): a size
@@ -292,15 +291,29 @@ export async function editTarget(
   return { dims, webhookUrl };
 }
 
-/** Runs an edit-shaped request and answers it: streamed, held for review (202) or delivered. */
+/**
+ * Runs an edit-shaped request and answers it: streamed, held for review (202) or delivered.
+ * Under an Idempotency-Key the request is recorded under the key's generation id, so a retry
+ * that takes over an abandoned attempt finds what that attempt recorded instead of editing
+ * again; a stream cannot be stored for replays, so it cannot have a key.
+ */
 export async function answerEdit(
   c: Context<AppEnv>,
   deps: EditRouteDeps,
-  request: EditRequest,
+  edit: EditRequest,
   webhookUrl: string | undefined,
   stream: boolean,
 ) {
+  const id = c.get("idempotency")?.generationId;
+  const request: EditRequest = id === undefined ? edit : { ...edit, id };
   if (stream) {
+    if (id !== undefined) {
+      throw new HallmarkError(
+        "invalid_request_error",
+        "stream cannot be combined with Idempotency-Key.",
+        { param: "stream" },
+      );
+    }
     return streamGeneration(
       c,
       { pipeline: deps.pipeline, delivery: deps.delivery, toBody: generationResponse },
@@ -309,14 +322,5 @@ export async function answerEdit(
     );
   }
   const result = await editImages(deps.pipeline, request, requestSignal(c));
-  if (result.held) {
-    const held = await keepHeld(deps.delivery!, request.principal, result, webhookUrl);
-    c.header("Location", held.location);
-    c.header("x-hallmark-generation-id", result.id);
-    return c.json(held, 202);
-  }
-  c.header("Server-Timing", serverTiming(result.stages));
-  c.header("x-hallmark-generation-id", result.id);
-  c.set("delivered", deliveredOf(result));
-  return c.json(generationResponse(result), 200);
+  return answerResult(c, deps.delivery, request.principal, result, webhookUrl);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { parseSize } from "../../config/index.js";
 import type { Db } from "../../db/index.js";
 import { HallmarkError } from "../../errors/index.js";
@@ -232,18 +233,31 @@ export function registerImagesGenerations(
       { ...request, allowHold: deps.delivery !== undefined },
       requestSignal(c),
     );
-    if (result.held) {
-      // Held for review: made and recorded, kept sealed, never returned until approved.
-      const held = await keepHeld(deps.delivery!, request.principal, result, webhookUrl);
-      c.header("Location", held.location);
-      c.header("x-hallmark-generation-id", result.id);
-      return c.json(held, 202);
-    }
-    c.header("Server-Timing", serverTiming(result.stages));
-    c.header("x-hallmark-generation-id", result.id);
-    c.set("delivered", deliveredOf(result));
-    return c.json(generationResponse(result), 200);
+    return answerResult(c, deps.delivery, request.principal, result, webhookUrl);
   });
+}
+
+/**
+ * The answer to a finished generation or edit: held for review, 202 with the Location to poll
+ * (made and recorded, kept sealed, never returned until approved); else 200 with the images.
+ */
+export async function answerResult(
+  c: Context<AppEnv>,
+  delivery: Delivery | undefined,
+  principal: Principal,
+  result: GenerationResult,
+  webhookUrl: string | undefined,
+) {
+  if (result.held) {
+    const held = await keepHeld(delivery!, principal, result, webhookUrl);
+    c.header("Location", held.location);
+    c.header("x-hallmark-generation-id", result.id);
+    return c.json(held, 202);
+  }
+  c.header("Server-Timing", serverTiming(result.stages));
+  c.header("x-hallmark-generation-id", result.id);
+  c.set("delivered", deliveredOf(result));
+  return c.json(generationResponse(result), 200);
 }
 
 /** The fields of a generation or an edit request that both routes read alike from their body. */

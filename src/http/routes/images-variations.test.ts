@@ -3,6 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generations, images } from "../../db/schema.js";
+import { idempotencyKeys } from "../../db/schema-jobs.js";
 import { testDatabases } from "../../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
 import { maskPng, photo, postForm } from "./images-edits.test-support.js";
@@ -76,6 +77,39 @@ describe.each(testDatabases())("POST /v1/images/variations on $name", (testDb) =
       "c2pa.edited",
     ]);
     expect(v.c2pa.ingredients[0]).toMatchObject({ relationship: "parentOf", format: "image/jpeg" });
+  });
+
+  it("records under an Idempotency-Key's generation id and replays it; refuses a keyed stream", async () => {
+    const fields = {
+      image: { bytes: await photo(128, 128, "png", 8) },
+      size: "256x256",
+      seed: "3",
+    };
+    const headers = { "idempotency-key": "vary-once-1" };
+    const first = await postForm(gw, "/v1/images/variations", fields, { headers });
+    expect(first.status, await first.clone().text()).toBe(200);
+    const id = (await first.json()).hallmark.generation_id;
+    // The key's reserved id is the one the request was recorded under (a takeover of an
+    // abandoned attempt looks it up instead of making the images again).
+    const [key] = await gw.database.db
+      .select({ generationId: idempotencyKeys.generationId })
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.generationId, id));
+    expect(key?.generationId).toBe(id);
+    const before = await count();
+    const again = await postForm(gw, "/v1/images/variations", fields, { headers });
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect((await again.json()).hallmark.generation_id).toBe(id);
+    const streamed = await postForm(
+      gw,
+      "/v1/images/variations",
+      { ...fields, stream: "true" },
+      { headers: { "idempotency-key": "vary-stream-1" } },
+    );
+    expect(streamed.status).toBe(400);
+    expect((await streamed.json()).error.param).toBe("stream");
+    expect(await count()).toBe(before);
   });
 
   it("refuses what a variation does not take with a 4xx and writes nothing", async () => {

@@ -1,18 +1,17 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { HallmarkError } from "../../errors/index.js";
-import type { Delivery } from "../../jobs/index.js";
-import type { EditRequest, PipelineDeps } from "../../pipeline/index.js";
+import type { EditRequest } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
-import { errorResponses, modelErrorResponses } from "../openapi.js";
 import { validationHook } from "../validation.js";
-import { answerEdit, type EditLimits, editTarget, readForm } from "./images-edits.js";
 import {
-  GenerationAcceptedSchema,
-  GenerationResponseSchema,
-  generationRequestSchema,
-  requestFields,
-} from "./images-generations.js";
-import { streamEventSchema } from "./images-generations-stream.js";
+  answerEdit,
+  type EditLimits,
+  type EditRouteDeps,
+  editResponses,
+  editTarget,
+  readForm,
+} from "./images-edits.js";
+import { generationRequestSchema, requestFields } from "./images-generations.js";
 
 /**
  * The text fields of `POST /v1/images/variations` as OpenAI shapes them
@@ -80,10 +79,7 @@ function openApiBody(limits: EditLimits) {
  * unconditioned, or the upstream's own variations endpoint), and the output is screened, marked,
  * signed with the input as parent ingredient and audited as kind `variation`.
  */
-export function registerImagesVariations(
-  app: OpenAPIHono<AppEnv>,
-  deps: { pipeline: PipelineDeps; limits: EditLimits; delivery?: Delivery },
-): void {
+export function registerImagesVariations(app: OpenAPIHono<AppEnv>, deps: EditRouteDeps): void {
   const fieldsSchema = variationFieldsSchema(deps.limits);
   const route = createRoute({
     method: "post",
@@ -96,22 +92,7 @@ export function registerImagesVariations(
         content: { "multipart/form-data": { schema: openApiBody(deps.limits) } },
       },
     },
-    responses: {
-      200: {
-        description: "The variations (with `stream=true`: Server-Sent Events, docs/backends.md)",
-        content: {
-          "application/json": { schema: GenerationResponseSchema },
-          "text/event-stream": { schema: streamEventSchema(GenerationResponseSchema) },
-        },
-      },
-      202: {
-        description:
-          "Held for review (e.g. an input photo with a face, where holds are on): made, recorded and kept sealed; poll the Location (docs/async.md)",
-        content: { "application/json": { schema: GenerationAcceptedSchema } },
-      },
-      ...errorResponses,
-      ...modelErrorResponses,
-    },
+    responses: editResponses("The variations"),
   });
 
   app.openapi(route, async (c) => {
