@@ -141,11 +141,20 @@ describe("the output screen with the real models", () => {
     const text = await createTextClassifier({
       lexiconDir: join(import.meta.dirname, "..", "..", "policies", "lexicons"),
     });
-    const reading = await createImageClassifier({
+    const classifier = await createImageClassifier({
       modelsDir: join(import.meta.dirname, "..", "..", "models"),
       textScreen: text,
       sessionOptions: { intraOpNumThreads: 1 },
     });
+    // The real classifier, with the options of each call noted.
+    const calls: unknown[] = [];
+    const reading: ImageClassifier = {
+      ...classifier,
+      classify: (input, options) => {
+        calls.push(options);
+        return classifier.classify(input, options);
+      },
+    };
     try {
       const [image] = portrait();
       const banner = Buffer.from(
@@ -163,8 +172,15 @@ describe("the output screen with the real models", () => {
       expect(r.agesEstimated).toBe(true);
       expect(r.faces[0]!.age).toBeGreaterThan(0);
       expect(screened.screens[0]!.scores["sexual/minors"].score).toBe(1);
+      // Screened again for the ages only: the text read the first time stands.
+      expect(calls).toEqual([
+        { ageFromSexual: policy.categories.sexual.review },
+        { skipText: true },
+      ]);
+      expect(r.text.map((l) => l.text)).toContain("PORN");
+      expect(r.sources.ocr).toBe(true);
     } finally {
-      await reading.close();
+      await classifier.close();
       await text.close();
     }
   });
