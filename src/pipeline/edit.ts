@@ -45,7 +45,7 @@ export function checkEditSupported(deps: PipelineDeps, request: EditRequest): Ed
   if (!generator.edit) {
     throw new HallmarkError(
       "edit_not_supported",
-      `The '${generator.name}' backend does not edit images; use /v1/images/generations, or configure a backend with edits (docs/backends.md).`,
+      `The '${generator.name}' backend does not ${request.variation ? "make variations of" : "edit"} images; use /v1/images/generations, or configure a backend with edits (docs/backends.md).`,
       { param: "image" },
     );
   }
