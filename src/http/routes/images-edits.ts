@@ -1,6 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, HonoRequest } from "hono";
-import { parseSize } from "../../config/index.js";
 import { HallmarkError } from "../../errors/index.js";
 import type { Delivery } from "../../jobs/index.js";
 import { type EditRequest, editImages, type PipelineDeps } from "../../pipeline/index.js";
@@ -15,6 +14,7 @@ import {
   GenerationResponseSchema,
   generationRequestSchema,
   generationResponse,
+  requestedSize,
   requestFields,
 } from "./images-generations.js";
 import { streamEventSchema, streamGeneration } from "./images-generations-stream.js";
@@ -36,7 +36,7 @@ const BINARY = { type: "string" as const, format: "binary" };
  * partial_images) are accepted and ignored; `response_format: "url"` is refused; any other field
  * is an error. `stream: true` answers as Server-Sent Events, as generations do.
  */
-function editFieldsSchema(limits: EditLimits) {
+export function editFieldsSchema(limits: EditLimits) {
   // The text fields shared with generations keep the same rules (well-formed Unicode, lengths).
   const shape = generationRequestSchema(limits).shape;
   const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
@@ -221,13 +221,7 @@ export function registerImagesEdits(app: OpenAPIHono<AppEnv>, deps: EditRouteDep
 
   app.openapi(route, async (c) => {
     const form = await readForm(c.req, deps.limits);
-    const parsed = fieldsSchema.safeParse(form.fields);
-    if (!parsed.success) {
-      // The same mapping as JSON bodies: unknown field → unknown_parameter, else the first issue.
-      validationHook({ success: false, error: parsed.error, target: "form" }, c);
-      throw new HallmarkError("invalid_request_error", "Invalid request.");
-    }
-    const body = parsed.data;
+    const body = parseFields(c, fieldsSchema, form.fields);
     const { dims, webhookUrl } = await editTarget(body, deps);
     const request: EditRequest = {
       ...requestFields(c.get("principal"), body, dims),
@@ -239,6 +233,23 @@ export function registerImagesEdits(app: OpenAPIHono<AppEnv>, deps: EditRouteDep
     };
     return answerEdit(c, deps, request, webhookUrl, body.stream === "true");
   });
+}
+
+/**
+ * A multipart form's text fields checked against `schema`, with the same mapping as JSON bodies
+ * (an unknown field is `unknown_parameter`, else the first issue names its field).
+ */
+export function parseFields<T extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: T,
+  fields: Record<string, string>,
+): z.infer<T> {
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) {
+    validationHook({ success: false, error: parsed.error, target: "form" }, c);
+    throw new HallmarkError("invalid_request_error", "Invalid request.");
+  }
+  return parsed.data;
 }
 
 export type EditRouteDeps = { pipeline: PipelineDeps; limits: EditLimits; delivery?: Delivery };
@@ -272,15 +283,7 @@ export async function editTarget(
   body: { size?: string; hallmark_webhook_url?: string },
   deps: EditRouteDeps,
 ): Promise<{ dims: { width: number; height: number }; webhookUrl?: string }> {
-  const size = body.size ?? deps.limits.defaultSize;
-  const dims = deps.limits.sizes.includes(size) ? parseSize(size) : null;
-  if (!dims) {
-    throw new HallmarkError(
-      "invalid_size",
-      `Unsupported size '${size}'; supported sizes are ${deps.limits.sizes.join(", ")}.`,
-      { param: "size" },
-    );
-  }
+  const dims = requestedSize(body.size, deps.limits);
   if (body.hallmark_webhook_url !== undefined && !deps.delivery) {
     throw new HallmarkError("stage_unavailable", "Asynchronous delivery is not configured.");
   }

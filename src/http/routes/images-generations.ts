@@ -177,15 +177,7 @@ export function registerImagesGenerations(
 
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const size = body.size ?? deps.limits.defaultSize;
-    const dims = deps.limits.sizes.includes(size) ? parseSize(size) : null;
-    if (!dims) {
-      throw new HallmarkError(
-        "invalid_size",
-        `Unsupported size '${size}'; supported sizes are ${deps.limits.sizes.join(", ")}.`,
-        { param: "size" },
-      );
-    }
+    const dims = requestedSize(body.size, deps.limits);
     const wantsAsync =
       body.hallmark_async === true ||
       /(^|[\s,])respond-async\b/i.test(c.req.header("prefer") ?? "");
@@ -235,6 +227,23 @@ export function registerImagesGenerations(
     );
     return answerResult(c, deps.delivery, request.principal, result, webhookUrl);
   });
+}
+
+/** The output size asked for (or the default); one not configured is 400 `invalid_size`. */
+export function requestedSize(
+  size: string | undefined,
+  limits: Pick<GenerationLimits, "sizes" | "defaultSize">,
+): { width: number; height: number } {
+  const wanted = size ?? limits.defaultSize;
+  const dims = limits.sizes.includes(wanted) ? parseSize(wanted) : null;
+  if (!dims) {
+    throw new HallmarkError(
+      "invalid_size",
+      `Unsupported size '${wanted}'; supported sizes are ${limits.sizes.join(", ")}.`,
+      { param: "size" },
+    );
+  }
+  return dims;
 }
 
 /**

@@ -1,17 +1,18 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { HallmarkError } from "../../errors/index.js";
 import type { EditRequest } from "../../pipeline/index.js";
 import type { AppEnv } from "../context.js";
-import { validationHook } from "../validation.js";
 import {
   answerEdit,
   type EditLimits,
   type EditRouteDeps,
+  editFieldsSchema,
   editResponses,
   editTarget,
+  parseFields,
   readForm,
 } from "./images-edits.js";
-import { generationRequestSchema, requestFields } from "./images-generations.js";
+import { requestFields } from "./images-generations.js";
 
 /**
  * The text fields of `POST /v1/images/variations` as OpenAI shapes them
@@ -21,29 +22,15 @@ import { generationRequestSchema, requestFields } from "./images-generations.js"
  * no prompt: a `prompt` or `negative_prompt` field is an unknown parameter, as at OpenAI.
  */
 function variationFieldsSchema(limits: EditLimits) {
-  const shape = generationRequestSchema(limits).shape;
-  const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
-  return z
-    .object({
-      n: int(1, limits.maxImages),
-      size: shape.size,
-      response_format: z
-        .string()
-        .optional()
-        .refine((v) => v === undefined || v === "b64_json", {
-          message:
-            "only 'b64_json' is served: Hallmark does not host images at URLs (the bytes are returned with their marks).",
-        }),
-      output_format: shape.output_format,
-      output_compression: int(0, 100),
-      model: shape.model,
-      seed: int(0, 4294967295),
-      user: shape.user,
-      strength: z.coerce.number().min(0).max(1).optional(),
-      stream: z.enum(["false", "true"]).optional(),
-      hallmark_webhook_url: shape.hallmark_webhook_url,
-    })
-    .strict();
+  // Strict like the edit fields it narrows: any field left out is an unknown parameter.
+  return editFieldsSchema(limits).omit({
+    prompt: true,
+    negative_prompt: true,
+    quality: true,
+    background: true,
+    input_fidelity: true,
+    partial_images: true,
+  });
 }
 
 const BINARY = { type: "string" as const, format: "binary" };
@@ -109,12 +96,7 @@ export function registerImagesVariations(app: OpenAPIHono<AppEnv>, deps: EditRou
         param: "image",
       });
     }
-    const parsed = fieldsSchema.safeParse(form.fields);
-    if (!parsed.success) {
-      validationHook({ success: false, error: parsed.error, target: "form" }, c);
-      throw new HallmarkError("invalid_request_error", "Invalid request.");
-    }
-    const body = parsed.data;
+    const body = parseFields(c, fieldsSchema, form.fields);
     const { dims, webhookUrl } = await editTarget(body, deps);
     const request: EditRequest = {
       ...requestFields(c.get("principal"), { ...body, prompt: "" }, dims),
