@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion] [--turned side:deg,...|off] [--gate peak]`: OCR recall on planted
+ * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion] [--turned side:deg,...|off] [--gate peak] [--detector file.onnx]`: OCR recall on planted
  * stock-photo marks and false alarms on text-free images (set: scripts/models/ocr-eval-set.ts),
  * through the image classifier with the prompt screen's lexicons, as the gateway runs it.
  * A second set draws the same marks as agencies do (outline, drop shadow, translucent banner,
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import {
   createImageClassifier,
   loadCompletionTerms,
+  packagedOcrModels,
   withCompletionTerms,
 } from "../../src/classify/image/index.js";
 import { createTextClassifier } from "../../src/classify/text/index.js";
@@ -24,11 +25,15 @@ const noCompletion = process.argv.includes("--no-completion");
 // --gate peak: the upright map's peak under which the turned passes are skipped (0: always run).
 const turnedAt = process.argv.indexOf("--turned");
 const gateAt = process.argv.indexOf("--gate");
+// --detector file.onnx: another text detector in PaddleOCR v4's form (a fine-tuned one:
+// scripts/finetune-ocr-detector), with the packaged recogniser.
+const detectorAt = process.argv.indexOf("--detector");
+const detector = detectorAt < 0 ? undefined : process.argv[detectorAt + 1];
 const { turnedPasses, turnedPassGate } = loadConfig({
   ...(turnedAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASSES: process.argv[turnedAt + 1] ?? "" }),
   ...(gateAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASS_GATE: process.argv[gateAt + 1] ?? "" }),
 }).ocr;
-const flags = ["--turned", "--gate"];
+const flags = ["--turned", "--gate", "--detector"];
 const args = process.argv
   .slice(2)
   .filter(
@@ -50,7 +55,12 @@ const textScreen = noCompletion
 for (const side of sides.length > 0 ? sides : [960]) {
   const images = await createImageClassifier({
     modelsDir: join(root, "models"),
-    ocr: { detectionSide: side, turnedPasses, turnedPassGate },
+    ocr: {
+      detectionSide: side,
+      turnedPasses,
+      turnedPassGate,
+      ...(detector === undefined ? {} : { files: { ...packagedOcrModels(), detection: detector } }),
+    },
     textScreen,
     sessionOptions: { intraOpNumThreads: 1 },
   });
