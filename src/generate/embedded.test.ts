@@ -3,6 +3,7 @@ import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "../db/test-databases.js";
+import { maskPng, photo, postEdit } from "../http/routes/images-edits.test-support.js";
 import { startTestGateway, type TestGateway } from "../runtime/test-gateway.js";
 import { createEmbeddedGenerator, EMBEDDED_MODEL } from "./embedded.js";
 import { loadClipTokenizer, type OnnxSdGenerator } from "./onnx-sd/index.js";
@@ -151,6 +152,42 @@ describe.each(testDatabases())("HALLMARK_BACKEND=embedded on $name", (testDb) =>
     expect(JSON.stringify(body.hallmark.licence)).toContain("hallmark-embedded-diffusion");
     const meta = await sharp(Buffer.from(body.data[0].b64_json, "base64")).metadata();
     expect([meta.width, meta.height]).toEqual([256, 256]);
+  });
+
+  it("edits with a strength and inpaints a mask: outside the hole the input stays, inside it is new", async () => {
+    const input = await photo(256, 256);
+    const res = await postEdit(gw, {
+      image: { bytes: input },
+      // OpenAI's form: transparent = edit. The right half is the hole.
+      mask: { bytes: await maskPng(256, 256, { x: 128, y: 0, width: 128, height: 256 }) },
+      prompt: "a red apple",
+      size: "256x256",
+      strength: "0.9",
+      seed: "4",
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.hallmark.placeholder).toBe(false);
+    const out = await sharp(Buffer.from(body.data[0].b64_json, "base64"))
+      .removeAlpha()
+      .raw()
+      .toBuffer();
+    const src = await sharp(input).raw().toBuffer();
+    // Mean absolute difference per sample over each half (the watermark moves pixels a little).
+    const diff = (right: boolean) => {
+      let sum = 0;
+      for (let y = 0; y < 256; y++) {
+        for (let x = right ? 128 : 0; x < (right ? 256 : 128); x++) {
+          for (let c = 0; c < 3; c++) {
+            const o = (y * 256 + x) * 3 + c;
+            sum += Math.abs(out[o]! - src[o]!);
+          }
+        }
+      }
+      return sum / (128 * 256 * 3);
+    };
+    expect(diff(false)).toBeLessThan(3);
+    expect(diff(true)).toBeGreaterThan(20);
   });
 });
 

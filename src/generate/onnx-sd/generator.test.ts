@@ -29,7 +29,9 @@ describe("ONNX SD generator", () => {
     });
     const meta = await sharp(out.images[0]?.bytes).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(["png", 64, 64]);
-    expect(g.capabilities).toMatchObject({ txt2img: true, img2img: true, inpaint: false });
+    expect(g.capabilities).toMatchObject({ txt2img: true, img2img: true, inpaint: true });
+    // What the pipeline lets through to edit (src/pipeline/edit.ts refuses the rest).
+    expect(g.editCapabilities).toEqual({ mask: true, maxImages: 1, strength: true });
     await g.health();
   });
 
@@ -93,15 +95,53 @@ describe("ONNX SD generator", () => {
     expect(between.parameters).toMatchObject({ strength: 0.5 });
     expect(between.images[0]?.bytes.equals(fresh.images[0]?.bytes as Buffer)).toBe(false);
 
-    await expect(edit({ ...input, image, mask: image }, live())).rejects.toMatchObject({
-      code: "edit_not_supported",
-    });
     await expect(edit({ ...input, image, strength: 1.5 }, live())).rejects.toMatchObject({
       code: "invalid_request_error",
     });
     await expect(
       edit({ ...input, image: Buffer.from("not an image"), strength: 0.5 }, live()),
     ).rejects.toMatchObject({ code: "invalid_image" });
+  });
+
+  it("inpaints: the mask's black half is the input's own pixels, its white half is denoised under the kept half's constraint", async () => {
+    const raw = Buffer.alloc(64 * 64 * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = (i * 13) % 251;
+    const image = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer();
+    // Left half kept (black), right half repainted (white).
+    const m = Buffer.alloc(64 * 64);
+    for (let p = 0; p < m.length; p++) m[p] = p % 64 >= 32 ? 255 : 0;
+    const mask = await sharp(m, { raw: { width: 64, height: 64, channels: 1 } })
+      .png()
+      .toBuffer();
+    const edit = g.edit?.bind(g);
+    if (!edit) throw new Error("the tiny export has a vae_encoder");
+    const half = (rgb: Buffer, right: boolean) =>
+      Buffer.concat(
+        Array.from({ length: 64 }, (_, y) =>
+          rgb.subarray((y * 64 + (right ? 32 : 0)) * 3, (y * 64 + (right ? 64 : 32)) * 3),
+        ),
+      );
+
+    const out = await edit({ ...input, image, mask, strength: 1 }, live());
+    expect(out.parameters).toMatchObject({ strength: 1, inpainting: "latent-blend" });
+    const rgb = await sharp(out.images[0]?.bytes).removeAlpha().raw().toBuffer();
+    expect(half(rgb, false).equals(half(raw, false))).toBe(true);
+    expect(half(rgb, true).equals(half(raw, true))).toBe(false);
+    // The repainted half is not what the same seed draws with nothing kept: the kept latents
+    // steered it.
+    const fresh = await sharp((await g.generate(input, live())).images[0]?.bytes)
+      .raw()
+      .toBuffer();
+    expect(half(rgb, true).equals(half(fresh, true))).toBe(false);
+    // Same request, same bytes.
+    const again = await edit({ ...input, image, mask, strength: 1 }, live());
+    expect(again.images[0]?.bytes.equals(out.images[0]?.bytes as Buffer)).toBe(true);
+
+    await expect(
+      edit({ ...input, image, mask: Buffer.from("not a mask"), strength: 0.5 }, live()),
+    ).rejects.toMatchObject({ code: "invalid_image", param: "mask" });
   });
 
   it("honours an aborted signal", async () => {

@@ -135,11 +135,12 @@ export async function createOnnxSdGenerator(
   async function make(
     input: GenerateInput,
     signal: AbortSignal,
-    init?: { image: Buffer; strength: number },
+    init?: { image: Buffer; strength: number; mask?: Buffer },
   ): Promise<GenerateOutput> {
     const { w, h } = workingSize(input.width, input.height);
     let initRgb: Uint8Array | undefined;
-    if (init && init.strength < 1) {
+    let maskAtWork: Uint8Array | undefined;
+    if (init && (init.strength < 1 || init.mask)) {
       try {
         initRgb = await sharp(init.image)
           .removeAlpha()
@@ -151,6 +152,7 @@ export async function createOnnxSdGenerator(
           param: "image",
         });
       }
+      if (init.mask) maskAtWork = await greyMask(init.mask, w, h);
     }
     const started = Date.now();
     let images: SdImage[];
@@ -174,16 +176,29 @@ export async function createOnnxSdGenerator(
           steps,
           sampler,
           guidanceScale,
-          init: initRgb && init ? { rgb: initRgb, strength: init.strength } : undefined,
+          init:
+            initRgb && init
+              ? {
+                  rgb: initRgb,
+                  strength: init.strength,
+                  ...(maskAtWork ? { mask: maskAtWork } : {}),
+                }
+              : undefined,
           onStep: progressOf(input),
         },
         signal,
       );
     }
     const encoded: GeneratedImage[] = [];
+    // Inpainting: the kept area is the input's own pixels at the output size, not their round
+    // trip through the VAE (and, for a model that denoises small, through the upscaler).
+    const keep = init?.mask
+      ? await keptPixels(init.image, init.mask, input.width, input.height)
+      : null;
     for (const image of images) {
       signal.throwIfAborted();
-      encoded.push(await encode(image, input.width, input.height));
+      const out = await encode(image, input.width, input.height);
+      encoded.push(keep ? { ...out, bytes: await composite(out.bytes, keep) } : out);
     }
     return {
       images: encoded,
@@ -201,6 +216,7 @@ export async function createOnnxSdGenerator(
         execution_provider: model.executionProvider,
         denoise_ms: Date.now() - started,
         ...(init ? { strength: init.strength } : {}),
+        ...(init?.mask ? { inpainting: "latent-blend" } : {}),
       },
     };
   }
@@ -212,7 +228,7 @@ export async function createOnnxSdGenerator(
     capabilities: {
       txt2img: true,
       img2img: model.canImg2Img,
-      inpaint: false,
+      inpaint: model.canImg2Img,
       nativeSize: resolution === "native" ? model.nativeSize : null,
       maxBatch: 16,
       samplers: SAMPLERS,
@@ -222,21 +238,19 @@ export async function createOnnxSdGenerator(
     },
     ...(model.canImg2Img
       ? {
+          editCapabilities: { mask: true, maxImages: 1, strength: true },
           async edit(input: EditInput, signal: AbortSignal): Promise<GenerateOutput> {
-            if (input.mask) {
-              throw new HallmarkError(
-                "edit_not_supported",
-                `The ${backend} backend does not inpaint (masks are not supported).`,
-                { param: "mask" },
-              );
-            }
             const strength = input.strength ?? options.strength ?? 0.75;
             if (!(strength >= 0 && strength <= 1)) {
               throw new HallmarkError("invalid_request_error", "strength must be from 0 to 1.", {
                 param: "strength",
               });
             }
-            return make(input, signal, { image: input.image, strength });
+            return make(input, signal, {
+              image: input.image,
+              strength,
+              ...(input.mask ? { mask: input.mask } : {}),
+            });
           },
         }
       : {}),
@@ -246,6 +260,50 @@ export async function createOnnxSdGenerator(
     },
     close: () => model.release(),
   };
+}
+
+/** The mask as one byte a pixel at width × height (255 = repaint). */
+async function greyMask(mask: Buffer, width: number, height: number): Promise<Uint8Array> {
+  try {
+    return await sharp(mask)
+      .flatten({ background: "#000000" })
+      .greyscale()
+      .resize(width, height, { fit: "fill" })
+      .extractChannel(0)
+      .raw()
+      .toBuffer();
+  } catch {
+    throw new HallmarkError("invalid_image", "The mask could not be decoded.", { param: "mask" });
+  }
+}
+
+/** The input at the output size with the mask's kept area opaque (alpha = 255 − mask). */
+async function keptPixels(image: Buffer, mask: Buffer, width: number, height: number) {
+  const rgb = await sharp(image)
+    .removeAlpha()
+    .resize(width, height, { fit: "fill" })
+    .raw()
+    .toBuffer();
+  const grey = await greyMask(mask, width, height);
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let p = 0; p < width * height; p++) {
+    rgba[p * 4] = rgb[p * 3]!;
+    rgba[p * 4 + 1] = rgb[p * 3 + 1]!;
+    rgba[p * 4 + 2] = rgb[p * 3 + 2]!;
+    rgba[p * 4 + 3] = 255 - grey[p]!;
+  }
+  return { rgba, width, height };
+}
+
+/** The generated PNG with the kept pixels laid over it. */
+async function composite(
+  png: Buffer,
+  keep: { rgba: Buffer; width: number; height: number },
+): Promise<Buffer> {
+  return sharp(png)
+    .composite([{ input: keep.rgba, raw: { width: keep.width, height: keep.height, channels: 4 } }])
+    .png({ compressionLevel: 3 })
+    .toBuffer();
 }
 
 async function sha256File(file: string): Promise<string> {

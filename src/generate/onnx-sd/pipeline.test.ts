@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadOnnxSd, type OnnxSdModel, type SdRequest } from "./pipeline.js";
+import { latentKeep, loadOnnxSd, type OnnxSdModel, type SdRequest } from "./pipeline.js";
 
 // A random-weight model with SD 1.x's layout and signatures: scripts/onnx-sd-tiny/make.py.
 const TINY = new URL("./fixtures/tiny-sd", import.meta.url).pathname;
@@ -96,5 +96,18 @@ describe("ONNX Stable Diffusion pipeline (tiny export)", () => {
 
   it("refuses sizes the VAE cannot make", async () => {
     await expect(run({ width: 60 })).rejects.toMatchObject({ code: "invalid_request_error" });
+  });
+});
+
+describe("latentKeep", () => {
+  it("keeps a latent whose pixels are all black, repaints one all white, blends one on the edge", () => {
+    // 16×8 pixels, VAE factor 8: two latents side by side; 2 channels.
+    const mask = new Uint8Array(16 * 8);
+    for (let y = 0; y < 8; y++) {
+      for (let x = 8; x < 16; x++) mask[y * 16 + x] = 255;
+    }
+    expect([...latentKeep(mask, 16, 8, 8, 2)]).toEqual([1, 0, 1, 0]);
+    for (let y = 0; y < 8; y++) mask[y * 16 + 4] = 255; // one column of the left latent's 8
+    expect(latentKeep(mask, 16, 8, 8, 1)[0]).toBeCloseTo(1 - 8 / 64, 6);
   });
 });

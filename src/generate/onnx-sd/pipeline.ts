@@ -65,8 +65,13 @@ export interface SdRequest {
   /** Classifier-free guidance scale; ≤ 1 skips the unconditional pass (Turbo models). */
   guidanceScale: number;
   eta?: number;
-  /** img2img: the starting picture as RGB, already at width × height, and how far to move. */
-  init?: { rgb: Uint8Array; strength: number };
+  /**
+   * img2img: the starting picture as RGB, already at width × height, and how far to move. With
+   * `mask` (width × height, one byte a pixel, 255 = repaint, 0 = keep) it is inpainting with
+   * the ordinary UNet: after every step the kept area's latents are put back at that step's
+   * noise level, so only the masked area is denoised freely (then strength 1 is allowed).
+   */
+  init?: { rgb: Uint8Array; strength: number; mask?: Uint8Array };
   /** Called after each denoising step (progress, tests). */
   onStep?: (done: number, total: number) => void;
 }
@@ -279,20 +284,29 @@ export async function loadOnnxSd(dir: string, options: LoadOptions = {}): Promis
     let start = 0;
     let latents = new Float32Array(req.n * per);
     const strength = req.init?.strength;
-    if (req.init && strength !== undefined && strength < 1) {
-      const initLatent = await encodeImage(req.init.rgb, req.width, req.height);
+    const mask = req.init?.mask;
+    const keep = mask ? latentKeep(mask, req.width, req.height, f, latentChannels) : null;
+    const initLatent =
+      req.init && strength !== undefined && (strength < 1 || keep)
+        ? await encodeImage(req.init.rgb, req.width, req.height)
+        : null;
+    // Each image's starting noise, kept for putting the kept area back at every step.
+    const startNoise: Float32Array[] = [];
+    for (let i = 0; i < req.n; i++) {
+      startNoise.push(noises[i]?.fill(new Float32Array(per)) as Float32Array);
+    }
+    if (initLatent && strength !== undefined && strength < 1) {
       const initSteps = Math.min(Math.floor(req.steps * strength), req.steps);
       start = req.steps - initSteps;
       for (let i = 0; i < req.n; i++) {
-        const noise = noises[i]?.fill(new Float32Array(per)) as Float32Array;
+        const noise = startNoise[i] as Float32Array;
         const noised = start < req.steps ? sampler.addNoise(initLatent, noise, start) : initLatent;
         latents.set(noised, i * per);
       }
     } else {
       for (let i = 0; i < req.n; i++) {
-        const noise = noises[i]?.fill(new Float32Array(per)) as Float32Array;
         latents.set(
-          noise.map((x) => x * sampler.initNoiseSigma),
+          (startNoise[i] as Float32Array).map((x) => x * sampler.initNoiseSigma),
           i * per,
         );
       }
@@ -327,6 +341,20 @@ export async function loadOnnxSd(dir: string, options: LoadOptions = {}): Promis
         );
       }
       latents = next;
+      if (keep && initLatent) {
+        for (let i = 0; i < req.n; i++) {
+          // The kept area as it would be after this step: the input at the next step's level.
+          const known =
+            s + 1 < req.steps
+              ? sampler.addNoise(initLatent, startNoise[i] as Float32Array, s + 1)
+              : initLatent;
+          const base = i * per;
+          for (let k = 0; k < per; k++) {
+            const m = keep[k] as number;
+            latents[base + k] = m * (known[k] as number) + (1 - m) * (latents[base + k] as number);
+          }
+        }
+      }
       req.onStep?.(s - start + 1, total);
     }
     signal.throwIfAborted();
@@ -363,6 +391,35 @@ export async function loadOnnxSd(dir: string, options: LoadOptions = {}): Promis
       await Promise.all([text, unet, decoder, encoder].map((s) => s?.release()));
     },
   };
+}
+
+/**
+ * How much of each latent to keep from the input (0..1, per channel, c × h × w): one minus the
+ * mean of the mask over the latent's f × f pixels, so a latent on the mask's edge is blended.
+ */
+export function latentKeep(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  f: number,
+  channels: number,
+): Float32Array {
+  const w = width / f;
+  const h = height / f;
+  const plane = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < f; dy++) {
+        const row = (y * f + dy) * width + x * f;
+        for (let dx = 0; dx < f; dx++) sum += mask[row + dx] as number;
+      }
+      plane[y * w + x] = 1 - sum / (255 * f * f);
+    }
+  }
+  const out = new Float32Array(channels * w * h);
+  for (let c = 0; c < channels; c++) out.set(plane, c * w * h);
+  return out;
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
