@@ -22,7 +22,7 @@ _spec = importlib.util.spec_from_file_location(
 _base = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_base)
 fonts, photo_crop, photos = _base.fonts, _base.photo_crop, _base.photos
-random_text, render_line, texture = _base.random_text, _base.render_line, _base.texture
+texture = _base.texture
 
 SHRINK_RATIO = 0.4
 # PaddleOCR's BGR order with ImageNet statistics (src/classify/image/ocr-detect.ts).
@@ -75,29 +75,10 @@ class Generator:
         kernel = Image.new("L", (s, s), 0)
         box = Image.new("L", (s, s), 0)
         if rng.random() < self.text_share:
-            tiled = rng.random() < 0.15
-            for _ in range(1 if tiled else rng.choice([1, 1, 1, 2, 3])):
-                text = random_text(rng)
-                height = math.exp(rng.uniform(math.log(10), math.log(self.max_height)))
-                angle = 0.0 if rng.random() < 0.35 else rng.uniform(-90, 90)
-                r = rng.random()
-                colour = (255, 255, 255) if r < 0.45 else (0, 0, 0) if r < 0.75 else tuple(
-                    rng.randint(0, 255) for _ in range(3))
-                alpha = rng.uniform(0.35, 1.0) if rng.random() < 0.7 else 1.0
-                line = render_line(rng, self.font_paths, text, height, angle)
-                if line is None:
-                    continue
-                if tiled:
-                    est_w = 0.55 * height * len(text)
-                    step_x, step_y = rng.uniform(1.2, 2) * est_w + height, rng.uniform(2, 5) * height
-                    for gy in np.arange(-s, 2 * s, step_y):
-                        for gx in np.arange(-s, 2 * s, step_x):
-                            c = (gx + (gy / step_y % 2) * step_x / 2, gy)
-                            if -s / 2 < c[0] < 1.5 * s and -s / 2 < c[1] < 1.5 * s:
-                                place(base, kernel, box, line, angle, c, colour, alpha)
-                else:
-                    place(base, kernel, box, line, angle, (rng.uniform(0, s), rng.uniform(0, s)),
-                          colour, alpha)
+            _base.draw_lines(rng, self.font_paths, s,
+                             lambda line, angle, c, colour, alpha: place(
+                                 base, kernel, box, line, angle, c, colour, alpha),
+                             heights=(10, self.max_height), min_alpha=0.35)
         img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
         if rng.random() < 0.4:
             buf = io.BytesIO()

@@ -205,6 +205,33 @@ def place_line(base, mask, line, angle, centre, colour, alpha):
     ImageDraw.Draw(mask).polygon(pts, fill=255)
 
 
+def draw_lines(rng, font_paths, s, place, heights=(8, 72), min_alpha=0.25):
+    """One to three lines of random text, or one tiled over the whole picture, each handed to
+    `place(line, angle, centre, colour, alpha)` (which blends it and draws its target)."""
+    tiled = rng.random() < 0.15
+    for _ in range(1 if tiled else rng.choice([1, 1, 1, 2, 3])):
+        text = random_text(rng)
+        height = math.exp(rng.uniform(math.log(heights[0]), math.log(heights[1])))
+        angle = 0.0 if rng.random() < 0.35 else rng.uniform(-90, 90)
+        r = rng.random()
+        colour = (255, 255, 255) if r < 0.45 else (0, 0, 0) if r < 0.75 else tuple(
+            rng.randint(0, 255) for _ in range(3))
+        alpha = rng.uniform(min_alpha, 1.0) if rng.random() < 0.7 else 1.0
+        line = render_line(rng, font_paths, text, height, angle)
+        if line is None:
+            continue
+        if tiled:
+            est_w = 0.55 * height * len(text)
+            step_x, step_y = rng.uniform(1.2, 2) * est_w + height, rng.uniform(2, 5) * height
+            for gy in np.arange(-s, 2 * s, step_y):
+                for gx in np.arange(-s, 2 * s, step_x):
+                    c = (gx + (gy / step_y % 2) * step_x / 2, gy)
+                    if -s / 2 < c[0] < 1.5 * s and -s / 2 < c[1] < 1.5 * s:
+                        place(line, angle, c, colour, alpha)
+        else:
+            place(line, angle, (rng.uniform(0, s), rng.uniform(0, s)), colour, alpha)
+
+
 class Generator:
     def __init__(self, size, seed):
         self.size = size
@@ -218,30 +245,9 @@ class Generator:
         base = np.asarray(img.convert("RGB"), np.float32).copy()
         mask = Image.new("L", (s // STRIDE, s // STRIDE), 0)
         if rng.random() < 0.8:
-            tiled = rng.random() < 0.15
-            lines = 1 if tiled else rng.choice([1, 1, 1, 2, 3])
-            for _ in range(lines):
-                text = random_text(rng)
-                height = math.exp(rng.uniform(math.log(8), math.log(72)))
-                angle = 0.0 if rng.random() < 0.35 else rng.uniform(-90, 90)
-                r = rng.random()
-                colour = (255, 255, 255) if r < 0.45 else (0, 0, 0) if r < 0.75 else tuple(
-                    rng.randint(0, 255) for _ in range(3))
-                alpha = rng.uniform(0.25, 1.0) if rng.random() < 0.7 else 1.0
-                line = render_line(rng, self.font_paths, text, height, angle)
-                if line is None:
-                    continue
-                if tiled:
-                    est_w = 0.55 * height * len(text)
-                    step_x, step_y = rng.uniform(1.2, 2) * est_w + height, rng.uniform(2, 5) * height
-                    for gy in np.arange(-s, 2 * s, step_y):
-                        for gx in np.arange(-s, 2 * s, step_x):
-                            c = (gx + (gy / step_y % 2) * step_x / 2, gy)
-                            if -s / 2 < c[0] < 1.5 * s and -s / 2 < c[1] < 1.5 * s:
-                                place_line(base, mask, line, angle, c, colour, alpha)
-                else:
-                    c = (rng.uniform(0, s), rng.uniform(0, s))
-                    place_line(base, mask, line, angle, c, colour, alpha)
+            draw_lines(rng, self.font_paths, s,
+                       lambda line, angle, c, colour, alpha: place_line(base, mask, line, angle, c,
+                                                                        colour, alpha))
         img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
         if rng.random() < 0.4:
             import io
