@@ -45,15 +45,10 @@ def corners(cx, cy, w, h, angle):
 
 
 def place(base, kernel, box, line, angle, centre, colour, alpha):
-    cover, tw, th = line
-    cx, cy = centre
-    ox, oy = int(cx - cover.shape[1] / 2), int(cy - cover.shape[0] / 2)
-    x0, y0 = max(0, ox), max(0, oy)
-    x1, y1 = min(base.shape[1], ox + cover.shape[1]), min(base.shape[0], oy + cover.shape[0])
-    if x1 <= x0 or y1 <= y0:
+    if not _base.blend_line(base, line[0], centre, colour, alpha):
         return
-    aa = cover[y0 - oy:y1 - oy, x0 - ox:x1 - ox] * alpha
-    base[y0:y1, x0:x1] = base[y0:y1, x0:x1] * (1 - aa) + np.array(colour, np.float32) * aa
+    _, tw, th = line
+    cx, cy = centre
     d = tw * th * (1 - SHRINK_RATIO ** 2) / (2 * (tw + th))
     ImageDraw.Draw(kernel).polygon(corners(cx, cy, max(1, tw - 2 * d), max(1, th - 2 * d), angle),
                                    fill=255)

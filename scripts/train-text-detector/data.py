@@ -179,19 +179,27 @@ def render_line(rng, font_paths, text, height, angle):
     return np.asarray(rotated, np.float32)[..., None] / 255, tw, th
 
 
-def place_line(base, mask, line, angle, centre, colour, alpha):
-    """Blends a rendered line into `base` (float32 H×W×3, in place) centred at `centre`, and
-    draws its kernel into `mask` (1/STRIDE resolution)."""
-    cover, tw, th = line
+def blend_line(base, cover, centre, colour, alpha):
+    """Blends a line's coverage into `base` (float32 H×W×3, in place) centred at `centre`;
+    False when it falls wholly outside."""
     cx, cy = centre
     ox, oy = int(cx - cover.shape[1] / 2), int(cy - cover.shape[0] / 2)
     x0, y0 = max(0, ox), max(0, oy)
     x1, y1 = min(base.shape[1], ox + cover.shape[1]), min(base.shape[0], oy + cover.shape[0])
     if x1 <= x0 or y1 <= y0:
-        return
+        return False
     aa = cover[y0 - oy:y1 - oy, x0 - ox:x1 - ox] * alpha
-    region = base[y0:y1, x0:x1]
-    base[y0:y1, x0:x1] = region * (1 - aa) + np.array(colour, np.float32) * aa
+    base[y0:y1, x0:x1] = base[y0:y1, x0:x1] * (1 - aa) + np.array(colour, np.float32) * aa
+    return True
+
+
+def place_line(base, mask, line, angle, centre, colour, alpha):
+    """Blends a rendered line into `base` (float32 H×W×3, in place) centred at `centre`, and
+    draws its kernel into `mask` (1/STRIDE resolution)."""
+    if not blend_line(base, line[0], centre, colour, alpha):
+        return
+    _, tw, th = line
+    cx, cy = centre
     # Kernel: the ink box (tw × th, centred on the layer's centre), shrunk, turned like the text.
     kw = max(1.0, tw - 2 * KERNEL_END * th)
     kh = th * KERNEL_H
