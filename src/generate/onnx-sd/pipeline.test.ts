@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { latentKeep, loadOnnxSd, type OnnxSdModel, type SdRequest } from "./pipeline.js";
 
@@ -92,6 +95,20 @@ describe("ONNX Stable Diffusion pipeline (tiny export)", () => {
     expect(steps).toEqual([3, 3, 3]);
     const other = await run({ init: { rgb: rgb.map((v) => 255 - v), strength: 0.5 } });
     expect(Buffer.from(half[0]?.rgb ?? [])).not.toEqual(Buffer.from(other[0]?.rgb ?? []));
+  });
+
+  it("refuses at load an inpainting UNet (9 channels against the VAE's 4), naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hallmark-sd-"));
+    cpSync(TINY, dir, { recursive: true });
+    writeFileSync(join(dir, "unet", "config.json"), JSON.stringify({ in_channels: 9 }));
+    try {
+      await expect(loadOnnxSd(dir)).rejects.toMatchObject({
+        code: "config_error",
+        message: expect.stringContaining("an inpainting UNet"),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses sizes the VAE cannot make", async () => {

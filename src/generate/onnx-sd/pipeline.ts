@@ -168,7 +168,6 @@ export async function loadOnnxSd(dir: string, options: LoadOptions = {}): Promis
   const timestepType = meta(unet, "timestep").type ?? "float32";
   const sampleMeta = meta(unet, "sample");
   meta(unet, "encoder_hidden_states");
-  meta(decoder, "latent_sample");
   for (const [what, type] of [
     ["unet sample", sampleMeta.type],
     ["timestep", timestepType],
@@ -186,6 +185,20 @@ export async function loadOnnxSd(dir: string, options: LoadOptions = {}): Promis
     (typeof unetConfig.in_channels === "number" ? unetConfig.in_channels : undefined) ??
     channelsFromShape ??
     4;
+  const decoderMeta = meta(decoder, "latent_sample");
+  const decoderChannels =
+    typeof decoderMeta.shape?.[1] === "number" ? decoderMeta.shape[1] : undefined;
+  if (decoderChannels !== undefined && decoderChannels !== latentChannels) {
+    // An inpainting UNet takes the latents, the mask and the masked image's latents (4 + 1 + 4);
+    // this pipeline inpaints by latent blending with an ordinary UNet instead.
+    throw new HallmarkError(
+      "config_error",
+      `${dir}: the UNet takes ${latentChannels} channels but the VAE decoder ${decoderChannels}` +
+        (latentChannels === decoderChannels * 2 + 1
+          ? " (an inpainting UNet, which is not supported: use the base model's export; it inpaints by latent blending)."
+          : "."),
+    );
+  }
   const blocks = Array.isArray(vaeConfig.block_out_channels)
     ? vaeConfig.block_out_channels.length
     : 4;
