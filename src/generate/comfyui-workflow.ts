@@ -8,7 +8,10 @@ export const DEFAULT_COMFYUI_WORKFLOW_PATH = new URL("./comfyui/txt2img.json", i
 
 /**
  * The img2img workflow shipped with Hallmark: LoadImage (the uploaded input) → VAEEncode →
- * RepeatLatentBatch (n) → KSampler with `denoise` = strength → VAEDecode → SaveImage.
+ * SetLatentNoiseMask (LoadImageMask of the uploaded mask, red channel, white = repaint) →
+ * RepeatLatentBatch (n) → KSampler with `denoise` = strength → VAEDecode → SaveImage. An edit
+ * without a mask sends an all-white one: a noise mask of ones denoises everywhere, as plain
+ * img2img does.
  */
 export const DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH = new URL(
   "./comfyui/img2img.json",
@@ -31,7 +34,7 @@ export type ComfyWorkflow = z.infer<typeof comfyWorkflowSchema>;
  * parsed object, never on JSON text, so a prompt cannot inject nodes.
  */
 const NUMERIC = ["seed", "width", "height", "batch_size", "denoise"] as const;
-const TEXT = ["prompt", "negative_prompt", "model", "image"] as const;
+const TEXT = ["prompt", "negative_prompt", "model", "image", "mask"] as const;
 
 /**
  * Parses and checks a workflow template; it must at least place `{{prompt}}`, and an edit
@@ -81,15 +84,21 @@ export async function loadComfyWorkflow(
   }
 }
 
+/** Whether an edit template places `{{mask}}` (a LoadImageMask node's image): it inpaints. */
+export function comfyWorkflowTakesMask(template: ComfyWorkflow): boolean {
+  return JSON.stringify(template).includes("{{mask}}");
+}
+
 /**
  * Fills a template's placeholders for one request; the template itself is not modified. For an
- * edit, `edit.image` is the uploaded input's name and `edit.denoise` the strength (default 0.75).
+ * edit, `edit.image` is the uploaded input's name, `edit.mask` the uploaded mask's and
+ * `edit.denoise` the strength (default 0.75).
  */
 export function fillComfyWorkflow(
   template: ComfyWorkflow,
   input: GenerateInput,
   model: string,
-  edit: { image?: string; denoise?: number } = {},
+  edit: { image?: string; mask?: string; denoise?: number } = {},
 ): ComfyWorkflow {
   const numbers: Record<(typeof NUMERIC)[number], number> = {
     seed: input.seed,
@@ -103,6 +112,7 @@ export function fillComfyWorkflow(
     negative_prompt: input.negativePrompt ?? "",
     model,
     image: edit.image ?? "",
+    mask: edit.mask ?? "",
   };
   const fill = (value: unknown): unknown => {
     if (typeof value === "string") {

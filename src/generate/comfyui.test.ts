@@ -132,23 +132,91 @@ describe("ComfyUI adapter against a fake upstream on loopback", () => {
       maxPixels: 1e6,
       pollIntervalMs: 10,
     });
-    expect(g.editCapabilities).toEqual({ mask: false, maxImages: 1, strength: true });
+    expect(g.editCapabilities).toEqual({ mask: true, maxImages: 1, strength: true });
     const image = await sharp({
       create: { width: 96, height: 64, channels: 3, background: "teal" },
     })
       .png()
       .toBuffer();
     const out = await g.edit!({ ...input, image, strength: 0.35 }, never);
-    expect(fake.hits["/upload/image"]).toBe(1);
-    const [name, stored] = [...fake.uploads.entries()][0]!;
+    // The input, and an all-white mask (denoise everywhere: plain img2img).
+    expect(fake.hits["/upload/image"]).toBe(2);
+    const [[name, stored], [maskName, mask]] = [...fake.uploads.entries()] as [
+      [string, Buffer],
+      [string, Buffer],
+    ];
     expect(stored.equals(image)).toBe(true);
     expect(fake.prompts[0]!["10"]!.inputs.image).toBe(name);
+    expect(fake.prompts[0]!["13"]!.inputs.image).toBe(maskName);
+    const white = await sharp(mask).raw().toBuffer({ resolveWithObject: true });
+    expect([white.info.width, white.info.height]).toEqual([96, 64]);
+    expect(white.data.every((v) => v === 255)).toBe(true);
     expect(fake.prompts[0]!["3"]!.inputs.denoise).toBe(0.35);
     expect(out.images.map((i) => [i.width, i.height])).toEqual([
       [96, 64],
       [96, 64],
     ]);
     expect(out.parameters).toMatchObject({ denoise: 0.35 });
+  });
+
+  it("inpaints: uploads the request's mask for LoadImageMask; the kept area comes back as it was", async () => {
+    fake = await startFakeComfyUI({ latencyMs: 5 });
+    const g = createComfyUIGenerator({
+      url: fake.url,
+      workflow,
+      editWorkflow,
+      maxPixels: 1e6,
+      pollIntervalMs: 10,
+    });
+    const image = await sharp({
+      create: { width: 96, height: 64, channels: 3, background: "#ff0000" },
+    })
+      .png()
+      .toBuffer();
+    // White (repaint) on the right half.
+    const m = Buffer.alloc(96 * 64);
+    for (let p = 0; p < m.length; p++) m[p] = p % 96 >= 48 ? 255 : 0;
+    const mask = await sharp(m, { raw: { width: 96, height: 64, channels: 1 } })
+      .png()
+      .toBuffer();
+    const out = await g.edit!({ ...input, n: 1, image, mask, strength: 1 }, never);
+    const uploaded = [...fake.uploads.values()];
+    expect(uploaded.some((b) => b.equals(mask))).toBe(true);
+    expect(out.parameters).toMatchObject({ masked: true, denoise: 1 });
+    const rgb = await sharp(out.images[0]!.bytes).raw().toBuffer();
+    expect([...rgb.subarray(0, 3)]).toEqual([255, 0, 0]); // kept
+    expect([...rgb.subarray(95 * 3, 96 * 3)]).toEqual([0, 90, 160]); // repainted
+  });
+
+  it("a template without {{mask}} edits without masks, and says so", async () => {
+    const plain = parseComfyWorkflow(
+      Object.fromEntries(
+        Object.entries(editWorkflow)
+          .filter(([id]) => id !== "13" && id !== "14")
+          .map(([id, node]) =>
+            id === "12"
+              ? [id, { ...node, inputs: { ...node.inputs, samples: ["11", 0] } }]
+              : [id, node],
+          ),
+      ),
+      "img2img",
+    );
+    fake = await startFakeComfyUI({ latencyMs: 5 });
+    const g = createComfyUIGenerator({
+      url: fake.url,
+      workflow,
+      editWorkflow: plain,
+      maxPixels: 1e6,
+      pollIntervalMs: 10,
+    });
+    expect(g.editCapabilities).toEqual({ mask: false, maxImages: 1, strength: true });
+    const image = await sharp({
+      create: { width: 96, height: 64, channels: 3, background: "teal" },
+    })
+      .png()
+      .toBuffer();
+    await g.edit!({ ...input, n: 1, image }, never);
+    expect(fake.hits["/upload/image"]).toBe(1);
   });
 
   it("has no edit without an edit template", () => {

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
+import sharp from "sharp";
 import { z } from "zod";
 import { HallmarkError } from "../errors/index.js";
-import { type ComfyWorkflow, fillComfyWorkflow, parseComfyWorkflow } from "./comfyui-workflow.js";
+import {
+  type ComfyWorkflow,
+  comfyWorkflowTakesMask,
+  fillComfyWorkflow,
+  parseComfyWorkflow,
+} from "./comfyui-workflow.js";
 import { sleep } from "./retry.js";
 import type {
   EditInput,
@@ -24,8 +30,9 @@ export interface ComfyUIOptions {
   /** The API-format workflow template (see comfyui-workflow.ts for its placeholders). */
   workflow: unknown;
   /**
-   * The img2img template (must place `{{image}}`; `{{denoise}}` takes the strength). Absent: the
-   * backend has no `edit` and edits are refused with `edit_not_supported`.
+   * The img2img template (must place `{{image}}`; `{{denoise}}` takes the strength; a template
+   * that places `{{mask}}` inpaints). Absent: the backend has no `edit` and edits are refused
+   * with `edit_not_supported`.
    */
   editWorkflow?: unknown;
   /** Largest image (pixels) accepted back from the upstream. */
@@ -92,6 +99,7 @@ export function createComfyUIGenerator(options: ComfyUIOptions): Generator {
     options.editWorkflow === undefined
       ? undefined
       : parseComfyWorkflow(options.editWorkflow, "img2img");
+  const takesMask = editTemplate !== undefined && comfyWorkflowTakesMask(editTemplate);
   const defaultModel = options.defaultModel ?? "v1-5-pruned-emaonly.safetensors";
   const pollMs = options.pollIntervalMs ?? 250;
   const clientId = randomUUID();
@@ -250,14 +258,28 @@ export function createComfyUIGenerator(options: ComfyUIOptions): Generator {
     },
     ...(editTemplate
       ? {
-          editCapabilities: { mask: false, maxImages: 1, strength: true },
-          /** img2img: upload the input, then the edit template with `{{image}}` and `{{denoise}}`. */
+          editCapabilities: { mask: takesMask, maxImages: 1, strength: true },
+          /**
+           * img2img: upload the input (and, for a template with `{{mask}}`, the mask: the
+           * request's, or all white to repaint everywhere), then the edit template with
+           * `{{image}}`, `{{mask}}` and `{{denoise}}`.
+           */
           async edit(input: EditInput, signal: AbortSignal): Promise<GenerateOutput> {
             const model = input.model ?? defaultModel;
             const image = await upload(input.image, signal);
+            const mask = takesMask
+              ? await upload(input.mask ?? (await whiteMask(input.width, input.height)), signal)
+              : undefined;
             const denoise = input.strength ?? 0.75;
-            const workflow = fillComfyWorkflow(editTemplate, input, model, { image, denoise });
-            return runWorkflow(workflow, input, model, signal, { denoise });
+            const workflow = fillComfyWorkflow(editTemplate, input, model, {
+              image,
+              ...(mask === undefined ? {} : { mask }),
+              denoise,
+            });
+            return runWorkflow(workflow, input, model, signal, {
+              denoise,
+              ...(input.mask ? { masked: true } : {}),
+            });
           },
         }
       : {}),
@@ -265,4 +287,12 @@ export function createComfyUIGenerator(options: ComfyUIOptions): Generator {
       await json("/system_stats", undefined, signal);
     },
   };
+}
+
+/** An all-white greyscale PNG: a noise mask of ones, which denoises everywhere. */
+function whiteMask(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
+    .greyscale()
+    .png()
+    .toBuffer();
 }

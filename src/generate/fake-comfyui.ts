@@ -103,6 +103,24 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
         let batch = Number(latent.batch_size ?? 1);
         // img2img: the size is the loaded input's, the batch RepeatLatentBatch's amount.
         const load = nodes.find((n) => n.class_type === "LoadImage");
+        // Inpainting: LoadImageMask's file (red channel, white = repaint) through SetLatentNoiseMask.
+        // The fake keeps the input where the mask is black, as ComfyUI's sampler does.
+        const loadMask = nodes.find((n) => n.class_type === "LoadImageMask");
+        let keep: { input: Buffer; mask: Buffer } | null = null;
+        if (loadMask) {
+          const maskFile = uploads.get(String(loadMask.inputs.image));
+          const input = load ? uploads.get(String(load.inputs.image)) : undefined;
+          if (!maskFile || !input || loadMask.inputs.channel !== "red") {
+            json(400, {
+              error: { type: "prompt_outputs_failed_validation", message: "Invalid mask file" },
+              node_errors: {},
+            });
+            return;
+          }
+          if (nodes.some((n) => n.class_type === "SetLatentNoiseMask")) {
+            keep = { input, mask: maskFile };
+          }
+        }
         if (load) {
           const input = uploads.get(String(load.inputs.image));
           if (!input) {
@@ -127,14 +145,12 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
           else {
             for (let i = 0; i < batch; i++) {
               const name = `hallmark_${id.slice(0, 8)}_${i}.png`;
-              files.set(
-                name,
-                await sharp({
-                  create: { width, height, channels: 3, background: { r: 40 * i, g: 90, b: 160 } },
-                })
-                  .png()
-                  .toBuffer(),
-              );
+              const drawn = await sharp({
+                create: { width, height, channels: 3, background: { r: 40 * i, g: 90, b: 160 } },
+              })
+                .png()
+                .toBuffer();
+              files.set(name, keep ? await keepUnmasked(drawn, keep, width, height) : drawn);
               job.files.push(name);
             }
           }
@@ -206,4 +222,35 @@ export async function startFakeComfyUI(options: FakeComfyUIOptions = {}): Promis
     interrupted,
     close: loopback.close,
   };
+}
+
+/** `drawn` where the mask is white, the input where it is black (the mask's red channel). */
+async function keepUnmasked(
+  drawn: Buffer,
+  keep: { input: Buffer; mask: Buffer },
+  width: number,
+  height: number,
+): Promise<Buffer> {
+  const raw = (b: Buffer) =>
+    sharp(b)
+      .removeAlpha()
+      .toColourspace("srgb")
+      .resize(width, height, { fit: "fill" })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  const [d, input, mask] = (await Promise.all([raw(drawn), raw(keep.input), raw(keep.mask)])).map(
+    (r) => ({ data: r.data, channels: r.info.channels }),
+  );
+  const out = Buffer.alloc(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
+    const m = mask!.data[p * mask!.channels]! / 255;
+    for (let c = 0; c < 3; c++) {
+      out[p * 3 + c] = Math.round(
+        m * d!.data[p * d!.channels + c]! + (1 - m) * input!.data[p * input!.channels + c]!,
+      );
+    }
+  }
+  return sharp(out, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
