@@ -24,6 +24,13 @@ const never = new AbortController().signal;
 const workflow = await loadComfyWorkflow(DEFAULT_COMFYUI_WORKFLOW_PATH);
 const editWorkflow = await loadComfyWorkflow(DEFAULT_COMFYUI_EDIT_WORKFLOW_PATH, "img2img");
 
+/** A 96×64 PNG of one colour (the edit tests' input). */
+function card(background: string): Promise<Buffer> {
+  return sharp({ create: { width: 96, height: 64, channels: 3, background } })
+    .png()
+    .toBuffer();
+}
+
 describe("ComfyUI workflow template", () => {
   it("fills numbers as numbers and text inside strings, without touching the template", () => {
     const filled = fillComfyWorkflow(
@@ -84,6 +91,19 @@ describe("ComfyUI adapter against a fake upstream on loopback", () => {
     await fake?.close();
     fake = undefined;
   });
+  /** A fake upstream and an adapter with the given edit template. */
+  const editingGenerator = async (editWorkflow: unknown, latencyMs = 5) => {
+    const upstream = await startFakeComfyUI({ latencyMs });
+    fake = upstream;
+    const g = createComfyUIGenerator({
+      url: upstream.url,
+      workflow,
+      editWorkflow,
+      maxPixels: 1e6,
+      pollIntervalMs: 10,
+    });
+    return { g, upstream };
+  };
 
   it("queues the filled workflow, polls /history and fetches each image through /view", async () => {
     fake = await startFakeComfyUI({ latencyMs: 60 });
@@ -124,34 +144,23 @@ describe("ComfyUI adapter against a fake upstream on loopback", () => {
   });
 
   it("edits: uploads the input with POST /upload/image, then queues the img2img template", async () => {
-    fake = await startFakeComfyUI({ latencyMs: 20 });
-    const g = createComfyUIGenerator({
-      url: fake.url,
-      workflow,
-      editWorkflow,
-      maxPixels: 1e6,
-      pollIntervalMs: 10,
-    });
+    const { g, upstream } = await editingGenerator(editWorkflow, 20);
     expect(g.editCapabilities).toEqual({ mask: true, maxImages: 1, strength: true });
-    const image = await sharp({
-      create: { width: 96, height: 64, channels: 3, background: "teal" },
-    })
-      .png()
-      .toBuffer();
+    const image = await card("teal");
     const out = await g.edit!({ ...input, image, strength: 0.35 }, never);
     // The input, and an all-white mask (denoise everywhere: plain img2img).
-    expect(fake.hits["/upload/image"]).toBe(2);
-    const [[name, stored], [maskName, mask]] = [...fake.uploads.entries()] as [
+    expect(upstream.hits["/upload/image"]).toBe(2);
+    const [[name, stored], [maskName, mask]] = [...upstream.uploads.entries()] as [
       [string, Buffer],
       [string, Buffer],
     ];
     expect(stored.equals(image)).toBe(true);
-    expect(fake.prompts[0]!["10"]!.inputs.image).toBe(name);
-    expect(fake.prompts[0]!["13"]!.inputs.image).toBe(maskName);
+    expect(upstream.prompts[0]!["10"]!.inputs.image).toBe(name);
+    expect(upstream.prompts[0]!["13"]!.inputs.image).toBe(maskName);
     const white = await sharp(mask).raw().toBuffer({ resolveWithObject: true });
     expect([white.info.width, white.info.height]).toEqual([96, 64]);
     expect(white.data.every((v) => v === 255)).toBe(true);
-    expect(fake.prompts[0]!["3"]!.inputs.denoise).toBe(0.35);
+    expect(upstream.prompts[0]!["3"]!.inputs.denoise).toBe(0.35);
     expect(out.images.map((i) => [i.width, i.height])).toEqual([
       [96, 64],
       [96, 64],
@@ -160,19 +169,8 @@ describe("ComfyUI adapter against a fake upstream on loopback", () => {
   });
 
   it("inpaints: uploads the request's mask for LoadImageMask; the kept area comes back as it was", async () => {
-    fake = await startFakeComfyUI({ latencyMs: 5 });
-    const g = createComfyUIGenerator({
-      url: fake.url,
-      workflow,
-      editWorkflow,
-      maxPixels: 1e6,
-      pollIntervalMs: 10,
-    });
-    const image = await sharp({
-      create: { width: 96, height: 64, channels: 3, background: "#ff0000" },
-    })
-      .png()
-      .toBuffer();
+    const { g, upstream } = await editingGenerator(editWorkflow);
+    const image = await card("#ff0000");
     // White (repaint) on the right half.
     const m = Buffer.alloc(96 * 64);
     for (let p = 0; p < m.length; p++) m[p] = p % 96 >= 48 ? 255 : 0;
@@ -180,7 +178,7 @@ describe("ComfyUI adapter against a fake upstream on loopback", () => {
       .png()
       .toBuffer();
     const out = await g.edit!({ ...input, n: 1, image, mask, strength: 1 }, never);
-    const uploaded = [...fake.uploads.values()];
+    const uploaded = [...upstream.uploads.values()];
     expect(uploaded.some((b) => b.equals(mask))).toBe(true);
     expect(out.parameters).toMatchObject({ masked: true, denoise: 1 });
     const rgb = await sharp(out.images[0]!.bytes).raw().toBuffer();
@@ -201,22 +199,11 @@ describe("ComfyUI adapter against a fake upstream on loopback", () => {
       ),
       "img2img",
     );
-    fake = await startFakeComfyUI({ latencyMs: 5 });
-    const g = createComfyUIGenerator({
-      url: fake.url,
-      workflow,
-      editWorkflow: plain,
-      maxPixels: 1e6,
-      pollIntervalMs: 10,
-    });
+    const { g, upstream } = await editingGenerator(plain);
     expect(g.editCapabilities).toEqual({ mask: false, maxImages: 1, strength: true });
-    const image = await sharp({
-      create: { width: 96, height: 64, channels: 3, background: "teal" },
-    })
-      .png()
-      .toBuffer();
+    const image = await card("teal");
     await g.edit!({ ...input, n: 1, image }, never);
-    expect(fake.hits["/upload/image"]).toBe(1);
+    expect(upstream.hits["/upload/image"]).toBe(1);
   });
 
   it("has no edit without an edit template", () => {
