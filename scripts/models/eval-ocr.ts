@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion] [--turned side:deg,...|off] [--gate peak] [--detector file.onnx]`: OCR recall on planted
+ * `npx tsx scripts/models/eval-ocr.ts [perMark] [clean] [side...] [--no-completion] [--turned side:deg,...|off] [--gate peak] [--detector file.onnx] [--precision float|int8]`: OCR recall on planted
  * stock-photo marks and false alarms on text-free images (set: scripts/models/ocr-eval-set.ts),
  * through the image classifier with the prompt screen's lexicons, as the gateway runs it.
  * A second set draws the same marks as agencies do (outline, drop shadow, translucent banner,
@@ -29,11 +29,16 @@ const gateAt = process.argv.indexOf("--gate");
 // scripts/finetune-ocr-detector), with the packaged recogniser.
 const detectorAt = process.argv.indexOf("--detector");
 const detector = detectorAt < 0 ? undefined : process.argv[detectorAt + 1];
-const { turnedPasses, turnedPassGate } = loadConfig({
+// --precision int8: the detector quantised as it loads (HALLMARK_OCR_DETECTOR_PRECISION).
+const precisionAt = process.argv.indexOf("--precision");
+const { turnedPasses, turnedPassGate, detectorPrecision } = loadConfig({
   ...(turnedAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASSES: process.argv[turnedAt + 1] ?? "" }),
   ...(gateAt < 0 ? {} : { HALLMARK_OCR_TURNED_PASS_GATE: process.argv[gateAt + 1] ?? "" }),
+  ...(precisionAt < 0
+    ? {}
+    : { HALLMARK_OCR_DETECTOR_PRECISION: process.argv[precisionAt + 1] ?? "" }),
 }).ocr;
-const flags = ["--turned", "--gate", "--detector"];
+const flags = ["--turned", "--gate", "--detector", "--precision"];
 const args = process.argv
   .slice(2)
   .filter(
@@ -59,6 +64,7 @@ for (const side of sides.length > 0 ? sides : [960]) {
       detectionSide: side,
       turnedPasses,
       turnedPassGate,
+      detectorPrecision,
       ...(detector === undefined ? {} : { files: { ...packagedOcrModels(), detection: detector } }),
     },
     textScreen,
@@ -107,7 +113,7 @@ for (const side of sides.length > 0 ? sides : [960]) {
   ms.sort((a, b) => a - b);
   const cleanN = set.length - marked;
   console.log(
-    `detection side ${side}px, turned passes ${turnedPasses.length > 0 ? turnedPasses.map((p) => `${p.side}:${p.degrees}`).join(",") : "off"} (gate ${turnedPassGate}), 1024×1024 images, 1 ORT thread per session`,
+    `detection side ${side}px, turned passes ${turnedPasses.length > 0 ? turnedPasses.map((p) => `${p.side}:${p.degrees}`).join(",") : "off"} (gate ${turnedPassGate}), 1024×1024 images, ${detectorPrecision} detector, 1 ORT thread per session`,
   );
   if (turnedPasses.length > 0) {
     console.log(

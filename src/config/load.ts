@@ -109,6 +109,8 @@ export interface Config {
     turnedPasses: Array<{ side: number; degrees: number }>;
     /** Upright map peak under which the turned passes are skipped (HALLMARK_OCR_TURNED_PASS_GATE). */
     turnedPassGate: number;
+    /** The text detector's precision (HALLMARK_OCR_DETECTOR_PRECISION). */
+    detectorPrecision: "float" | "int8";
   };
   watermark: { keyFile?: string; issuerKeyId?: number };
   /** Worker threads for watermark and PDQ work (0: in-process). */
@@ -357,6 +359,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       detectionSide: e.HALLMARK_OCR_DETECTION_SIDE,
       turnedPasses: e.HALLMARK_OCR_TURNED_PASSES,
       turnedPassGate: e.HALLMARK_OCR_TURNED_PASS_GATE,
+      detectorPrecision: e.HALLMARK_OCR_DETECTOR_PRECISION,
     },
     hashLists: {
       files: (e.HALLMARK_HASH_LISTS ?? []).map((f) => path.resolve(f)),

@@ -197,6 +197,12 @@ export const envSchema = z.object({
    */
   HALLMARK_OCR_TURNED_PASS_GATE: z.coerce.number().min(0).max(1).default(0.1),
   /**
+   * The OCR text detector's precision: `float` (as PaddleOCR ships it) or `int8` (quantised as
+   * it loads with the ranges in models/ocr/detector-int8-ranges.json: about 0.6× the
+   * detector's CPU, at the recall measured in docs/image-screening.md).
+   */
+  HALLMARK_OCR_DETECTOR_PRECISION: z.enum(["float", "int8"]).default("float"),
+  /**
    * OCR detection passes over turned copies of each image, `side:degrees` comma-separated
    * (side: the long side the detector sees, 160–1920 px; degrees: clockwise, -89 to 89, not 0),
    * at most 4; `off`: none. Diagonal marks the upright pass loses (docs/image-screening.md).

@@ -32,11 +32,13 @@ import {
   DEFAULT_OCR_DETECTION_SIDE,
   DEFAULT_OCR_MAX_LINES,
   DEFAULT_OCR_MIN_CONFIDENCE,
+  type DetectorPrecision,
   type OcrModel,
   type OcrModelFiles,
   packagedOcrModels,
   type TextLine,
 } from "./ocr.js";
+import { DETECTOR_INT8_RANGES_FILE } from "./ocr-int8.js";
 import { mergeScores, scoreImageText, type TextScreen } from "./ocr-match.js";
 import type { TurnedPass } from "./ocr-turned.js";
 
@@ -81,6 +83,8 @@ export interface ImageClassifierOptions {
         turnedPasses?: TurnedPass[];
         /** Upright map peak under which the turned passes are skipped (see ocr.ts); 0: never. */
         turnedPassGate?: number;
+        /** "int8": the text detector quantised as it loads (ocr-int8.ts); default "float". */
+        detectorPrecision?: DetectorPrecision;
       };
   /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
   textScreen?: TextScreen;
@@ -385,5 +389,7 @@ async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | unde
     fuseGraphs: options.ocr?.fuseGraphs,
     turnedPasses: options.ocr?.turnedPasses,
     turnedPassGate: options.ocr?.turnedPassGate,
+    detectorPrecision: options.ocr?.detectorPrecision,
+    int8Ranges: join(options.modelsDir, DETECTOR_INT8_RANGES_FILE),
   });
 }

@@ -5,9 +5,10 @@
  * by the unclip ratio 1.5 and mapped back to the image. Those constants are PaddleOCR's
  * inference defaults (det_db_thresh, det_db_box_thresh, det_db_unclip_ratio, min_size 3).
  */
+import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
-import { createFusedSession } from "../onnx-graph/index.js";
+import { createFusedSession, quantiseStatic } from "../onnx-graph/index.js";
 import type { RawImageInput } from "./decode.js";
 import {
   connectedRegions,
@@ -18,6 +19,7 @@ import {
   readingOrder,
   unclip,
 } from "./ocr-geometry.js";
+import type { DetectorQuantisation } from "./ocr-int8.js";
 
 export const DET_THRESHOLD = 0.3;
 export const DET_BOX_THRESHOLD = 0.6;
@@ -42,7 +44,7 @@ export function detectionSize(width: number, height: number, limit: number) {
 }
 
 /** NCHW float BGR, ImageNet-normalised, alpha flattened onto white. */
-async function detectionTensor(image: RawImageInput, w: number, h: number) {
+export async function detectionTensor(image: RawImageInput, w: number, h: number) {
   const rgb = await sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: image.channels },
   })
@@ -144,15 +146,22 @@ export interface TextDetector {
 
 /**
  * Opens the detection session once; `limit` is the long side the network sees (pixels);
- * `fuse` rewrites the graph's element-wise chains (onnx-graph) as it loads.
+ * `fuse` rewrites the graph's element-wise chains (onnx-graph) as it loads; `int8` runs it
+ * quantised to 8 bits with those ranges (ocr-int8.ts; `fuse` is then implied).
  */
 export async function createTextDetector(
   path: string,
   limit: number,
   sessionOptions: ort.InferenceSession.SessionOptions,
   fuse = true,
+  int8?: DetectorQuantisation,
 ): Promise<TextDetector> {
-  const { session } = await createFusedSession(path, sessionOptions, fuse);
+  const session = int8
+    ? await ort.InferenceSession.create(
+        quantiseStatic(await readFile(path), int8).model,
+        sessionOptions,
+      )
+    : (await createFusedSession(path, sessionOptions, fuse)).session;
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;
   return {

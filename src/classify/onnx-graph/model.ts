@@ -20,10 +20,16 @@ import {
 } from "./protobuf.js";
 
 const MODEL_GRAPH = 7;
+const MODEL_OPSET_IMPORT = 8;
+const OPSET_DOMAIN = 1;
+const OPSET_VERSION = 2;
 const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;
 const GRAPH_OUTPUT = 12;
 const VALUE_INFO_NAME = 1;
+const VALUE_INFO_TYPE = 2;
+const TYPE_TENSOR = 1;
+const TENSOR_TYPE_ELEM_TYPE = 1;
 const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
 const NODE_NAME = 3;
@@ -32,9 +38,11 @@ const NODE_ATTRIBUTE = 5;
 const NODE_DOMAIN = 7;
 const ATTR_NAME = 1;
 const ATTR_F = 2;
+const ATTR_I = 3;
 const ATTR_T = 5;
 const ATTR_TYPE = 20;
 const ATTR_TYPE_FLOAT = 1;
+const ATTR_TYPE_INT = 2;
 const TENSOR_DIMS = 1;
 const TENSOR_DATA_TYPE = 2;
 const TENSOR_FLOAT_DATA = 4;
@@ -42,10 +50,19 @@ const TENSOR_NAME = 8;
 const TENSOR_RAW_DATA = 9;
 const TENSOR_DATA_LOCATION = 14;
 const DATA_TYPE_FLOAT = 1;
+const DATA_TYPE_UINT8 = 2;
+const DATA_TYPE_INT8 = 3;
+const DATA_TYPE_INT32 = 6;
 
 export interface FloatTensor {
   dims: number[];
   data: Float32Array;
+}
+
+/** A tensor added by a rewrite: float, or the integer types of quantised weights. */
+export interface AddedTensor {
+  dims: number[];
+  data: Float32Array | Uint8Array | Int8Array | Int32Array;
 }
 
 export interface OnnxNode {
@@ -68,7 +85,11 @@ export interface OnnxGraph {
   /** The graph's own outputs (never folded away). */
   outputs: Set<string>;
   /** Initialisers to add, by name. */
-  added: Map<string, FloatTensor>;
+  added: Map<string, AddedTensor>;
+  /** Further graph outputs (float tensors) to declare, e.g. intermediate values to observe. */
+  extraOutputs: string[];
+  /** The default domain's opset to declare instead of the model's, when set. */
+  opset?: number;
   modelFields: Field[];
   graphFields: Field[];
 }
@@ -100,7 +121,15 @@ export function parseModel(bytes: Uint8Array): OnnxGraph {
       constants.set(node.outputs[0], tensor);
     }
   }
-  return { nodes, constants, outputs, added: new Map(), modelFields, graphFields };
+  return {
+    nodes,
+    constants,
+    outputs,
+    added: new Map(),
+    extraOutputs: [],
+    modelFields,
+    graphFields,
+  };
 }
 
 function parseNode(bytes: Uint8Array): OnnxNode {
@@ -164,14 +193,27 @@ export function makeNode(
   inputs: string[],
   outputs: string[],
   floatAttributes: Record<string, number> = {},
+  intAttributes: Record<string, number> = {},
 ): OnnxNode {
   const attributes = new Map<string, Field[]>();
   const rest: Field[] = [];
-  for (const [key, value] of Object.entries(floatAttributes)) {
-    const attr = [lenField(ATTR_NAME, key), float32Field(ATTR_F, value)];
-    attr.push(varintField(ATTR_TYPE, ATTR_TYPE_FLOAT));
+  const add = (key: string, attr: Field[]) => {
     attributes.set(key, attr);
     rest.push(lenField(NODE_ATTRIBUTE, encodeFields(attr)));
+  };
+  for (const [key, value] of Object.entries(floatAttributes)) {
+    add(key, [
+      lenField(ATTR_NAME, key),
+      float32Field(ATTR_F, value),
+      varintField(ATTR_TYPE, ATTR_TYPE_FLOAT),
+    ]);
+  }
+  for (const [key, value] of Object.entries(intAttributes)) {
+    add(key, [
+      lenField(ATTR_NAME, key),
+      varintField(ATTR_I, value),
+      varintField(ATTR_TYPE, ATTR_TYPE_INT),
+    ]);
   }
   return { opType, name, inputs, outputs, attributes, rest };
 }
@@ -195,15 +237,48 @@ function encodeNode(node: OnnxNode): Uint8Array {
   return encodeFields(fields);
 }
 
-function encodeTensor(name: string, t: FloatTensor): Uint8Array {
-  const raw = Buffer.alloc(t.data.length * 4);
-  for (let i = 0; i < t.data.length; i++) raw.writeFloatLE(t.data[i]!, i * 4);
+function encodeTensor(name: string, t: AddedTensor): Uint8Array {
+  const d = t.data;
+  let type = DATA_TYPE_FLOAT;
+  let raw: Buffer;
+  if (d instanceof Float32Array) {
+    raw = Buffer.alloc(d.length * 4);
+    for (let i = 0; i < d.length; i++) raw.writeFloatLE(d[i]!, i * 4);
+  } else if (d instanceof Int32Array) {
+    type = DATA_TYPE_INT32;
+    raw = Buffer.alloc(d.length * 4);
+    for (let i = 0; i < d.length; i++) raw.writeInt32LE(d[i]!, i * 4);
+  } else {
+    type = d instanceof Int8Array ? DATA_TYPE_INT8 : DATA_TYPE_UINT8;
+    raw = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  }
   return encodeFields([
-    ...t.dims.map((d) => varintField(TENSOR_DIMS, d)),
-    varintField(TENSOR_DATA_TYPE, DATA_TYPE_FLOAT),
+    ...t.dims.map((n) => varintField(TENSOR_DIMS, n)),
+    varintField(TENSOR_DATA_TYPE, type),
     lenField(TENSOR_NAME, name),
     lenField(TENSOR_RAW_DATA, raw),
   ]);
+}
+
+/** A graph output declaration: the value's name, typed as a float tensor of any shape. */
+function floatOutput(name: string): Uint8Array {
+  const tensorType = encodeFields([varintField(TENSOR_TYPE_ELEM_TYPE, DATA_TYPE_FLOAT)]);
+  return encodeFields([
+    lenField(VALUE_INFO_NAME, name),
+    lenField(VALUE_INFO_TYPE, encodeFields([lenField(TYPE_TENSOR, tensorType)])),
+  ]);
+}
+
+/** The model's opset imports with the default domain's version replaced. */
+function withOpset(fields: readonly Field[], version: number): Field[] {
+  return fields.map((f) => {
+    if (f.no !== MODEL_OPSET_IMPORT || f.wire !== LEN) return f;
+    const opset = decodeFields(f.value);
+    const domain = opset.find((x) => x.no === OPSET_DOMAIN);
+    if (domain && stringValue(domain) !== "" && stringValue(domain) !== "ai.onnx") return f;
+    const kept = opset.filter((x) => x.no !== OPSET_VERSION);
+    return lenField(f.no, encodeFields([...kept, varintField(OPSET_VERSION, version)]));
+  });
 }
 
 /**
@@ -212,7 +287,7 @@ function encodeTensor(name: string, t: FloatTensor): Uint8Array {
  * Runtime warns about each one otherwise).
  */
 export function encodeModel(graph: OnnxGraph): Uint8Array {
-  const read = new Set(graph.outputs);
+  const read = new Set([...graph.outputs, ...graph.extraOutputs]);
   for (const n of graph.nodes) for (const i of n.inputs) read.add(i);
   const nodes = graph.nodes.filter(
     (n) => n.opType !== "Constant" || n.outputs.some((o) => read.has(o)),
@@ -232,9 +307,14 @@ export function encodeModel(graph: OnnxGraph): Uint8Array {
   for (const [name, t] of graph.added) {
     if (read.has(name)) graphFields.push(lenField(GRAPH_INITIALIZER, encodeTensor(name, t)));
   }
+  for (const name of graph.extraOutputs) {
+    if (!graph.outputs.has(name)) graphFields.push(lenField(GRAPH_OUTPUT, floatOutput(name)));
+  }
   const graphBytes = encodeFields(graphFields);
+  const modelFields =
+    graph.opset === undefined ? graph.modelFields : withOpset(graph.modelFields, graph.opset);
   return encodeFields(
-    graph.modelFields.map((f) =>
+    modelFields.map((f) =>
       f.no === MODEL_GRAPH && f.wire === LEN ? lenField(f.no, graphBytes) : f,
     ),
   );
