@@ -9,7 +9,8 @@
  * on a portrait; every check together (as the gateway runs them, ONNX sessions on one thread
  * each), and on the text-free photo also with the turned passes forced (gate 0), the baseline
  * of the gate that skips them where the upright pass sees nothing text-like; both also with the
- * upright detection pass at 736 px instead of 960 (HALLMARK_OCR_DETECTION_SIDE). Also resident
+ * upright detection pass at 736 px instead of 960 (HALLMARK_OCR_DETECTION_SIDE) and with the
+ * 8-bit text detector (HALLMARK_OCR_DETECTOR_PRECISION=int8). Also resident
  * memory with every model loaded.
  *
  * Besides wall-clock medians (inflated when other work shares the 2 cores), each row prints the
@@ -75,6 +76,17 @@ const imagesSide736 = await createImageClassifier({
   modelsDir: join(root, "models"),
   hashLists: [list],
   ocr: { turnedPasses, detectionSide: 736 },
+  textScreen: withCompletionTerms(
+    await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") }),
+    loadCompletionTerms(join(root, "policies/lexicons")),
+  ),
+  sessionOptions: one,
+});
+// The same with the 8-bit text detector (HALLMARK_OCR_DETECTOR_PRECISION=int8).
+const imagesInt8 = await createImageClassifier({
+  modelsDir: join(root, "models"),
+  hashLists: [list],
+  ocr: { turnedPasses, detectorPrecision: "int8" },
   textScreen: withCompletionTerms(
     await createTextClassifier({ lexiconDir: join(root, "policies/lexicons") }),
     loadCompletionTerms(join(root, "policies/lexicons")),
@@ -157,9 +169,11 @@ for (const [name, fn] of [
   withCpu("faces + age only, JPEG 1024² portrait", () => facesOnly.classify(portrait)),
   withCpu("all checks, JPEG 1024² with a mark", () => images.classify(stamped)),
   withCpu("  same, upright pass at 736 px", () => imagesSide736.classify(stamped)),
+  withCpu("  same, 8-bit text detector", () => imagesInt8.classify(stamped)),
   withCpu("all checks, JPEG 1024² photo, no text", () => images.classify(textFree)),
   withCpu("  same, turned passes forced (gate 0)", () => imagesAlwaysTurned.classify(textFree)),
   withCpu("  same as above, upright pass at 736 px", () => imagesSide736.classify(textFree)),
+  withCpu("  same as above, 8-bit text detector", () => imagesInt8.classify(textFree)),
   withCpu("all checks, 1024² portrait, ages", () => images.classify(portrait)),
   // As the output screen runs them: the age model only from the policy's sexual review
   // threshold on (default 0.5), where the minors rule reads ages.
@@ -190,7 +204,7 @@ for (const task of bench.tasks) {
   );
 }
 console.log(
-  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the eight bench classifiers: ${rssMb()} MB`,
+  `resident memory with every model loaded (one classifier): ${rssAllModels} MB; with the nine bench classifiers: ${rssMb()} MB`,
 );
 for (const c of [
   basic,
@@ -201,6 +215,7 @@ for (const c of [
   images,
   imagesAlwaysTurned,
   imagesSide736,
+  imagesInt8,
 ]) {
   await c.close();
 }

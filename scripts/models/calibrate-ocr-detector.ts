@@ -25,8 +25,8 @@ import {
 } from "../../src/classify/onnx-graph/index.js";
 import { buildCalibrationSet } from "./ocr-calibration-set.js";
 
-/** The first node run in 8 bits: the stem and the first two blocks stay float. */
-export const FIRST_QUANTISED = "p2o.Conv.6";
+/** The first node run in 8 bits: the stem and the first four blocks stay float. */
+export const FIRST_QUANTISED = "p2o.Conv.12";
 const TAIL = 1e-5;
 const SAMPLES = 400_000;
 
@@ -82,7 +82,14 @@ function tails(d: Float32Array): [number, number] {
       if (low.length > k) low.pop();
     }
     if (high.length < k || v > high[k - 1]!) {
-      high.splice(lowerBound(high.map((x) => -x), -v), 0, v);
+      high.splice(
+        lowerBound(
+          high.map((x) => -x),
+          -v,
+        ),
+        0,
+        v,
+      );
       if (high.length > k) high.pop();
     }
   }

@@ -77,6 +77,15 @@ describe("loadConfig", () => {
         "HALLMARK_OCR_DETECTION_SIDE",
       );
     }
+    expect(loadConfig({}).ocr.detectorPrecision).toBe("float");
+    expect(loadConfig({ HALLMARK_OCR_DETECTOR_PRECISION: "int8" }).ocr.detectorPrecision).toBe(
+      "int8",
+    );
+    for (const bad of ["int4", "INT8", "fp16"]) {
+      expect(() => loadConfig({ HALLMARK_OCR_DETECTOR_PRECISION: bad })).toThrow(
+        "HALLMARK_OCR_DETECTOR_PRECISION",
+      );
+    }
     for (const bad of ["-0.1", "1.5", "x"]) {
       expect(() => loadConfig({ HALLMARK_OCR_TURNED_PASS_GATE: bad })).toThrow(
         "HALLMARK_OCR_TURNED_PASS_GATE",

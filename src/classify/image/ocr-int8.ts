@@ -33,9 +33,17 @@ export async function loadDetectorQuantisation(
   rangesPath: string,
   detector: Uint8Array,
 ): Promise<DetectorQuantisation> {
+  let text: string;
+  try {
+    text = await readFile(rangesPath, "utf8");
+  } catch (err) {
+    throw new DetectorRangesError(
+      `${rangesPath}: cannot read the int8 detector's ranges (${(err as NodeJS.ErrnoException).code ?? String(err)}); run scripts/models/calibrate-ocr-detector.ts or set HALLMARK_OCR_DETECTOR_PRECISION=float`,
+    );
+  }
   let doc: z.infer<typeof rangesFile>;
   try {
-    doc = rangesFile.parse(JSON.parse(await readFile(rangesPath, "utf8")));
+    doc = rangesFile.parse(JSON.parse(text));
   } catch (err) {
     throw new DetectorRangesError(`${rangesPath}: not a detector ranges file (${String(err)})`);
   }

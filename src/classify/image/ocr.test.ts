@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -280,6 +281,38 @@ describe("text in the image, through the classifier", () => {
     } finally {
       await gated.close();
       await always.close();
+    }
+  });
+
+  it("reads the same mark with the 8-bit detector, and refuses to start without its ranges", async () => {
+    const int8 = await createImageClassifier({
+      modelsDir: join(ROOT, "models"),
+      textScreen: text,
+      faces: false,
+      ocr: { detectorPrecision: "int8" },
+      sessionOptions: { intraOpNumThreads: 1 },
+    });
+    try {
+      const r = await int8.classify(await stamped("Getty Images", -20));
+      expect(r.scores["intellectual-property"].spans).toContainEqual(
+        expect.objectContaining({ term: "getty images", source: "ocr" }),
+      );
+      expect((await int8.classify(bridgeJpeg())).text).toEqual([]);
+    } finally {
+      await int8.close();
+    }
+    // models/ocr/detector-int8-ranges.json missing: a clear error at start, not a float fallback.
+    const empty = mkdtempSync(join(tmpdir(), "no-ranges-"));
+    try {
+      await expect(
+        createImageClassifier({
+          modelsDir: empty,
+          faces: false,
+          ocr: { detectorPrecision: "int8" },
+        }),
+      ).rejects.toThrow(/detector-int8-ranges\.json/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
     }
   });
 

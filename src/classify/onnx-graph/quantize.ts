@@ -21,6 +21,8 @@
  * - **Batch normalisation** after a convolution or transposed convolution is folded into its
  *   weights and bias (exact up to float rounding), as is a transposed convolution's bias Add.
  *
+ * Weights are s8 per output channel within ±63 (see S8_MAX), activations u8 per tensor.
+ *
  * Two regions stay in float by choice: the nodes before `options.firstQuantised` (the stem,
  * where the measured error of 8-bit activations was largest; docs/image-screening.md) and
  * everything from the first ConvTranspose on (ONNX Runtime has no QDQ rule for it).
@@ -46,6 +48,8 @@ export interface QuantiseOptions {
   ranges: ActivationRanges;
   /** The first node (by name) run in 8 bits; every node before it stays float. */
   firstQuantised: string;
+  /** Absorb scalar affine pairs into quantisations (default true; false keeps them as nodes). */
+  absorbAffine?: boolean;
 }
 
 export interface QuantiseReport {
@@ -68,7 +72,14 @@ export class QuantiseError extends Error {
 /** ONNX opset 13: DequantizeLinear's `axis` (per-channel weights) needs it. */
 const QDQ_OPSET = 13;
 const U8_MAX = 255;
-const S8_MAX = 127;
+/**
+ * Weights within ±63 (7 bits, ONNX Runtime's `reduce_range`): on x86 CPUs without VNNI, MLAS
+ * multiplies u8 activations by s8 weights in pairs summed into 16 bits, which saturates with
+ * full-range weights (2·255·127 > 32767); within ±63 every kernel computes the exact integer
+ * sums, so an image's verdict does not depend on the CPU a replica runs on. Measured cost: the
+ * 8-bit map's distance from the float one 0.040 → 0.047 (models/ocr/README.md).
+ */
+const S8_MAX = 63;
 /** The hard-swish gate's quantisation: 254 steps over x ∈ [−3, 3]. */
 const GATE_STEPS = 254;
 
@@ -260,12 +271,19 @@ interface Quantisation {
   zero: number;
 }
 
-/** Asymmetric u8 over the measured range, widened to include 0 (so zero padding is exact). */
-function u8(range: readonly [number, number] | undefined, name: string): Quantisation {
+/**
+ * Asymmetric u8 over the measured range, widened to include 0 (so zero padding is exact);
+ * `step` overrides the scale (a wider one).
+ */
+function u8(
+  range: readonly [number, number] | undefined,
+  name: string,
+  step?: number,
+): Quantisation {
   if (!range) throw new QuantiseError(`no calibrated range for ${name}`);
   const lo = Math.min(range[0], 0);
   const hi = Math.max(range[1], 0);
-  const scale = hi > lo ? (hi - lo) / U8_MAX : 1;
+  const scale = step ?? (hi > lo ? (hi - lo) / U8_MAX : 1);
   const zero = Math.min(U8_MAX, Math.max(0, Math.round(-lo / scale)));
   return { scale, zero };
 }
@@ -307,6 +325,7 @@ function rewrite(graph: OnnxGraph, options: QuantiseOptions): Omit<QuantiseRepor
   const affine = new Map<string, { y: string; q: Quantisation; dq: Quantisation }>();
   const dropped = new Set<OnnxNode>();
   for (const n of nodes) {
+    if (options.absorbAffine === false) break;
     if (n.opType !== "Mul" || !inInt8(n) || n.inputs.length !== 2) continue;
     const m = n.inputs.find((i) => !constant(i));
     const a = scalar(n.inputs.find((i) => constant(i)));
@@ -318,8 +337,13 @@ function rewrite(graph: OnnxGraph, options: QuantiseOptions): Omit<QuantiseRepor
     const b = scalar(add.inputs.find((i) => i !== n.outputs[0]));
     if (b === undefined) continue;
     const y = add.outputs[0]!;
-    const dq = u8(ranges[y], y);
-    const zero = dq.zero + Math.round(b / dq.scale);
+    // y's step is widened (never narrowed) until b is a whole number of steps, so that the
+    // zero points differ by exactly b: otherwise every value of y is off by the remainder, a
+    // bias that, unlike rounding noise, does not average out in the next convolution.
+    const measured = u8(ranges[y], y);
+    const steps = Math.trunc(b / measured.scale);
+    const dq = steps === 0 ? measured : u8(ranges[y], y, b / steps);
+    const zero = dq.zero + (steps === 0 ? Math.round(b / dq.scale) : steps);
     if (zero < 0 || zero > U8_MAX) continue;
     affine.set(m, { y, q: { scale: dq.scale / a, zero }, dq });
     dropped.add(n);
@@ -422,7 +446,7 @@ function scalarU8(v: number): AddedTensor {
 }
 
 /**
- * Symmetric per-output-channel s8 weights and an s32 bias at scale s_x·s_w, each behind a
+ * Symmetric per-output-channel weights (±S8_MAX) and an s32 bias at scale s_x·s_w, each behind a
  * DequantizeLinear (the pattern ONNX Runtime turns into QLinearConv).
  */
 function quantiseConvWeights(
