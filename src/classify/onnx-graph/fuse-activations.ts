@@ -15,6 +15,7 @@
  * float rounding (fuse-activations.test.ts runs both in ONNX Runtime on real images).
  */
 import {
+  consumersOf,
   encodeModel,
   type FloatTensor,
   floatAttribute,
@@ -40,18 +41,6 @@ export function fuseActivations(bytes: Uint8Array): { model: Uint8Array; report:
   const convAffine = foldConvAffine(graph);
   const hardSwish = fuseHardSwish(graph);
   return { model: encodeModel(graph), report: { convAffine, hardSwish } };
-}
-
-function consumersOf(graph: OnnxGraph): Map<string, OnnxNode[]> {
-  const map = new Map<string, OnnxNode[]>();
-  for (const n of graph.nodes) {
-    for (const i of n.inputs) {
-      const list = map.get(i);
-      if (list) list.push(n);
-      else map.set(i, [n]);
-    }
-  }
-  return map;
 }
 
 function scalar(graph: OnnxGraph, name: string | undefined): number | undefined {

@@ -186,6 +186,26 @@ function floatTensor(fields: readonly Field[]): FloatTensor | undefined {
   return { dims, data };
 }
 
+/** Every node reading each value, in graph order. */
+export function consumersOf(graph: OnnxGraph): Map<string, OnnxNode[]> {
+  const map = new Map<string, OnnxNode[]>();
+  for (const n of graph.nodes) {
+    for (const i of n.inputs) {
+      const list = map.get(i);
+      if (list) list.push(n);
+      else map.set(i, [n]);
+    }
+  }
+  return map;
+}
+
+/** The node writing each value. */
+export function producersOf(graph: OnnxGraph): Map<string, OnnxNode> {
+  const map = new Map<string, OnnxNode>();
+  for (const n of graph.nodes) for (const o of n.outputs) map.set(o, n);
+  return map;
+}
+
 /** A new node (written from scratch when the model is encoded). */
 export function makeNode(
   opType: string,

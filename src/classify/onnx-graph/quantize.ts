@@ -33,6 +33,7 @@
 import { fuseActivations } from "./fuse-activations.js";
 import {
   type AddedTensor,
+  consumersOf,
   encodeModel,
   type FloatTensor,
   floatAttribute,
@@ -40,6 +41,7 @@ import {
   type OnnxGraph,
   type OnnxNode,
   parseModel,
+  producersOf,
 } from "./model.js";
 
 export type ActivationRanges = Record<string, readonly [number, number]>;
@@ -142,24 +144,6 @@ function floatConstant(graph: OnnxGraph, name: string | undefined): FloatTensor 
   if (!name) return undefined;
   const t = graph.constants.get(name) ?? graph.added.get(name);
   return t && t.data instanceof Float32Array ? (t as FloatTensor) : undefined;
-}
-
-function consumersOf(graph: OnnxGraph): Map<string, OnnxNode[]> {
-  const map = new Map<string, OnnxNode[]>();
-  for (const n of graph.nodes) {
-    for (const i of n.inputs) {
-      const list = map.get(i);
-      if (list) list.push(n);
-      else map.set(i, [n]);
-    }
-  }
-  return map;
-}
-
-function producersOf(graph: OnnxGraph): Map<string, OnnxNode> {
-  const map = new Map<string, OnnxNode>();
-  for (const n of graph.nodes) for (const o of n.outputs) map.set(o, n);
-  return map;
 }
 
 function addTensor(graph: OnnxGraph, name: string, tensor: AddedTensor): string {
@@ -476,15 +460,22 @@ function quantiseConvWeights(
     }
   }
   const stem = conv.name || conv.outputs[0]!;
-  const wq = addTensor(graph, `${stem}.hallmark_w_s8`, { dims: weight.dims, data: q });
-  const ws = addTensor(graph, `${stem}.hallmark_w_scale`, { dims: [channels], data: scales });
-  const wz = addTensor(graph, `${stem}.hallmark_w_zero`, {
-    dims: [channels],
-    data: new Int8Array(channels),
-  });
-  const w = `${stem}.hallmark_w_dq`;
-  out.push(makeNode("DequantizeLinear", `${w}.dq`, [wq, ws, wz], [w], {}, { axis: 0 }));
-  const inputs = [conv.inputs[0]!, w];
+  /** Integer values and per-channel scales (zero points 0) behind a DequantizeLinear. */
+  const dequantised = (
+    name: string,
+    dims: number[],
+    values: Int8Array | Int32Array,
+    scale: Float32Array,
+  ) => {
+    const v = addTensor(graph, `${stem}.hallmark_${name}_q`, { dims, data: values });
+    const s = addTensor(graph, `${stem}.hallmark_${name}_scale`, { dims: [channels], data: scale });
+    const zero = values instanceof Int8Array ? new Int8Array(channels) : new Int32Array(channels);
+    const z = addTensor(graph, `${stem}.hallmark_${name}_zero`, { dims: [channels], data: zero });
+    const value = `${stem}.hallmark_${name}_dq`;
+    out.push(makeNode("DequantizeLinear", `${value}.dq`, [v, s, z], [value], {}, { axis: 0 }));
+    return value;
+  };
+  const inputs = [conv.inputs[0]!, dequantised("w", weight.dims, q, scales)];
   const bias = floatConstant(graph, conv.inputs[2]);
   if (bias) {
     const bs = new Float32Array(channels);
@@ -494,15 +485,7 @@ function quantiseConvWeights(
       bs[c] = Math.fround(input.scale) * scales[c]!;
       bq[c] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(bias.data[c]! / bs[c]!)));
     }
-    const bqn = addTensor(graph, `${stem}.hallmark_b_s32`, { dims: [channels], data: bq });
-    const bsn = addTensor(graph, `${stem}.hallmark_b_scale`, { dims: [channels], data: bs });
-    const bzn = addTensor(graph, `${stem}.hallmark_b_zero`, {
-      dims: [channels],
-      data: new Int32Array(channels),
-    });
-    const b = `${stem}.hallmark_b_dq`;
-    out.push(makeNode("DequantizeLinear", `${b}.dq`, [bqn, bsn, bzn], [b], {}, { axis: 0 }));
-    inputs.push(b);
+    inputs.push(dequantised("b", [channels], bq, bs));
   }
   conv.inputs = inputs;
 }
