@@ -117,7 +117,7 @@ export function calibrationTensors(graph: OnnxGraph): string[] {
 
 /**
  * The model's bytes rewritten in QDQ form.
- * @example const { model } = quantiseStatic(readFileSync(det), { ranges, firstQuantised: "p2o.Conv.6" });
+ * @example const { model } = quantiseStatic(readFileSync(det), { ranges, firstQuantised: "p2o.Conv.12" });
  */
 export function quantiseStatic(
   bytes: Uint8Array,
