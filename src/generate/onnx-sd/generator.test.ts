@@ -68,6 +68,16 @@ describe("ONNX SD generator", () => {
     expect(broken.images[0]?.bytes.equals(plain.images[0]?.bytes as Buffer)).toBe(true);
   });
 
+  /** A 64×64 RGB pattern, raw and as PNG: the edits' input. */
+  const patternImage = async () => {
+    const raw = Buffer.alloc(64 * 64 * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = (i * 13) % 251;
+    const image = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer();
+    return { raw, image };
+  };
+
   it("same seed, same bytes", async () => {
     const a = await g.generate(input, live());
     const b = await g.generate(input, live());
@@ -75,11 +85,7 @@ describe("ONNX SD generator", () => {
   });
 
   it("img2img: strength 0 returns the input, strength 1 ignores it", async () => {
-    const raw = Buffer.alloc(64 * 64 * 3);
-    for (let i = 0; i < raw.length; i++) raw[i] = (i * 13) % 251;
-    const image = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } })
-      .png()
-      .toBuffer();
+    const { raw, image } = await patternImage();
     const edit = g.edit?.bind(g);
     if (!edit) throw new Error("the tiny export has a vae_encoder");
 
@@ -104,11 +110,7 @@ describe("ONNX SD generator", () => {
   });
 
   it("inpaints: the mask's black half is the input's own pixels, its white half is denoised under the kept half's constraint", async () => {
-    const raw = Buffer.alloc(64 * 64 * 3);
-    for (let i = 0; i < raw.length; i++) raw[i] = (i * 13) % 251;
-    const image = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } })
-      .png()
-      .toBuffer();
+    const { raw, image } = await patternImage();
     // Left half kept (black), right half repainted (white).
     const m = Buffer.alloc(64 * 64);
     for (let p = 0; p < m.length; p++) m[p] = p % 64 >= 32 ? 255 : 0;
