@@ -151,7 +151,12 @@ function noPromptStage(run: PipelineRun): void {
   run.timer.note("screen_prompt", "skipped", "a variation has no prompt");
   run.screens = [];
   run.decision = decide(run.deps.policy, []);
-  run.decisionRecord = { ...run.decision, prompt: null, negativePrompt: null };
+  run.decisionRecord = {
+    ...run.decisionRecord,
+    ...run.decision,
+    prompt: null,
+    negativePrompt: null,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { type GenerationRecord, recordGeneration } from "../audit/index.js";
+import type { ImageModelVersions } from "../classify/image/index.js";
 import { HallmarkError } from "../errors/index.js";
 import type { GenerateOutput } from "../generate/index.js";
 import { type Decision, decide, publicSummary, type Screen } from "../policy/index.js";
@@ -113,9 +114,20 @@ export function startRun(
     },
     screens: [],
     decision: decide(deps.policy, []),
-    decisionRecord: {},
+    decisionRecord: { screened_by: screeningModels(deps) },
     held: false,
   };
+}
+
+/**
+ * The exact models that screen this request (files by SHA-256, OCR's settings), kept in the
+ * audit row's decision: a decision stays traceable to its models after they change.
+ */
+export function screeningModels(deps: Pick<PipelineDeps, "text" | "image">): {
+  text: string | null;
+  image: ImageModelVersions | null;
+} {
+  return { text: deps.text.modelId ?? null, image: deps.image?.versions ?? null };
 }
 
 /** Stage 1: screens the prompt (and records the negative prompt's scores); refuses per policy. */
@@ -134,6 +146,7 @@ export async function screenPromptStage(run: PipelineRun): Promise<void> {
   run.screens = screen ? [promptScreen(deps.text, request.prompt, screen.prompt)] : [];
   run.decision = decide(deps.policy, run.screens);
   run.decisionRecord = {
+    ...run.decisionRecord,
     ...run.decision,
     prompt: auditView(screen?.prompt ?? null),
     negativePrompt: auditView(screen?.negativePrompt ?? null),

@@ -289,6 +289,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     backend: generator.name,
     text_model: text.modelId ?? null,
     image_models: image.models,
+    image_model_versions: image.versions,
     // What the OCR check costs and catches depends on these (docs/image-screening.md).
     ocr: config.ocr,
     watermark_key: watermarkKey.fingerprint,

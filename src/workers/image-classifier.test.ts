@@ -54,6 +54,7 @@ describe("image screening on the CPU pool's threads", () => {
 
   it("loads the same models and gives the same result as the in-process classifier", async () => {
     expect(pooled.models).toEqual(inline.models);
+    expect(pooled.versions).toEqual(inline.versions);
     expect(pooled.models.nsfw).toBe(true);
     const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
     for (const input of [portrait, bridgeJpeg()]) {

@@ -31,7 +31,7 @@ type Answer<T> =
   | { ok: true; result: T }
   | { ok: false; code: ErrorCode; message: string; param: string | null };
 
-export type ModelsAnswer = ImageClassifier["models"];
+export type ModelsAnswer = Pick<ImageClassifier, "models" | "versions">;
 
 function unwrap<T>(answer: Answer<T>): T {
   if (!answer.ok) throw new HallmarkError(answer.code, answer.message, { param: answer.param });
@@ -54,11 +54,12 @@ export async function createPooledImageClassifier(options: {
   textScreen?: TextScreen;
 }): Promise<ImageClassifier> {
   // Also waits for a thread's models to load, so a start that cannot load them fails early.
-  const models = await options.models();
+  const { models, versions } = await options.models();
   const { readText, idleThreads } = options;
   const canSplit = models.ocr && readText !== undefined && idleThreads !== undefined;
   return {
     models,
+    versions,
     async classify(input, classifyOptions) {
       let result: ImageResult;
       if (canSplit && !classifyOptions?.skipText && idleThreads() >= 2) {

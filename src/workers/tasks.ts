@@ -114,6 +114,8 @@ export default function run(task: Task): unknown {
     case "quiesce":
       return quiesce(task.barrier, task.threads);
     case "image-models":
-      return needClassifier().then((c): ModelsAnswer => c.models);
+      return needClassifier().then(
+        (c): ModelsAnswer => ({ models: c.models, versions: c.versions }),
+      );
   }
 }

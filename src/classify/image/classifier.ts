@@ -23,6 +23,7 @@ import {
   pdqHashRawForLookup,
 } from "../../provenance/fingerprint/index.js";
 import { type CategoryScores, emptyScores } from "../categories.js";
+import { fileVersion } from "../model-version.js";
 import { DEFAULT_MAX_PIXELS, decodeForScreening, type ImageInput } from "./decode.js";
 import { type AgeModel, createAgeModel } from "./faces-age.js";
 import { createFaceDetector, type FaceDetector } from "./faces-detect.js";
@@ -35,6 +36,7 @@ import {
   type DetectorPrecision,
   type OcrModel,
   type OcrModelFiles,
+  type OcrVersion,
   packagedOcrModels,
   type TextLine,
 } from "./ocr.js";
@@ -182,6 +184,13 @@ export interface ImageResult {
   };
 }
 
+/** The exact models an image screening runs with (`versionOf` names; docs/audit-log.md). */
+export interface ImageModelVersions {
+  nsfw: string | null;
+  faces: { detector: string; age: string } | null;
+  ocr: OcrVersion | null;
+}
+
 export interface ImageClassifier {
   /**
    * Screens one image.
@@ -196,6 +205,8 @@ export interface ImageClassifier {
   readText(image: ImageInput): Promise<TextReading | null>;
   /** Which models loaded. */
   readonly models: { nsfw: boolean; faces: boolean; ocr: boolean };
+  /** Which weights and settings they run with (null: not loaded), recorded in the audit row. */
+  readonly versions: ImageModelVersions;
   /** Releases the ONNX sessions. */
   close(): Promise<void>;
 }
@@ -218,6 +229,16 @@ export async function createImageClassifier(
   const ocr = await openOcr(options);
   const textScreen = options.textScreen;
   const faces = await openFaces(options);
+  const versions: ImageModelVersions = {
+    nsfw: nsfw ? await fileVersion("nsfw-mobilenet-v2", nsfwPath) : null,
+    faces: faces
+      ? {
+          detector: await fileVersion("blazeface", join(options.modelsDir, FACE_DETECTOR_FILE)),
+          age: await fileVersion("faceres", join(options.modelsDir, FACE_AGE_FILE)),
+        }
+      : null,
+    ocr: ocr?.version ?? null,
+  };
   /** Faces, with ages when `wantAges` resolves true (read after the detector has run). */
   const findFaces = async (
     image: Awaited<ReturnType<typeof decodeForScreening>>,
@@ -239,6 +260,7 @@ export async function createImageClassifier(
 
   return {
     models: { nsfw: nsfw !== undefined, faces: faces !== undefined, ocr: ocr !== undefined },
+    versions,
     async readText(input) {
       if (!ocr) return null;
       const t0 = performance.now();

@@ -11,6 +11,7 @@ export {
   type Face,
   type ImageClassifier,
   type ImageClassifierOptions,
+  type ImageModelVersions,
   type ImageResult,
   MIN_MATCH_QUALITY,
   NSFW_MODEL_FILE,
@@ -28,6 +29,7 @@ export { NSFW_CLASSES, type NsfwClass, type NsfwProbabilities, sexualScore } fro
 export {
   DEFAULT_OCR_DETECTION_SIDE,
   type OcrModelFiles,
+  type OcrVersion,
   packagedOcrModels,
   type TextLine,
 } from "./ocr.js";

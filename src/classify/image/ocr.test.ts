@@ -298,6 +298,14 @@ describe("text in the image, through the classifier", () => {
         expect.objectContaining({ term: "getty images", source: "ocr" }),
       );
       expect((await int8.classify(bridgeJpeg())).text).toEqual([]);
+      // The audit row tells an 8-bit screening from a float one, and names its ranges file.
+      const ranges = readFileSync(join(ROOT, "models", "ocr", "detector-int8-ranges.json"));
+      expect(int8.versions.ocr).toMatchObject({
+        precision: "int8",
+        ranges: `int8-ranges@${createHash("sha256").update(ranges).digest("hex").slice(0, 12)}`,
+        recogniser: expect.stringMatching(/^ch_PP-OCRv4_rec_infer@[0-9a-f]{12}$/),
+      });
+      expect(int8.versions.faces).toBeNull();
     } finally {
       await int8.close();
     }
@@ -322,6 +330,7 @@ describe("text in the image, through the classifier", () => {
     expect(r.sources.ocr).toBe(false);
     expect(r.text).toEqual([]);
     expect(r.textPasses).toBe(0);
+    expect(off.versions.ocr).toBeNull();
     await off.close();
   });
 });

@@ -5,8 +5,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type * as ort from "onnxruntime-node";
+import { fileVersion, versionOf } from "../model-version.js";
 import type { RawImageInput } from "./decode.js";
 import { createTextDetector, detectionSize } from "./ocr-detect.js";
 import { corners, type Point, type RotatedRect } from "./ocr-geometry.js";
@@ -106,20 +107,52 @@ export interface OcrReading {
 
 export interface OcrModel {
   read(image: RawImageInput): Promise<OcrReading>;
+  /** The files and settings that decide what is read (recorded with every screening). */
+  readonly version: OcrVersion;
   release(): Promise<void>;
+}
+
+/**
+ * What made a reading: the detector's and recogniser's files (`versionOf`), the detector's
+ * precision (with its ranges file for int8), and the settings that change which text is found.
+ */
+export interface OcrVersion {
+  detector: string;
+  recogniser: string;
+  precision: DetectorPrecision;
+  /** The int8 detector's activation ranges file, as `versionOf` names it. */
+  ranges?: string;
+  side: number;
+  /** Turned passes as "side:degrees". */
+  turned: string[];
+  gate: number;
 }
 
 export type DetectorPrecision = "float" | "int8";
 
 export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
   let int8: DetectorQuantisation | undefined;
-  if (options.detectorPrecision === "int8") {
+  const detection = await readFile(options.files.detection);
+  const precision = options.detectorPrecision ?? "float";
+  if (precision === "int8") {
     if (!options.int8Ranges) throw new DetectorRangesError("an int8 detector needs its ranges");
-    int8 = await loadDetectorQuantisation(
-      options.int8Ranges,
-      await readFile(options.files.detection),
-    );
+    int8 = await loadDetectorQuantisation(options.int8Ranges, detection);
   }
+  const gate = options.turnedPassGate ?? DEFAULT_TURNED_PASS_GATE;
+  const version: OcrVersion = {
+    detector: versionOf(basename(options.files.detection, ".onnx"), detection),
+    recogniser: await fileVersion(
+      basename(options.files.recognition, ".onnx"),
+      options.files.recognition,
+    ),
+    precision,
+    ...(int8 && options.int8Ranges
+      ? { ranges: await fileVersion("int8-ranges", options.int8Ranges) }
+      : {}),
+    side: options.detectionSide,
+    turned: (options.turnedPasses ?? []).map((p) => `${p.side}:${p.degrees}`),
+    gate,
+  };
   const detector = await createTextDetector(
     options.files.detection,
     options.detectionSide,
@@ -134,11 +167,11 @@ export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
     options.fuseGraphs ?? true,
   );
   return {
+    version,
     async read(image) {
       const upright = await detector.detect(image);
       const found = upright.boxes;
       let passes = 1;
-      const gate = options.turnedPassGate ?? DEFAULT_TURNED_PASS_GATE;
       if (options.turnedPasses && options.turnedPasses.length > 0 && upright.peak >= gate) {
         // A pass's side is for images the upright pass shrinks to `detectionSide`; a smaller
         // image (not enlarged upright) gets its turned passes in the same proportion, so they

@@ -4,6 +4,7 @@ import { InferenceSession, Tensor } from "onnxruntime-node";
 import { z } from "zod";
 import { HallmarkError } from "../../errors/index.js";
 import { CATEGORIES, type Category } from "../categories.js";
+import { versionOf } from "../model-version.js";
 import { FEATURE_VERSION, featurise } from "./features.js";
 
 /**
@@ -69,7 +70,7 @@ export async function loadTextModel(
   });
   const config = { dim: meta.dim };
   return {
-    id: `text-classifier@${sha256.slice(0, 12)}`,
+    id: versionOf("text-classifier", bytes),
     async predict(normalised) {
       const f = featurise(normalised, config, segmenter);
       const k = f.indices.length;

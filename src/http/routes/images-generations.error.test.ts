@@ -161,6 +161,9 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (errors)", 
     expect(after).toEqual({ generations: before.generations + 1, images: before.images });
     const record = await (await gw.request(`/v1/generations/${body.error.generation_id}`)).json();
     expect(record).toMatchObject({ status: "refused", action: "block" });
+    // A refusal names the models that decided it, as a delivery does.
+    expect(record.decision.screened_by.text).toMatch(/^text-classifier@[0-9a-f]{12}$/);
+    expect(record.decision.screened_by.image.nsfw).toMatch(/^nsfw-mobilenet-v2@[0-9a-f]{12}$/);
   });
 
   it("does not refuse benign prompts that merely look alarming", async () => {
