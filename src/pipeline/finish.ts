@@ -6,7 +6,13 @@ import type { ImageInput as C2paImageInput } from "../provenance/c2pa/index.js";
 import { encodeMarked, encodeOutput } from "./encode-output.js";
 import { licenceAudit, licenceRefusal, licenceSummary } from "./licence-audit.js";
 import { holds, type PipelineRun, recordFailure, refuse, refuseRequest } from "./run.js";
-import { type OutputScreen, outputAuditView, screenOutputs } from "./screen-output.js";
+import {
+  type DecodedOutput,
+  decodeOutputs,
+  type OutputScreen,
+  outputAuditView,
+  screenOutputs,
+} from "./screen-output.js";
 import { type SignedImage, signOutputs } from "./stage-c2pa.js";
 import { failStage, timedStage } from "./stage-failure.js";
 import { watermarkOutputs } from "./stage-watermark.js";
@@ -67,12 +73,15 @@ export async function finishRun(
   // 4. Screen the output images under the same policy.
   let outputScreen: OutputScreen | null = null;
   let finalDecision = run.decision;
+  // The outputs with their pixels once the screen has decoded them (the watermark reuses them).
+  let outputs: DecodedOutput[] = output.images;
   if (deps.image) {
     const classifier = deps.image;
     try {
-      outputScreen = await timedStage(run, "screen_output", () =>
-        screenOutputs(classifier, output.images, deps.policy),
-      );
+      outputScreen = await timedStage(run, "screen_output", async () => {
+        outputs = await decodeOutputs(output.images, deps.limits.maxInputPixels);
+        return screenOutputs(classifier, outputs, deps.policy);
+      });
     } catch (error) {
       // Fail-closed (the default) throws 503; fail-open decides on the earlier screens alone.
       await failStage(run, "screen_output", error, (e) => recordFailure(run, e));
@@ -126,7 +135,7 @@ export async function finishRun(
     const wm = deps.watermark;
     try {
       const marked = await timedStage(run, "watermark", () =>
-        watermarkOutputs(wm.watermarker, wm.issuerKeyId, output.images, deps.limits.maxInputPixels),
+        watermarkOutputs(wm.watermarker, wm.issuerKeyId, outputs, deps.limits.maxInputPixels),
       );
       softBindings = marked.map((m) => m.softBinding);
       encoded = await timer.run("encode", () =>

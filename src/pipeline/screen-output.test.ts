@@ -14,6 +14,7 @@ import type { GeneratedImage } from "../generate/index.js";
 import { decide, loadPolicyFile, type Policy } from "../policy/index.js";
 import {
   applyMinorsRule,
+  decodeOutputs,
   inputFaceScores,
   outputAuditView,
   screenOutputs,
@@ -135,6 +136,18 @@ describe("the output screen with the real models", () => {
     expect(screened.results[0]!.agesEstimated).toBe(true);
     expect(screened.results[0]!.faces[0]!.age).toBeGreaterThan(18);
     expect(screened.screens[0]!.scores["sexual/minors"].score).toBe(1);
+  });
+
+  it("screens pixels decoded once exactly as it screens the encoded bytes", async () => {
+    const [decoded] = await decodeOutputs(portrait(), 10_000_000);
+    expect(decoded!.raw).toMatchObject({ width: 320, height: 320, channels: 3 });
+    const fromBytes = await screenOutputs(images, portrait(), policy);
+    const fromPixels = await screenOutputs(images, [decoded!], policy);
+    expect(outputAuditView(fromPixels)).toEqual(outputAuditView(fromBytes));
+    // The decode keeps the pixel limit: an output past it is refused, not screened.
+    await expect(decodeOutputs(portrait(), 320 * 320 - 1)).rejects.toMatchObject({
+      code: "image_too_large",
+    });
   });
 
   it("screens again with ages when text read in the image makes it sexual (the nudity model did not)", async () => {

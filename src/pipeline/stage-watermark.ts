@@ -24,12 +24,13 @@ export interface WatermarkedImage {
 export async function watermarkOutputs(
   watermarker: WatermarkEngine,
   issuerKeyId: number,
-  images: GeneratedImage[],
+  images: Array<GeneratedImage & { raw?: RawImage }>,
   maxPixels: number,
 ): Promise<WatermarkedImage[]> {
   const out: WatermarkedImage[] = [];
   for (const image of images) {
-    const raw = await decodeImage(image.bytes, { maxPixels });
+    // Pixels the output screen decoded are marked as they are; otherwise decoded here.
+    const raw = image.raw ?? (await decodeImage(image.bytes, { maxPixels }));
     const markId = newMarkId();
     const result = await watermarker.embed(raw, { issuerKeyId, markId });
     if (!result.applied) {
