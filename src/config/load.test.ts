@@ -86,6 +86,13 @@ describe("loadConfig", () => {
         "HALLMARK_OCR_DETECTOR_PRECISION",
       );
     }
+    expect(loadConfig({}).ocr.wideThreads).toBe(2);
+    expect(loadConfig({ HALLMARK_OCR_WIDE_THREADS: "1" }).ocr.wideThreads).toBe(1);
+    for (const bad of ["0", "1.5", "65", "two"]) {
+      expect(() => loadConfig({ HALLMARK_OCR_WIDE_THREADS: bad })).toThrow(
+        "HALLMARK_OCR_WIDE_THREADS",
+      );
+    }
     for (const bad of ["-0.1", "1.5", "x"]) {
       expect(() => loadConfig({ HALLMARK_OCR_TURNED_PASS_GATE: bad })).toThrow(
         "HALLMARK_OCR_TURNED_PASS_GATE",

@@ -111,6 +111,8 @@ export interface Config {
     turnedPassGate: number;
     /** The text detector's precision (HALLMARK_OCR_DETECTOR_PRECISION). */
     detectorPrecision: "float" | "int8";
+    /** Detector threads when the CPU pool is otherwise idle (HALLMARK_OCR_WIDE_THREADS). */
+    wideThreads: number;
   };
   watermark: { keyFile?: string; issuerKeyId?: number };
   /** Worker threads for watermark and PDQ work (0: in-process). */
@@ -360,6 +362,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       turnedPasses: e.HALLMARK_OCR_TURNED_PASSES,
       turnedPassGate: e.HALLMARK_OCR_TURNED_PASS_GATE,
       detectorPrecision: e.HALLMARK_OCR_DETECTOR_PRECISION,
+      wideThreads: e.HALLMARK_OCR_WIDE_THREADS,
     },
     hashLists: {
       files: (e.HALLMARK_HASH_LISTS ?? []).map((f) => path.resolve(f)),

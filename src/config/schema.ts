@@ -203,6 +203,13 @@ export const envSchema = z.object({
    */
   HALLMARK_OCR_DETECTOR_PRECISION: z.enum(["float", "int8"]).default("float"),
   /**
+   * ONNX Runtime threads the OCR text detector uses when the CPU pool is otherwise idle (one
+   * image's screening split over two idle threads: the detector takes over the second core once
+   * the other checks are done); 1: off. A second detector session per pool thread, whose threads
+   * do not spin. Under load nothing changes (docs/image-screening.md).
+   */
+  HALLMARK_OCR_WIDE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /**
    * OCR detection passes over turned copies of each image, `side:degrees` comma-separated
    * (side: the long side the detector sees, 160–1920 px; degrees: clockwise, -89 to 89, not 0),
    * at most 4; `off`: none. Diagonal marks the upright pass loses (docs/image-screening.md).

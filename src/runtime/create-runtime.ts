@@ -130,8 +130,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
-    ocr: config.ocr,
-    // One ONNX thread per session: the pool's threads are the parallelism.
+    // The wide detector session serves split screenings, which only a pool of 2+ threads makes.
+    ocr: { ...config.ocr, wideThreads: config.cpuThreads >= 2 ? config.ocr.wideThreads : 1 },
+    // One ONNX thread per session: the pool's threads are the parallelism (but see wideThreads).
     sessionOptions: { intraOpNumThreads: 1 },
   };
   // Watermarking, PDQ and image screening run on worker threads, so they do not hold the event

@@ -31,7 +31,9 @@ describe("image screening on the CPU pool's threads", () => {
   let text: TextClassifier;
   beforeAll(async () => {
     text = await createTextClassifier({ lexiconDir: join(ROOT, "policies/lexicons") });
-    pool = createCpuPool({ threads: 2, imageClassifier: options });
+    // Split screenings read text with a two-thread detector session (as the gateway's default),
+    // and must read what one thread reads.
+    pool = createCpuPool({ threads: 2, imageClassifier: { ...options, ocr: { wideThreads: 2 } } });
     pooled = await createPooledImageClassifier({
       classify: pool.classifyImage!,
       models: pool.imageModels!,

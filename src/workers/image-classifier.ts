@@ -41,13 +41,15 @@ function unwrap<T>(answer: Answer<T>): T {
 /**
  * Sends classify work to the pool. When at least two threads are idle, one image's screening is
  * split over two of them: text in the image (OCR, the longest check) on one, everything else
- * on the other, at the same time; the answer is the same as one thread's (each thread decodes
- * the image, a few ms). Under load every thread is busy and an image goes to one thread whole,
- * so splitting never costs throughput it does not have to spare.
+ * on the other, at the same time; the answer is the same as one thread's. The text detector
+ * then runs with its wide session (more ONNX Runtime threads, which do not spin), so it takes
+ * over the second core once the other checks are done. Under load every thread is busy and an
+ * image goes to one thread whole, on the one-thread sessions, so splitting never costs
+ * throughput it does not have to spare.
  */
 export async function createPooledImageClassifier(options: {
   classify: (input: ImageInput, options?: ClassifyOptions) => Promise<ClassifyAnswer>;
-  readText?: (input: ImageInput) => Promise<ReadTextAnswer>;
+  readText?: (input: ImageInput, wide?: boolean) => Promise<ReadTextAnswer>;
   /** Threads idle right now; with `readText`, splitting needs 2. */
   idleThreads?: () => number;
   models: () => Promise<ModelsAnswer>;
@@ -65,7 +67,9 @@ export async function createPooledImageClassifier(options: {
       if (canSplit && !classifyOptions?.skipText && idleThreads() >= 2) {
         const [rest, text] = await Promise.all([
           options.classify(input, { ...classifyOptions, skipText: true }).then(unwrap),
-          readText(input).then(unwrap),
+          // The other checks take a fraction of OCR's time: once they are done its thread is
+          // idle, and the text detector's wide session uses it (ocr.wideThreads).
+          readText(input, true).then(unwrap),
         ]);
         result = text ? withText(rest, text) : rest;
       } else {
@@ -76,9 +80,9 @@ export async function createPooledImageClassifier(options: {
       }
       return result;
     },
-    async readText(input) {
+    async readText(input, readOptions) {
       if (!readText) return null;
-      return unwrap(await readText(input));
+      return unwrap(await readText(input, readOptions?.wide));
     },
     // The sessions live on the pool's threads and end with the pool.
     async close() {},

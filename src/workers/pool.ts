@@ -31,8 +31,11 @@ export interface CpuPool {
   pdq(image: RawImage): Promise<PdqResult>;
   /** Image screening on the pool's threads (absent unless `imageClassifier` was given). */
   classifyImage?: (input: ImageInput, options?: ClassifyOptions) => Promise<ClassifyAnswer>;
-  /** Text in one image only, on a pool thread (with `classifyImage`). */
-  readImageText?: (input: ImageInput) => Promise<ReadTextAnswer>;
+  /**
+   * Text in one image only, on a pool thread (with `classifyImage`); `wide`: the other threads
+   * are idle, so the text detector may use its wide session (`ocr.wideThreads`).
+   */
+  readImageText?: (input: ImageInput, wide?: boolean) => Promise<ReadTextAnswer>;
   /** Threads with nothing to do at this moment: threads less the tasks running or queued. */
   idleThreads(): number;
   /** Tasks handed to the pool since it started. */
@@ -109,7 +112,8 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
       ? {
           classifyImage: (input: ImageInput, classify?: ClassifyOptions) =>
             run<ClassifyAnswer>({ op: "classify", input, options: classify }),
-          readImageText: (input: ImageInput) => run<ReadTextAnswer>({ op: "read-text", input }),
+          readImageText: (input: ImageInput, wide?: boolean) =>
+            run<ReadTextAnswer>({ op: "read-text", input, wide }),
           imageModels: () => run<ModelsAnswer>({ op: "image-models" }),
         }
       : {}),

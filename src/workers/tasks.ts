@@ -37,7 +37,7 @@ export type Task =
   | { op: "detect"; image: RawImage }
   | { op: "pdq"; image: RawImage }
   | { op: "classify"; input: ImageInput; options?: ClassifyOptions }
-  | { op: "read-text"; input: ImageInput }
+  | { op: "read-text"; input: ImageInput; wide?: boolean }
   | { op: "image-models" }
   | { op: "quiesce"; barrier: Int32Array; threads: number };
 
@@ -68,10 +68,10 @@ async function classify(input: ImageInput, options?: ClassifyOptions): Promise<C
   }
 }
 
-async function readText(input: ImageInput): Promise<ReadTextAnswer> {
+async function readText(input: ImageInput, wide?: boolean): Promise<ReadTextAnswer> {
   const images = await needClassifier();
   try {
-    return { ok: true, result: await images.readText(input) };
+    return { ok: true, result: await images.readText(input, { wide }) };
   } catch (error) {
     if (!isHallmarkError(error)) throw error;
     return { ok: false, code: error.code, message: error.message, param: error.param };
@@ -110,7 +110,7 @@ export default function run(task: Task): unknown {
     case "classify":
       return classify(task.input, task.options);
     case "read-text":
-      return readText(task.input);
+      return readText(task.input, task.wide);
     case "quiesce":
       return quiesce(task.barrier, task.threads);
     case "image-models":

@@ -38,6 +38,7 @@ import {
   type OcrModelFiles,
   type OcrVersion,
   packagedOcrModels,
+  type ReadOptions,
   type TextLine,
 } from "./ocr.js";
 import { DETECTOR_INT8_RANGES_FILE } from "./ocr-int8.js";
@@ -87,6 +88,8 @@ export interface ImageClassifierOptions {
         turnedPassGate?: number;
         /** "int8": the text detector quantised as it loads (ocr-int8.ts); default "float". */
         detectorPrecision?: DetectorPrecision;
+        /** Detector threads for `readText(…, { wide: true })` (see ocr.ts); default 1. */
+        wideThreads?: number;
       };
   /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
   textScreen?: TextScreen;
@@ -199,10 +202,11 @@ export interface ImageClassifier {
   classify(image: ImageInput, options?: ClassifyOptions): Promise<ImageResult>;
   /**
    * Reads the text in one image only (what `classify` does for it, lines unscored). Null when
-   * OCR is not loaded.
+   * OCR is not loaded. `wide`: the CPU is otherwise idle, so the detector may use more threads
+   * (`ocr.wideThreads`); the lines read are the same.
    * @throws HallmarkError as `classify`.
    */
-  readText(image: ImageInput): Promise<TextReading | null>;
+  readText(image: ImageInput, options?: ReadOptions): Promise<TextReading | null>;
   /** Which models loaded. */
   readonly models: { nsfw: boolean; faces: boolean; ocr: boolean };
   /** Which weights and settings they run with (null: not loaded), recorded in the audit row. */
@@ -261,12 +265,12 @@ export async function createImageClassifier(
   return {
     models: { nsfw: nsfw !== undefined, faces: faces !== undefined, ocr: ocr !== undefined },
     versions,
-    async readText(input) {
+    async readText(input, readOptions) {
       if (!ocr) return null;
       const t0 = performance.now();
       const image = await decodeForScreening(input, maxPixels);
       const t1 = performance.now();
-      const reading = await ocr.read(image);
+      const reading = await ocr.read(image, readOptions);
       return {
         lines: reading.lines,
         passes: reading.passes,
@@ -412,6 +416,7 @@ async function openOcr(options: ImageClassifierOptions): Promise<OcrModel | unde
     turnedPasses: options.ocr?.turnedPasses,
     turnedPassGate: options.ocr?.turnedPassGate,
     detectorPrecision: options.ocr?.detectorPrecision,
+    wideThreads: options.ocr?.wideThreads,
     int8Ranges: join(options.modelsDir, DETECTOR_INT8_RANGES_FILE),
   });
 }

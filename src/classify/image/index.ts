@@ -31,6 +31,7 @@ export {
   type OcrModelFiles,
   type OcrVersion,
   packagedOcrModels,
+  type ReadOptions,
   type TextLine,
 } from "./ocr.js";
 export { completeFragments, loadCompletionTerms } from "./ocr-complete.js";
