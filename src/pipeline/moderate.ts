@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { CATEGORIES, type Category } from "../classify/categories.js";
-import type { ImageClassifier, ImageResult } from "../classify/image/index.js";
+import type { ImageClassifier, ImageModelVersions, ImageResult } from "../classify/image/index.js";
 import type { TextClassifier, TextResult } from "../classify/text/index.js";
 import { HallmarkError } from "../errors/index.js";
 import {
@@ -105,9 +105,7 @@ export async function moderateTexts(
   }
   return {
     id: `modr-${randomUUID().replaceAll("-", "")}`,
-    model: deps.text.modelId
-      ? `hallmark-text-${deps.text.modelId.slice(0, 12)}`
-      : "hallmark-text-lexicon",
+    model: moderationModel("text", deps.text.modelId),
     results,
   };
 }
@@ -124,6 +122,8 @@ export interface MultiModalResult extends ModerationResult {
   /** Per category, the input types it was scored on (OpenAI's field, omni-moderation). */
   category_applied_input_types: Record<Category, InputType[]>;
   hallmark: ModerationResult["hallmark"] & {
+    /** The image models that screened the image parts (null: no image part). */
+    image_models: ImageModelVersions | null;
     /** Per image part, in input order: what the image screen found. */
     images: Array<{
       index: number;
@@ -136,6 +136,15 @@ export interface MultiModalResult extends ModerationResult {
       hash_list_matches: ImageResult["hashListMatches"];
     }>;
   };
+}
+
+/**
+ * The response's `model`: which text model scored it, by its digest (`hallmark-text-3f1a9c0b77d2`),
+ * or the lexicon alone; a client can tell two deployments' models apart.
+ */
+function moderationModel(kind: "text" | "omni", modelId: string | undefined): string {
+  const digest = modelId?.split("@")[1];
+  return digest ? `hallmark-${kind}-${digest}` : `hallmark-${kind}-lexicon`;
 }
 
 const DATA_URL = /^data:(image\/(?:png|jpeg|jpg|webp|gif|avif|tiff));base64,([A-Za-z0-9+/=\s]*)$/i;
@@ -270,9 +279,7 @@ export async function moderateMultiModal(
   const action = hashMatches.length > 0 ? "block" : d.action;
   return {
     id: `modr-${randomUUID().replaceAll("-", "")}`,
-    model: deps.text.modelId
-      ? `hallmark-omni-${deps.text.modelId.slice(0, 12)}`
-      : "hallmark-omni-lexicon",
+    model: moderationModel("omni", deps.text.modelId),
     results: [
       {
         flagged: action !== "allow",
@@ -295,6 +302,8 @@ export async function moderateMultiModal(
             : {},
           model_id: textResult?.modelId ?? null,
           ...explained(d),
+          // The image models that screened the images, as the audit row names them.
+          image_models: images.length > 0 ? (deps.image?.versions ?? null) : null,
           images: imageResults.map((r, i) => ({
             index: images[i]!.index,
             width: r.width,

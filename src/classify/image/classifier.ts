@@ -187,7 +187,7 @@ export interface ImageResult {
   };
 }
 
-/** The exact models an image screening runs with (`versionOf` names; docs/audit-log.md). */
+/** The exact models an image screening runs with (`versionOf` names; docs/policies.md). */
 export interface ImageModelVersions {
   nsfw: string | null;
   faces: { detector: string; age: string } | null;

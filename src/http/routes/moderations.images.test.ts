@@ -51,6 +51,9 @@ describe("POST /v1/moderations with images (pglite)", () => {
     const [img] = r.hallmark.images;
     expect(img).toMatchObject({ index: 1, width: 640, height: 402 });
     expect(img.sources).toEqual({ nsfw: true, faces: true, ocr: true, pdq: true });
+    expect(body.model).toMatch(/^hallmark-omni-[0-9a-f]{12}$/);
+    expect(r.hallmark.image_models.nsfw).toMatch(/^nsfw-mobilenet-v2@[0-9a-f]{12}$/);
+    expect(r.hallmark.image_models.ocr.precision).toBe("float");
     expect(img.text.map((l: { text: string }) => l.text.toLowerCase())).toContain("shutterstock");
   }, 120_000);
 

@@ -16,6 +16,10 @@ describe("POST /v1/moderations (pglite)", () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.id).toMatch(/^modr-/);
+    // The text model that scored it, by its digest (as the audit rows name it).
+    const textModel = gw.runtime.text.modelId;
+    expect(textModel).toMatch(/^text-classifier@[0-9a-f]{12}$/);
+    expect(body.model).toBe(`hallmark-text-${textModel!.split("@")[1]}`);
     const [calm, dotted, wide] = body.results;
     expect(calm.flagged).toBe(false);
     expect(Object.keys(calm.categories)).toContain("public-figure");

@@ -43,6 +43,11 @@ export const ModerationResponseSchema = z
           policy: z.object({ id: z.string(), hash: z.string() }),
           /** The policy's word, regex and public-figure rules that fired. */
           rules: z.array(z.object({ rule: z.string(), category: z.string(), effect: z.string() })),
+          /**
+           * Multi-modal input only: the image models that screened the image parts (files by
+           * SHA-256, OCR's precision and settings; null without image parts).
+           */
+          image_models: z.record(z.string(), z.unknown()).nullable().optional(),
           /** Multi-modal input only: per image part, what the image screen found. */
           images: z.array(z.record(z.string(), z.unknown())).optional(),
         }),
