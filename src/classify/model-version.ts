@@ -9,7 +9,12 @@ import { readFile } from "node:fs/promises";
  * @example versionOf("blazeface", bytes) // "blazeface@3f1a9c0b77d2"
  */
 export function versionOf(name: string, bytes: Uint8Array): string {
-  return `${name}@${createHash("sha256").update(bytes).digest("hex").slice(0, 12)}`;
+  return versionFromDigest(name, createHash("sha256").update(bytes).digest("hex"));
+}
+
+/** `versionOf` for a file whose SHA-256 (hex) the caller has already computed. */
+export function versionFromDigest(name: string, sha256: string): string {
+  return `${name}@${sha256.slice(0, 12)}`;
 }
 
 /** `versionOf` of a file on disk (read once at load; the models are a few MB each). */

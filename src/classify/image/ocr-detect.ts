@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
-import { createFusedSession, quantiseStatic } from "../onnx-graph/index.js";
+import { fuseActivations, quantiseStatic } from "../onnx-graph/index.js";
 import type { RawImageInput } from "./decode.js";
 import {
   connectedRegions,
@@ -156,12 +156,30 @@ export async function createTextDetector(
   fuse = true,
   int8?: DetectorQuantisation,
 ): Promise<TextDetector> {
-  const session = int8
-    ? await ort.InferenceSession.create(
-        quantiseStatic(await readFile(path), int8).model,
-        sessionOptions,
-      )
-    : (await createFusedSession(path, sessionOptions, fuse)).session;
+  return openTextDetector(detectorModel(await readFile(path), fuse, int8), limit, sessionOptions);
+}
+
+/**
+ * The detector's graph as its sessions run it: rewritten by `fuseActivations` (as shipped when
+ * `fuse` is false), or quantised to 8 bits with `int8`'s ranges. Built once for every session
+ * that runs it (ocr.ts opens two).
+ */
+export function detectorModel(
+  bytes: Uint8Array,
+  fuse = true,
+  int8?: DetectorQuantisation,
+): Uint8Array {
+  if (int8) return quantiseStatic(bytes, int8).model;
+  return fuse ? fuseActivations(bytes).model : bytes;
+}
+
+/** A detection session on a graph `detectorModel` built. */
+export async function openTextDetector(
+  model: Uint8Array,
+  limit: number,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<TextDetector> {
+  const session = await ort.InferenceSession.create(model, sessionOptions);
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;
   return {

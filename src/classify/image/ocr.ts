@@ -9,7 +9,7 @@ import { basename, dirname, join } from "node:path";
 import type * as ort from "onnxruntime-node";
 import { fileVersion, versionOf } from "../model-version.js";
 import type { RawImageInput } from "./decode.js";
-import { createTextDetector, detectionSize } from "./ocr-detect.js";
+import { detectionSize, detectorModel, openTextDetector } from "./ocr-detect.js";
 import { corners, type Point, type RotatedRect } from "./ocr-geometry.js";
 import {
   type DetectorQuantisation,
@@ -171,27 +171,17 @@ export async function createOcrModel(options: OcrOptions): Promise<OcrModel> {
   // on two pool threads after 1024² images: resident memory 1,115 → 843 MB, the same speed
   // (docs/image-screening.md, Memory).
   const sessionOptions = { ...options.sessionOptions, enableMemPattern: false };
-  const detector = await createTextDetector(
-    options.files.detection,
-    options.detectionSide,
-    sessionOptions,
-    options.fuseGraphs ?? true,
-    int8,
-  );
+  // Read and rewritten once, for the detector's one or two sessions.
+  const detectorGraph = detectorModel(detection, options.fuseGraphs ?? true, int8);
+  const detector = await openTextDetector(detectorGraph, options.detectionSide, sessionOptions);
   const wideThreads = options.wideThreads ?? 1;
   const wide =
     wideThreads > 1
-      ? await createTextDetector(
-          options.files.detection,
-          options.detectionSide,
-          {
-            ...sessionOptions,
-            intraOpNumThreads: wideThreads,
-            extra: { session: { intra_op: { allow_spinning: "0" } } },
-          },
-          options.fuseGraphs ?? true,
-          int8,
-        )
+      ? await openTextDetector(detectorGraph, options.detectionSide, {
+          ...sessionOptions,
+          intraOpNumThreads: wideThreads,
+          extra: { session: { intra_op: { allow_spinning: "0" } } },
+        })
       : undefined;
   const recogniser = await createTextRecogniser(
     options.files.recognition,

@@ -4,7 +4,7 @@ import { InferenceSession, Tensor } from "onnxruntime-node";
 import { z } from "zod";
 import { HallmarkError } from "../../errors/index.js";
 import { CATEGORIES, type Category } from "../categories.js";
-import { versionOf } from "../model-version.js";
+import { versionFromDigest } from "../model-version.js";
 import { FEATURE_VERSION, featurise } from "./features.js";
 
 /**
@@ -70,7 +70,7 @@ export async function loadTextModel(
   });
   const config = { dim: meta.dim };
   return {
-    id: versionOf("text-classifier", bytes),
+    id: versionFromDigest("text-classifier", sha256),
     async predict(normalised) {
       const f = featurise(normalised, config, segmenter);
       const k = f.indices.length;

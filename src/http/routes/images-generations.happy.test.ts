@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packagedOcrModels } from "../../classify/image/index.js";
+import { type ImageModelVersions, packagedOcrModels } from "../../classify/image/index.js";
 import { generations, images } from "../../db/schema.js";
 import { testDatabases } from "../../db/test-databases.js";
 import { startTestGateway, type TestGateway } from "../../runtime/test-gateway.js";
@@ -75,14 +75,15 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
     expect(imageRows[0]!.c2paLabel).toMatch(/^urn:c2pa:/);
     expect(imageRows[0]!.pdqHash).toMatch(/^[0-9a-f]{64}$/);
     // The decision names the exact models that screened it: the files on disk, by SHA-256.
-    const screenedBy = (row!.decision as { screened_by: Record<string, any> }).screened_by;
+    type ScreenedBy = { text: string | null; image: ImageModelVersions };
+    const screenedBy = (row!.decision as { screened_by: ScreenedBy }).screened_by;
     const sha = (file: string) =>
       createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 12);
     expect(screenedBy.text).toMatch(/^text-classifier@[0-9a-f]{12}$/);
     expect(screenedBy.image.nsfw).toBe(
       `nsfw-mobilenet-v2@${sha(join(gw.config.modelsDir, "nsfw", "nsfw-mobilenet-v2.onnx"))}`,
     );
-    expect(screenedBy.image.faces.age).toBe(
+    expect(screenedBy.image.faces?.age).toBe(
       `faceres@${sha(join(gw.config.modelsDir, "faces", "faceres.onnx"))}`,
     );
     expect(screenedBy.image.ocr).toMatchObject({
@@ -90,7 +91,7 @@ describe.each(testDatabases())("POST /v1/images/generations on $name (happy)", (
       precision: "float",
       side: gw.config.ocr.detectionSide,
     });
-    expect(screenedBy.image.ocr.ranges).toBeUndefined();
+    expect(screenedBy.image.ocr?.ranges).toBeUndefined();
   });
 
   it("encodes jpeg and webp outputs as asked", async () => {
