@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTextClassifier, type TextClassifier } from "../text/index.js";
 import { createImageClassifier, type ImageClassifier } from "./classifier.js";
 import { packagedOcrModels } from "./ocr.js";
-import { boxesFromProbability, detectionSize } from "./ocr-detect.js";
+import { boxesFromProbability, detectionSize, detectionTensor } from "./ocr-detect.js";
 import { convexHull, corners, minAreaRect, readingOrder, unclip } from "./ocr-geometry.js";
 import { ocrConfusionVariant } from "./ocr-match.js";
 import { ctcGreedy } from "./ocr-recognise.js";
@@ -77,6 +77,50 @@ describe("text detection post-processing", () => {
     expect(detectionSize(1024, 1024, 960)).toEqual({ width: 960, height: 960 });
     expect(detectionSize(20000, 20, 960)).toEqual({ width: 960, height: 32 });
     expect(detectionSize(1, 1, 960)).toEqual({ width: 32, height: 32 });
+  });
+
+  it("builds the detector's input as PaddleOCR does: planar BGR, ImageNet-normalised, alpha on white", async () => {
+    // A photo with transparent corners, so that the flattening onto white is exercised too.
+    const w = 96;
+    const h = 64;
+    const { data } = await sharp(bridgeJpeg())
+      .resize(w, h, { fit: "fill" })
+      .ensureAlpha()
+      .composite([
+        {
+          input: Buffer.from(
+            `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="20" height="20" fill="#000" fill-opacity="1"/></svg>`,
+          ),
+          blend: "dest-out",
+        },
+      ])
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const x = await detectionTensor({ data, width: w, height: h, channels: 4 }, w, h);
+    const mean = [0.485, 0.456, 0.406];
+    const std = [0.229, 0.224, 0.225];
+    const plane = w * h;
+    const want = new Float32Array(3 * plane);
+    for (let p = 0; p < plane; p++) {
+      const alpha = data[p * 4 + 3]! / 255;
+      for (let c = 0; c < 3; c++) {
+        // Tensor channel c is B, G, R; a transparent pixel is white.
+        const v = Math.round(data[p * 4 + (2 - c)]! * alpha + 255 * (1 - alpha));
+        want[c * plane + p] = (v / 255 - mean[c]!) / std[c]!;
+      }
+    }
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(x[i]! - want[i]!));
+    // Exact where the pixels are opaque; sharp's flattening may round a half-transparent edge
+    // pixel the other way (one 8-bit step, 1/(255·0.224) ≈ 0.018).
+    expect(worst).toBeLessThan(0.02);
+    expect(x[0]).toBeCloseTo((1 - mean[0]!) / std[0]!, 5); // the transparent corner: white
+    const opaque = (h - 1) * w + (w - 1); // the bottom-right pixel
+    for (let c = 0; c < 3; c++) {
+      expect(x[c * plane + opaque]).toBe(
+        Math.fround((data[opaque * 4 + (2 - c)]! / 255 - mean[c]!) / std[c]!),
+      );
+    }
   });
 });
 
