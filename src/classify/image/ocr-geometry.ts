@@ -18,16 +18,18 @@ export interface RotatedRect {
   angle: number;
 }
 
-/** One 8-connected region of a binary map: per-row extents and the pixel indices it covers. */
+/** One 8-connected region of a binary map: its size and per-row extents. */
 export interface Region {
-  pixels: Int32Array;
+  /** Pixels in the region. */
+  size: number;
   /** Convex-hull input: for each row, the outer corners of its leftmost and rightmost pixels. */
   outline: Point[];
 }
 
 /**
- * Labels the 8-connected regions of `mask` (width × height, non-zero = set). Regions larger than
- * `maxPixels` are still returned whole; `maxRegions` bounds the work on pathological maps.
+ * Labels the 8-connected regions of `mask` (width × height, non-zero = set). `maxRegions`
+ * bounds the work on pathological maps. Typed arrays throughout, sized once per call: a 960²
+ * map is scanned on every detection pass, up to three per image.
  */
 export function connectedRegions(
   mask: Uint8Array,
@@ -37,24 +39,27 @@ export function connectedRegions(
 ): Region[] {
   const seen = new Uint8Array(mask.length);
   const stack = new Int32Array(mask.length);
+  // Per row, the region's leftmost and rightmost pixel (−1: the row is not in the region).
+  const rowMin = new Int32Array(height).fill(-1);
+  const rowMax = new Int32Array(height).fill(-1);
   const regions: Region[] = [];
   for (let start = 0; start < mask.length && regions.length < maxRegions; start++) {
     if (mask[start] === 0 || seen[start] === 1) continue;
     let top = 0;
     stack[top++] = start;
     seen[start] = 1;
-    const pixels: number[] = [];
-    const rowMin = new Map<number, number>();
-    const rowMax = new Map<number, number>();
+    let size = 0;
+    let yMin = height;
+    let yMax = -1;
     while (top > 0) {
       const p = stack[--top]!;
-      pixels.push(p);
+      size++;
       const x = p % width;
       const y = (p - x) / width;
-      const lo = rowMin.get(y);
-      if (lo === undefined || x < lo) rowMin.set(y, x);
-      const hi = rowMax.get(y);
-      if (hi === undefined || x > hi) rowMax.set(y, x);
+      if (y < yMin) yMin = y;
+      if (y > yMax) yMax = y;
+      if (rowMin[y] === -1 || x < rowMin[y]!) rowMin[y] = x;
+      if (x > rowMax[y]!) rowMax[y] = x;
       for (let dy = -1; dy <= 1; dy++) {
         const ny = y + dy;
         if (ny < 0 || ny >= height) continue;
@@ -70,11 +75,15 @@ export function connectedRegions(
       }
     }
     const outline: Point[] = [];
-    for (const [y, lo] of rowMin) {
-      const hi = rowMax.get(y)!;
+    for (let y = yMin; y <= yMax; y++) {
+      const lo = rowMin[y]!;
+      if (lo === -1) continue;
+      const hi = rowMax[y]!;
       outline.push({ x: lo, y }, { x: lo, y: y + 1 }, { x: hi + 1, y }, { x: hi + 1, y: y + 1 });
+      rowMin[y] = -1;
+      rowMax[y] = -1;
     }
-    regions.push({ pixels: Int32Array.from(pixels), outline });
+    regions.push({ size, outline });
   }
   return regions;
 }
