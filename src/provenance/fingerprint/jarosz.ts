@@ -59,9 +59,11 @@ function boxPass(
 }
 
 /**
- * One box-filter pass down every column at once, row by row, so memory is read in order
- * (a column-at-a-time pass strides across the whole image and is several times slower).
- * Same window and rounding as `boxPass`; the Float32Array `sums` rounds each update.
+ * One box-filter pass down the columns `columns` (all when absent), row by row, so memory is
+ * read in order (a column-at-a-time pass strides across the whole image and is several times
+ * slower). Same window and rounding as `boxPass`: each running sum is rounded to single
+ * precision at every update (`f`), and each output on its store into the Float32Array. Output
+ * rows are written only where `rows` (when given) says so; the sums still run through all.
  */
 function boxColumns(
   input: Float32Array,
@@ -69,68 +71,80 @@ function boxColumns(
   height: number,
   width: number,
   window: number,
+  columns?: Int32Array,
+  rows?: Uint8Array,
 ): void {
   const half = Math.floor((window + 2) / 2);
   const lead = half - 1;
   const trail = window - half;
-  const sums = new Float32Array(width);
+  const cols = columns ?? Int32Array.from({ length: width }, (_, x) => x);
+  const n = cols.length;
+  // Doubles holding single-precision values: rounding each update with `f` is the same
+  // arithmetic as a Float32Array's store, and measured about 0.75× its time.
+  const sums = new Float64Array(n);
   let count = 0;
   for (let k = 0; k < lead && k < height; k++) {
     const row = k * width;
-    for (let x = 0; x < width; x++) sums[x]! += input[row + x]!;
+    for (let c = 0; c < n; c++) sums[c] = f(sums[c]! + input[row + cols[c]!]!);
     count++;
   }
   for (let i = 0; i < height; i++) {
     const enter = i + lead;
-    if (enter < height) {
-      const row = enter * width;
-      for (let x = 0; x < width; x++) sums[x]! += input[row + x]!;
-      count++;
-    }
     const leave = i - trail - 1;
-    if (leave >= 0) {
-      const row = leave * width;
-      for (let x = 0; x < width; x++) sums[x]! -= input[row + x]!;
-      count--;
-    }
+    const entering = enter < height ? enter * width : -1;
+    const leaving = leave >= 0 ? leave * width : -1;
+    if (entering >= 0) count++;
+    if (leaving >= 0) count--;
+    const write = rows === undefined || rows[i] === 1;
     const out = i * width;
-    for (let x = 0; x < width; x++) output[out + x] = sums[x]! / count;
+    for (let c = 0; c < n; c++) {
+      const x = cols[c]!;
+      let sum = sums[c]!;
+      if (entering >= 0) sum = f(sum + input[entering + x]!);
+      if (leaving >= 0) sum = f(sum - input[leaving + x]!);
+      sums[c] = sum;
+      if (write) output[out + x] = sum / count;
+    }
   }
 }
 
 /**
- * Blurs `a` (height×width, row-major) in place with `passes` rounds of a row box filter then a
- * column box filter; `scratch` is a buffer of the same size.
+ * Blurs `a` (height×width, row-major) with `passes` rounds of a row box filter then a column
+ * box filter, and point-samples it at the centres of an outSize×outSize grid of cells. `a` is
+ * overwritten.
+ *
+ * The last round computes only what the sampling reads: its row filter's sums still run along
+ * every row, but its column filter runs down the `outSize` sampled columns only and writes the
+ * sampled rows only. The same operations in the same order as filtering everything, so the
+ * result is identical to the bit (pdq.test.ts checks the reference hashes); about 0.83× the
+ * time for a 512² image (docs/image-screening.md, PDQ).
  */
-export function jaroszFilter(
+export function jaroszDownsample(
   a: Float32Array,
-  scratch: Float32Array,
   height: number,
   width: number,
   rowWindow: number,
   colWindow: number,
   passes: number,
-): void {
-  for (let p = 0; p < passes; p++) {
-    for (let y = 0; y < height; y++) boxPass(a, scratch, y * width, width, 1, rowWindow);
-    boxColumns(scratch, a, height, width, colWindow);
-  }
-}
-
-/** Point-samples `a` (height×width) at the centres of an outSize×outSize grid of cells. */
-export function decimate(
-  a: Float32Array,
-  height: number,
-  width: number,
   outSize: number,
 ): Float32Array {
+  const scratch = new Float32Array(a.length);
+  const ys = Int32Array.from({ length: outSize }, (_, i) =>
+    Math.floor(((i + 0.5) * height) / outSize),
+  );
+  const xs = Int32Array.from({ length: outSize }, (_, j) =>
+    Math.floor(((j + 0.5) * width) / outSize),
+  );
+  const sampledRows = new Uint8Array(height);
+  for (const y of ys) sampledRows[y] = 1;
+  for (let p = 0; p < passes; p++) {
+    for (let y = 0; y < height; y++) boxPass(a, scratch, y * width, width, 1, rowWindow);
+    if (p < passes - 1) boxColumns(scratch, a, height, width, colWindow);
+    else boxColumns(scratch, a, height, width, colWindow, xs, sampledRows);
+  }
   const out = new Float32Array(outSize * outSize);
   for (let i = 0; i < outSize; i++) {
-    const y = Math.floor(((i + 0.5) * height) / outSize);
-    for (let j = 0; j < outSize; j++) {
-      const x = Math.floor(((j + 0.5) * width) / outSize);
-      out[i * outSize + j] = a[y * width + x]!;
-    }
+    for (let j = 0; j < outSize; j++) out[i * outSize + j] = a[ys[i]! * width + xs[j]!]!;
   }
   return out;
 }

@@ -12,7 +12,7 @@
  * Arithmetic follows the reference's single-precision floats (see jarosz.ts for why).
  */
 import { HallmarkError } from "../../errors/index.js";
-import { decimate, jaroszFilter, jaroszWindow } from "./jarosz.js";
+import { jaroszDownsample, jaroszWindow } from "./jarosz.js";
 import type { PdqResult, RawImage } from "./types.js";
 
 const f = Math.fround;
@@ -134,17 +134,15 @@ export function pdqHash(image: RawImage): PdqResult {
   if (width === 64 && height === 64) {
     a64 = luma;
   } else {
-    const scratch = new Float32Array(luma.length);
-    jaroszFilter(
+    a64 = jaroszDownsample(
       luma,
-      scratch,
       height,
       width,
       jaroszWindow(width, 64),
       jaroszWindow(height, 64),
       JAROSZ_PASSES,
+      64,
     );
-    a64 = decimate(luma, height, width, 64);
   }
   return { hash: coefficientsToHex(dct16(a64)), quality: pdqQuality(a64) };
 }
