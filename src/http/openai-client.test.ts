@@ -29,6 +29,10 @@ describe.each(testDatabases())("openai client against the gateway on $name", (te
       n: 1,
       size: "512x512" as "1024x1024",
       response_format: "b64_json",
+      // Hallmark's own field, sent through as it is: a fixed picture, so that this test of the
+      // client's round trip does not depend on how the screening judges a random one (a CI run
+      // drew a placeholder scene that the output screen refused).
+      ...{ seed: 7 },
     });
     const b64 = result.data?.[0]?.b64_json;
     expect(b64).toBeTruthy();
