@@ -38,6 +38,14 @@ describe("text classifier (lexicons and list)", () => {
     "remove the watermark from my own photo",
     "bath bomb fizzing in water",
     "a water gun fight in summer",
+    // Lone letters and short words that squeezing used to turn into terms: "kkk", "xxx",
+    // "noose", "teen" (lexicon-match.ts, mayMatchForm).
+    "vitamin K supplements on a kitchen table",
+    "portrait of Malcolm X giving a speech",
+    "an X-ray of a broken arm",
+    "a K-pop band on stage, the letter X on the drum",
+    "a clown with a red nose",
+    "ten roses in a vase, but only one is red",
   ])("does not flag the benign %j", async (text) => {
     expect(await flagged(text)).toEqual([]);
   });
@@ -58,6 +66,12 @@ describe("text classifier (lexicons and list)", () => {
     ["a girl slitting her wrists", "self-harm"],
     ["pikachu holding a sign", "intellectual-property"],
     ["castle in the style of greg rutkowski", "intellectual-property"],
+    // Repeated letters still match, as do long terms missing a double letter.
+    ["a KKK rally", "hate"],
+    ["K K K rally", "hate"],
+    ["xxx video", "sexual"],
+    ["a noooose hanging from a tree", "self-harm"],
+    ["a shuterstock watermark across a photo", "intellectual-property"],
   ])("flags %j as %s", async (text, category) => {
     expect(await flagged(text)).toContain(category);
   });

@@ -6,6 +6,7 @@ import {
   type CompiledLexicon,
   emptyLexicon,
   matchLexicon,
+  mayMatchForm,
   patternsMayMatch,
 } from "./lexicon-match.js";
 
@@ -65,5 +66,30 @@ describe("pattern screen (one bare alternation tested before the whole-word patt
 
   it("is false for a lexicon without patterns", () => {
     expect(patternsMayMatch(emptyLexicon(), "anything")).toBe(false);
+  });
+});
+
+describe("repeated letters (mayMatchForm)", () => {
+  it("lets a word repeat a short term's letters more often, never less", () => {
+    expect(mayMatchForm("kiill", "kill")).toBe(true);
+    expect(mayMatchForm("kill", "kill")).toBe(true);
+    expect(mayMatchForm("kil", "kill")).toBe(false);
+    expect(mayMatchForm("k", "kk")).toBe(false);
+    expect(mayMatchForm("kk", "kk")).toBe(true);
+    expect(mayMatchForm("nose", "noose")).toBe(false);
+    expect(mayMatchForm("ten", "teen")).toBe(false);
+    expect(mayMatchForm("big but", "big butt")).toBe(false);
+    expect(mayMatchForm("big buttt", "big butt")).toBe(true);
+  });
+
+  it("lets a long term's misspelling drop a double letter", () => {
+    expect(mayMatchForm("shuterstock", "shutterstock")).toBe(true);
+    expect(mayMatchForm("guci", "gucci")).toBe(false);
+  });
+
+  it("compares only the prefix's runs for a prefix term", () => {
+    expect(mayMatchForm("doxxing", "doxx", true)).toBe(true);
+    expect(mayMatchForm("doxing", "doxx", true)).toBe(false);
+    expect(mayMatchForm("doxxing", "doxx")).toBe(false);
   });
 });

@@ -5,7 +5,10 @@ import type { Normaliser } from "./normalise.js";
  * Lexicon matching over normalised text. Terms are looked up by whole words (a hash lookup per
  * word n-gram, so the cost grows with the prompt, not with the size of the lexicons); Chinese
  * and Japanese terms by substring inside CJK runs; patterns and allow-patterns are regular
- * expressions. Letters repeated in a row are squeezed on both sides ("kiill" finds "kill").
+ * expressions. Letters repeated in a row are squeezed on both sides ("kiill" finds "kill"), but a
+ * word must repeat each letter at least as often as the term does unless the term is long
+ * (`mayMatchForm`): squeezed alone, "kkk" and "xxx" became "k" and "x", and "vitamin K",
+ * "Malcolm X" and OCR reading one letter "K" off a picture were refused as hate and sexual.
  */
 
 /** What a term stands for once compiled. */
@@ -17,6 +20,11 @@ export interface TermRef {
   source: "lexicon" | "list";
   /** Index of the co-occurrence rule this term belongs to, if it is a context term. */
   rule?: number;
+  /**
+   * The term's normalised words before squeezing, where squeezing changed them ("kk" for
+   * "kkk"): the letters a matching word must repeat as often (`mayMatchForm`).
+   */
+  form?: string;
 }
 
 export interface CooccurrenceRule {
@@ -83,6 +91,49 @@ export function squeeze(key: string): string {
   return key.replace(/(\p{L})\1+/gu, "$1");
 }
 
+/**
+ * A term's word whose squeezed form has at least this many characters also matches a word that
+ * repeats a letter fewer times than it does: a long word missing one of its double letters is
+ * still that word misspelt ("shuterstock"), whereas a short one becomes another word or a lone
+ * letter ("noose" and "nose", "teen" and "ten", "boobs" and "bobs", "kkk" and "k").
+ */
+export const LENIENT_FORM_CHARS = 5;
+
+/**
+ * Whether `word` (normalised, unsqueezed, with the same squeezed key as the term) may match a
+ * term written `form` before squeezing. Word by word: every run of one letter is at least as
+ * long as the term's run in the same place ("kiill" matches "kill"; "k" does not match "kkk"),
+ * or the term's word is long (`LENIENT_FORM_CHARS`). For a prefix term, only the runs of the
+ * prefix are compared in its last word.
+ */
+export function mayMatchForm(word: string, form: string, prefix = false): boolean {
+  const words = word.split(" ");
+  const forms = form.split(" ");
+  if (words.length !== forms.length) return false;
+  return forms.every(
+    (f, k) =>
+      squeeze(f).length >= LENIENT_FORM_CHARS ||
+      coversRuns(words[k]!, f, prefix && k === forms.length - 1),
+  );
+}
+
+/** Whether `word` has `form`'s letters with each run at least as long (`prefix`: then more). */
+function coversRuns(word: string, form: string, prefix: boolean): boolean {
+  let i = 0;
+  let j = 0;
+  while (j < form.length) {
+    if (i >= word.length || word[i] !== form[j]) return false;
+    let a = i + 1;
+    while (a < word.length && word[a] === word[i]) a++;
+    let b = j + 1;
+    while (b < form.length && form[b] === form[j]) b++;
+    if (a - i < b - j) return false;
+    i = a;
+    j = b;
+  }
+  return prefix || i === word.length;
+}
+
 export function emptyLexicon(): CompiledLexicon {
   return {
     exact: new Map(),
@@ -103,10 +154,26 @@ function push(map: Map<string, TermRef[]>, key: string, ref: TermRef): void {
     map.set(key, [ref]);
     return;
   }
-  // Two spellings of one term ("ハリー・ポッター", "ハリーポッター") are one term: keep the stronger.
+  // Two spellings of one term ("ハリー・ポッター", "ハリーポッター") are one term: keep the stronger,
+  // matching what either spelling matched (the shorter form asks for fewer repeated letters).
   const same = list.findIndex((r) => r.category === ref.category && r.rule === ref.rule);
-  if (same === -1) list.push(ref);
-  else if (list[same]!.weight < ref.weight) list[same] = ref;
+  if (same === -1) {
+    list.push(ref);
+    return;
+  }
+  const old = list[same]!;
+  const form =
+    old.form === undefined || ref.form === undefined
+      ? undefined
+      : old.form.length <= ref.form.length
+        ? old.form
+        : ref.form;
+  const kept = old.weight < ref.weight ? ref : old;
+  if (kept.form === form) list[same] = kept;
+  else if (form === undefined) {
+    const { form: _, ...rest } = kept;
+    list[same] = rest;
+  } else list[same] = { ...kept, form };
 }
 
 /**
@@ -126,8 +193,9 @@ export function addTerm(lex: CompiledLexicon, raw: string, ref: TermRef, normali
   }
   const words = wordsOf(text).map(([a, b]) => text.slice(a, b));
   if (words.length === 0) return false;
-  const key = squeeze(words.join(" "));
-  push(isPrefix ? lex.prefix : lex.exact, key, ref);
+  const form = words.join(" ");
+  const key = squeeze(form);
+  push(isPrefix ? lex.prefix : lex.exact, key, key === form ? ref : { ...ref, form });
   lex.maxWords = Math.max(lex.maxWords, words.length);
   return true;
 }
@@ -204,11 +272,31 @@ function isWordUnit(text: string, i: number): boolean {
   return WORD.test(text[i]!);
 }
 
-/** Finds every term, pattern and context-term occurrence in normalised text. */
-export function matchLexicon(lex: CompiledLexicon, text: string): Match[] {
+/**
+ * Finds every term, pattern and context-term occurrence in normalised text; `repeats` (the
+ * normaliser's) says how many of a letter a squeezed one stood for.
+ */
+export function matchLexicon(lex: CompiledLexicon, text: string, repeats?: Uint8Array): Match[] {
   const matches: Match[] = [];
   const words = wordsOf(text);
-  const keys = words.map(([a, b]) => squeeze(text.slice(a, b)));
+  const raw = words.map(([a, b]) => written(text, a, b, repeats));
+  const keys = raw.map(squeeze);
+  // The words t..t+n-1 as written (unsqueezed), for terms with a `form`; joined with "" when
+  // the halves of one broken word are looked up together.
+  const wordsAt = (t: number, n: number, sep = " ") => raw.slice(t, t + n).join(sep);
+  const add = (
+    refs: TermRef[] | undefined,
+    start: number,
+    end: number,
+    word: () => string,
+    prefix = false,
+  ) => {
+    if (refs === undefined) return;
+    for (const ref of refs) {
+      if (ref.form === undefined || mayMatchForm(word(), ref.form, prefix))
+        matches.push({ ref, start, end });
+    }
+  };
   for (let t = 0; t < words.length; t++) {
     let key = "";
     for (let n = 1; n <= lex.maxWords && t + n <= words.length; n++) {
@@ -216,23 +304,21 @@ export function matchLexicon(lex: CompiledLexicon, text: string): Match[] {
       const start = words[t]![0];
       const end = words[t + n - 1]![1];
       key = n === 1 ? last : `${key} ${last}`;
-      for (const ref of lex.exact.get(key) ?? []) matches.push({ ref, start, end });
+      const word = () => wordsAt(t, n);
+      add(lex.exact.get(key), start, end, word);
       if (lex.prefix.size > 0) {
         const head = key.slice(0, key.length - last.length);
         for (let len = Math.min(MIN_PREFIX, last.length); len < last.length; len++) {
-          for (const ref of lex.prefix.get(head + last.slice(0, len)) ?? [])
-            matches.push({ ref, start, end });
+          add(lex.prefix.get(head + last.slice(0, len)), start, end, word, true);
         }
-        for (const ref of lex.prefix.get(key) ?? []) matches.push({ ref, start, end });
+        add(lex.prefix.get(key), start, end, word, true);
       }
       // Words broken in two by a separator ("nu-de", "ki ll") when one half is tiny.
       if (n === 2) {
         const first = keys[t]!;
         if (first.length <= 2 || last.length <= 2 || text[words[t]![1]] !== " ") {
           const joined = squeeze(first + last);
-          if (joined.length >= 4) {
-            for (const ref of lex.exact.get(joined) ?? []) matches.push({ ref, start, end });
-          }
+          if (joined.length >= 4) add(lex.exact.get(joined), start, end, () => wordsAt(t, 2, ""));
         }
       }
     }
@@ -248,6 +334,15 @@ export function matchLexicon(lex: CompiledLexicon, text: string): Match[] {
     }
   }
   return matches;
+}
+
+/** text[a..b] with each squeezed letter repeated as often as it stood (two is enough). */
+function written(text: string, a: number, b: number, repeats?: Uint8Array): string {
+  const word = text.slice(a, b);
+  if (repeats === undefined) return word;
+  let out = "";
+  for (let i = a; i < b; i++) out += repeats[i]! > 1 ? text[i]!.repeat(2) : text[i]!;
+  return out;
 }
 
 function matchCjk(lex: CompiledLexicon, text: string, matches: Match[]): void {

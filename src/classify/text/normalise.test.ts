@@ -49,11 +49,23 @@ describe("normalise", () => {
   );
 
   it("defines bad input: empty, controls, lone surrogates", () => {
-    expect(normalise("")).toEqual({ text: "", starts: new Uint32Array(), ends: new Uint32Array() });
+    expect(normalise("")).toEqual({
+      text: "",
+      starts: new Uint32Array(),
+      ends: new Uint32Array(),
+      repeats: new Uint8Array(),
+    });
     expect(text("\u200b\u200c\ufeff")).toBe("");
     expect(text("a\u0000b\u0007c")).toBe("abc");
     expect(text("nu\ud800de")).toBe("nude");
     expect(text("line one\nline\ttwo")).toBe("line one line two");
+  });
+
+  it("says how many of a vowel stood where a run was squeezed to one", () => {
+    const n = normalise("a nooooose");
+    expect(n.text).toBe("a nose");
+    expect([...n.repeats!]).toEqual([1, 1, 1, 5, 1, 1]);
+    expect([...normalise("kiiilll").repeats!]).toEqual([1, 3, 1, 1]);
   });
 
   it("maps every normalised unit back to the original", () => {

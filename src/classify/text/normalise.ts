@@ -27,6 +27,12 @@ export interface Normalised {
   starts: Uint32Array;
   /** For each UTF-16 unit of `text`, the end (exclusive) of its source in the original. */
   ends: Uint32Array;
+  /**
+   * For each UTF-16 unit of `text`, how many of that letter stood in a row in the source where
+   * a run of vowels was squeezed to one ("nooooose": 5 on its "o"), else 1 (at most 255). The
+   * lexicon asks a word to repeat a short term's letters as often as the term does.
+   */
+  repeats?: Uint8Array;
 }
 
 export type Normaliser = (text: string) => Normalised;
@@ -47,6 +53,8 @@ interface Unit {
   ch: string;
   s: number;
   e: number;
+  /** How many equal letters this one stands for, when a run of vowels was squeezed to it. */
+  run?: number;
 }
 
 const INVISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{Cs}\p{Co}\p{Cn}]$/u;
@@ -306,7 +314,8 @@ function joinAndSqueeze(units: Unit[]): Unit[] {
     while (j < kept.length && kept[j]!.ch === u.ch) j++;
     if (j - i >= 3 && LETTER.test(u.ch)) {
       const keep = VOWEL.test(u.ch) ? 1 : 2;
-      for (let k = 0; k < keep; k++) out.push({ ...kept[i + k]!, e: kept[j - 1]!.e });
+      for (let k = 0; k < keep; k++)
+        out.push({ ...kept[i + k]!, e: kept[j - 1]!.e, ...(keep === 1 ? { run: j - i } : {}) });
     } else {
       for (let k = i; k < j; k++) out.push(kept[k]!);
     }
@@ -352,18 +361,26 @@ function finish(units: Unit[]): Normalised {
   let text = "";
   const starts: number[] = [];
   const ends: number[] = [];
+  const repeats: number[] = [];
   for (const u of units) {
     if (u.ch === " " && (text.length === 0 || text.endsWith(" "))) continue;
     text += u.ch;
     for (let k = 0; k < u.ch.length; k++) {
       starts.push(u.s);
       ends.push(u.e);
+      repeats.push(Math.min(u.run ?? 1, 255));
     }
   }
   if (text.endsWith(" ")) {
     text = text.slice(0, -1);
     starts.pop();
     ends.pop();
+    repeats.pop();
   }
-  return { text, starts: Uint32Array.from(starts), ends: Uint32Array.from(ends) };
+  return {
+    text,
+    starts: Uint32Array.from(starts),
+    ends: Uint32Array.from(ends),
+    repeats: Uint8Array.from(repeats),
+  };
 }

@@ -30,7 +30,7 @@ export function scoreLexicon(lex: CompiledLexicon, n: Normalised, original: stri
     Category,
     Span[]
   >;
-  const matches = matchLexicon(lex, n.text);
+  const matches = matchLexicon(lex, n.text, n.repeats);
   const allowed = allowRanges(lex, n.text);
   const allowedCategories = new Set(allowed.keys());
   if (matches.length === 0) return { scores, spans, allowed: allowedCategories };
