@@ -46,6 +46,15 @@ describe("text classifier (lexicons and list)", () => {
     "a K-pop band on stage, the letter X on the drum",
     "a clown with a red nose",
     "ten roses in a vase, but only one is red",
+    // A double letter is not a stretched one ("rapped" is not "raped", "moose" not "möse").
+    "the rapper rapped on stage, a moose in the crowd",
+    // Mixed-script names are matched whole: "C罗" used to index "c", "教皇レオ14世" "14".
+    "an iPhone 14 next to a C programming book",
+    // Words the lexicons' prefixes and other languages' terms took in.
+    "a pedometer on a runner's wrist",
+    "a murder of crows in the style of David Lynch",
+    "a nu metal band poster",
+    "a heroine with a sword",
   ])("does not flag the benign %j", async (text) => {
     expect(await flagged(text)).toEqual([]);
   });
@@ -72,6 +81,11 @@ describe("text classifier (lexicons and list)", () => {
     ["xxx video", "sexual"],
     ["a noooose hanging from a tree", "self-harm"],
     ["a shuterstock watermark across a photo", "intellectual-property"],
+    ["C罗踢足球", "public-figure"],
+    ["教皇レオ14世の写真", "public-figure"],
+    ["a pedophile", "sexual/minors"],
+    ["une seringue d'héroïne", "illicit"],
+    ["un homme nu sur la plage", "sexual"],
   ])("flags %j as %s", async (text, category) => {
     expect(await flagged(text)).toContain(category);
   });

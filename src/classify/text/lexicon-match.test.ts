@@ -70,9 +70,16 @@ describe("pattern screen (one bare alternation tested before the whole-word patt
 });
 
 describe("repeated letters (mayMatchForm)", () => {
-  it("lets a word repeat a short term's letters more often, never less", () => {
-    expect(mayMatchForm("kiill", "kill")).toBe(true);
+  it("lets a word stretch a letter (three or more), not double one the term has once", () => {
+    expect(mayMatchForm("kiiill", "kill")).toBe(true);
     expect(mayMatchForm("kill", "kill")).toBe(true);
+    expect(mayMatchForm("kiill", "kill")).toBe(false);
+    expect(mayMatchForm("rapped", "raped")).toBe(false);
+    expect(mayMatchForm("moose", "mose")).toBe(false);
+    expect(mayMatchForm("nooose", "noose")).toBe(true);
+  });
+
+  it("never lets a short word repeat a letter fewer times than the term", () => {
     expect(mayMatchForm("kil", "kill")).toBe(false);
     expect(mayMatchForm("k", "kk")).toBe(false);
     expect(mayMatchForm("kk", "kk")).toBe(true);
@@ -82,12 +89,14 @@ describe("repeated letters (mayMatchForm)", () => {
     expect(mayMatchForm("big buttt", "big butt")).toBe(true);
   });
 
-  it("lets a long term's misspelling drop a double letter", () => {
+  it("lets a long word of the term lose a double letter (a misspelling), not gain one", () => {
     expect(mayMatchForm("shuterstock", "shutterstock")).toBe(true);
+    expect(mayMatchForm("topples", "topless")).toBe(false);
     expect(mayMatchForm("guci", "gucci")).toBe(false);
   });
 
-  it("compares only the prefix's runs for a prefix term", () => {
+  it("lets the prefix's last run go on in the word for a prefix term", () => {
+    expect(mayMatchForm("kidnapped", "kidnap", true)).toBe(true);
     expect(mayMatchForm("doxxing", "doxx", true)).toBe(true);
     expect(mayMatchForm("doxing", "doxx", true)).toBe(false);
     expect(mayMatchForm("doxxing", "doxx")).toBe(false);

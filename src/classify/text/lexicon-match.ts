@@ -5,10 +5,12 @@ import type { Normaliser } from "./normalise.js";
  * Lexicon matching over normalised text. Terms are looked up by whole words (a hash lookup per
  * word n-gram, so the cost grows with the prompt, not with the size of the lexicons); Chinese
  * and Japanese terms by substring inside CJK runs; patterns and allow-patterns are regular
- * expressions. Letters repeated in a row are squeezed on both sides ("kiill" finds "kill"), but a
- * word must repeat each letter at least as often as the term does unless the term is long
- * (`mayMatchForm`): squeezed alone, "kkk" and "xxx" became "k" and "x", and "vitamin K",
- * "Malcolm X" and OCR reading one letter "K" off a picture were refused as hate and sexual.
+ * expressions. Letters repeated in a row are squeezed on both sides ("kiiill" finds "kill"), and
+ * then the runs decide (`mayMatchForm`): a word may repeat a letter more often than the term
+ * only where it was stretched (three or more in a row), and less often only in a long word
+ * (a misspelling). Squeezing alone matched "vitamin K" to "kkk", "Malcolm X" to "xxx", "a red
+ * nose" to "noose", "rapped" to "raped" and "a moose" to German "möse"; OCR reading one letter
+ * "K" off a picture refused it as hate.
  */
 
 /** What a term stands for once compiled. */
@@ -22,9 +24,11 @@ export interface TermRef {
   rule?: number;
   /**
    * The term's normalised words before squeezing, where squeezing changed them ("kk" for
-   * "kkk"): the letters a matching word must repeat as often (`mayMatchForm`).
+   * "kkk"; otherwise the key is the form): what a matching word's runs are compared with
+   * (`mayMatchForm`). More than one where spellings of one term share a key ("massacre",
+   * Spanish "masacre"): a word matches if it matches any.
    */
-  form?: string;
+  forms?: string[];
 }
 
 export interface CooccurrenceRule {
@@ -100,25 +104,34 @@ export function squeeze(key: string): string {
 export const LENIENT_FORM_CHARS = 5;
 
 /**
- * Whether `word` (normalised, unsqueezed, with the same squeezed key as the term) may match a
- * term written `form` before squeezing. Word by word: every run of one letter is at least as
- * long as the term's run in the same place ("kiill" matches "kill"; "k" does not match "kkk"),
- * or the term's word is long (`LENIENT_FORM_CHARS`). For a prefix term, only the runs of the
- * prefix are compared in its last word.
+ * A run of this many of one letter, or more, is stretched (nobody writes three in a row in
+ * earnest): it may stand for a shorter run of the term's ("shooooot", "nuuude", "kiiill").
+ */
+const STRETCHED = 3;
+
+/**
+ * Whether `word` (normalised words, unsqueezed, stretched runs written at least `STRETCHED`
+ * long; with the same squeezed key as the term) may match a term whose normalised words are
+ * `form`. Run by run, word by word: a run as long as the term's matches; a longer one only if
+ * stretched ("rapped" is not "raped", "moose" not "möse", "bidden" not "biden"); a shorter one
+ * only in a long word of the term (`LENIENT_FORM_CHARS`). For a prefix term the last run of
+ * the prefix may go on in the word ("kidnapped" for "kidnap*").
  */
 export function mayMatchForm(word: string, form: string, prefix = false): boolean {
   const words = word.split(" ");
   const forms = form.split(" ");
   if (words.length !== forms.length) return false;
-  return forms.every(
-    (f, k) =>
-      squeeze(f).length >= LENIENT_FORM_CHARS ||
-      coversRuns(words[k]!, f, prefix && k === forms.length - 1),
+  return forms.every((f, k) =>
+    coversRuns(
+      words[k]!,
+      f,
+      prefix && k === forms.length - 1,
+      squeeze(f).length >= LENIENT_FORM_CHARS,
+    ),
   );
 }
 
-/** Whether `word` has `form`'s letters with each run at least as long (`prefix`: then more). */
-function coversRuns(word: string, form: string, prefix: boolean): boolean {
+function coversRuns(word: string, form: string, prefix: boolean, lenient: boolean): boolean {
   let i = 0;
   let j = 0;
   while (j < form.length) {
@@ -127,7 +140,11 @@ function coversRuns(word: string, form: string, prefix: boolean): boolean {
     while (a < word.length && word[a] === word[i]) a++;
     let b = j + 1;
     while (b < form.length && form[b] === form[j]) b++;
-    if (a - i < b - j) return false;
+    const have = a - i;
+    const want = b - j;
+    const last = b === form.length;
+    if (have < want && !lenient) return false;
+    if (have > want && have < STRETCHED && !(prefix && last)) return false;
     i = a;
     j = b;
   }
@@ -155,25 +172,16 @@ function push(map: Map<string, TermRef[]>, key: string, ref: TermRef): void {
     return;
   }
   // Two spellings of one term ("ハリー・ポッター", "ハリーポッター") are one term: keep the stronger,
-  // matching what either spelling matched (the shorter form asks for fewer repeated letters).
+  // matching what either spelling matched.
   const same = list.findIndex((r) => r.category === ref.category && r.rule === ref.rule);
   if (same === -1) {
     list.push(ref);
     return;
   }
   const old = list[same]!;
-  const form =
-    old.form === undefined || ref.form === undefined
-      ? undefined
-      : old.form.length <= ref.form.length
-        ? old.form
-        : ref.form;
+  const forms = [...new Set([...(old.forms ?? [key]), ...(ref.forms ?? [key])])];
   const kept = old.weight < ref.weight ? ref : old;
-  if (kept.form === form) list[same] = kept;
-  else if (form === undefined) {
-    const { form: _, ...rest } = kept;
-    list[same] = rest;
-  } else list[same] = { ...kept, form };
+  list[same] = forms.length === 1 && forms[0] === key ? kept : { ...kept, forms };
 }
 
 /**
@@ -191,11 +199,17 @@ export function addTerm(lex: CompiledLexicon, raw: string, ref: TermRef, normali
     lex.maxCjk = Math.max(lex.maxCjk, text.length);
     return true;
   }
+  if (chars.some((c) => CJK_CHAR.test(c))) {
+    // Chinese or Japanese with Latin letters or digits ("C罗", "教皇レオ14世"): its words alone
+    // would be "c" and "14", and "an iPhone 14" named the Pope. Matched as written instead.
+    addPattern(lex, ref, text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    return true;
+  }
   const words = wordsOf(text).map(([a, b]) => text.slice(a, b));
   if (words.length === 0) return false;
   const form = words.join(" ");
   const key = squeeze(form);
-  push(isPrefix ? lex.prefix : lex.exact, key, key === form ? ref : { ...ref, form });
+  push(isPrefix ? lex.prefix : lex.exact, key, key === form ? ref : { ...ref, forms: [form] });
   lex.maxWords = Math.max(lex.maxWords, words.length);
   return true;
 }
@@ -281,20 +295,23 @@ export function matchLexicon(lex: CompiledLexicon, text: string, repeats?: Uint8
   const words = wordsOf(text);
   const raw = words.map(([a, b]) => written(text, a, b, repeats));
   const keys = raw.map(squeeze);
-  // The words t..t+n-1 as written (unsqueezed), for terms with a `form`; joined with "" when
-  // the halves of one broken word are looked up together.
+  // The words t..t+n-1 as written (unsqueezed), compared with the term's form; joined with ""
+  // when the halves of one broken word are looked up together.
   const wordsAt = (t: number, n: number, sep = " ") => raw.slice(t, t + n).join(sep);
   const add = (
-    refs: TermRef[] | undefined,
+    map: Map<string, TermRef[]>,
+    key: string,
     start: number,
     end: number,
     word: () => string,
     prefix = false,
   ) => {
+    const refs = map.get(key);
     if (refs === undefined) return;
+    const w = word();
     for (const ref of refs) {
-      if (ref.form === undefined || mayMatchForm(word(), ref.form, prefix))
-        matches.push({ ref, start, end });
+      const forms = ref.forms ?? [key];
+      if (forms.some((f) => mayMatchForm(w, f, prefix))) matches.push({ ref, start, end });
     }
   };
   for (let t = 0; t < words.length; t++) {
@@ -305,20 +322,20 @@ export function matchLexicon(lex: CompiledLexicon, text: string, repeats?: Uint8
       const end = words[t + n - 1]![1];
       key = n === 1 ? last : `${key} ${last}`;
       const word = () => wordsAt(t, n);
-      add(lex.exact.get(key), start, end, word);
+      add(lex.exact, key, start, end, word);
       if (lex.prefix.size > 0) {
         const head = key.slice(0, key.length - last.length);
         for (let len = Math.min(MIN_PREFIX, last.length); len < last.length; len++) {
-          add(lex.prefix.get(head + last.slice(0, len)), start, end, word, true);
+          add(lex.prefix, head + last.slice(0, len), start, end, word, true);
         }
-        add(lex.prefix.get(key), start, end, word, true);
+        add(lex.prefix, key, start, end, word, true);
       }
       // Words broken in two by a separator ("nu-de", "ki ll") when one half is tiny.
       if (n === 2) {
         const first = keys[t]!;
         if (first.length <= 2 || last.length <= 2 || text[words[t]![1]] !== " ") {
           const joined = squeeze(first + last);
-          if (joined.length >= 4) add(lex.exact.get(joined), start, end, () => wordsAt(t, 2, ""));
+          if (joined.length >= 4) add(lex.exact, joined, start, end, () => wordsAt(t, 2, ""));
         }
       }
     }
@@ -336,12 +353,12 @@ export function matchLexicon(lex: CompiledLexicon, text: string, repeats?: Uint8
   return matches;
 }
 
-/** text[a..b] with each squeezed letter repeated as often as it stood (two is enough). */
+/** text[a..b] with each letter the normaliser squeezed written out as a stretched run. */
 function written(text: string, a: number, b: number, repeats?: Uint8Array): string {
   const word = text.slice(a, b);
   if (repeats === undefined) return word;
   let out = "";
-  for (let i = a; i < b; i++) out += repeats[i]! > 1 ? text[i]!.repeat(2) : text[i]!;
+  for (let i = a; i < b; i++) out += repeats[i]! > 1 ? text[i]!.repeat(STRETCHED) : text[i]!;
   return out;
 }
 

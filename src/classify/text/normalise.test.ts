@@ -61,11 +61,11 @@ describe("normalise", () => {
     expect(text("line one\nline\ttwo")).toBe("line one line two");
   });
 
-  it("says how many of a vowel stood where a run was squeezed to one", () => {
+  it("says how long a run of one letter was where it was squeezed", () => {
     const n = normalise("a nooooose");
     expect(n.text).toBe("a nose");
     expect([...n.repeats!]).toEqual([1, 1, 1, 5, 1, 1]);
-    expect([...normalise("kiiilll").repeats!]).toEqual([1, 3, 1, 1]);
+    expect([...normalise("kiiilll").repeats!]).toEqual([1, 3, 3, 3]);
   });
 
   it("maps every normalised unit back to the original", () => {

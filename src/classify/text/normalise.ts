@@ -29,8 +29,8 @@ export interface Normalised {
   ends: Uint32Array;
   /**
    * For each UTF-16 unit of `text`, how many of that letter stood in a row in the source where
-   * a run of vowels was squeezed to one ("nooooose": 5 on its "o"), else 1 (at most 255). The
-   * lexicon asks a word to repeat a short term's letters as often as the term does.
+   * a run of three or more was squeezed ("nooooose": 5 on its "o"; "kiiilll": 3 on each "l"),
+   * else 1 (at most 255). The lexicon tells stretched letters from double ones by it.
    */
   repeats?: Uint8Array;
 }
@@ -53,7 +53,7 @@ interface Unit {
   ch: string;
   s: number;
   e: number;
-  /** How many equal letters this one stands for, when a run of vowels was squeezed to it. */
+  /** How long the run of equal letters was, when it was squeezed to this one (and another). */
   run?: number;
 }
 
@@ -314,8 +314,7 @@ function joinAndSqueeze(units: Unit[]): Unit[] {
     while (j < kept.length && kept[j]!.ch === u.ch) j++;
     if (j - i >= 3 && LETTER.test(u.ch)) {
       const keep = VOWEL.test(u.ch) ? 1 : 2;
-      for (let k = 0; k < keep; k++)
-        out.push({ ...kept[i + k]!, e: kept[j - 1]!.e, ...(keep === 1 ? { run: j - i } : {}) });
+      for (let k = 0; k < keep; k++) out.push({ ...kept[i + k]!, e: kept[j - 1]!.e, run: j - i });
     } else {
       for (let k = i; k < j; k++) out.push(kept[k]!);
     }
