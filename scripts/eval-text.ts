@@ -5,10 +5,10 @@
  * Prints precision, recall and F1 per category and overall (micro-averaged), the false-positive
  * rate on benign prompts (ordinary and hard negatives: any category at or above the threshold
  * counts), the same rate on datasets/prompts/everyday-benign.txt (ordinary scenes with people,
- * never trained on), and the catch rate on obfuscated variants of every held-out harmful prompt the
+ * never trained on) and short-benign.txt (prompts of one to three words, never trained on), and the catch rate on obfuscated variants of every held-out harmful prompt the
  * classifier flags: each variant must still be flagged for the same label. The threshold is
  * 0.5, the default of policies/default.yaml; `--threshold 0.6` changes it, `--no-model` runs
- * lexicons and list alone.
+ * lexicons and list alone, `--words /usr/share/dict/words` also screens every word of a list.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -111,27 +111,46 @@ console.log(
   `exact match by language: ${[...byLanguage].map(([l, v]) => `${l} ${pct(v.ok / v.n)}`).join(", ")}`,
 );
 
-// Everyday prompts about people (datasets/prompts/everyday-benign.txt), never trained on: a
-// line that also appears among the training fragments would make this figure meaningless.
-const everyday = readFileSync(join(root, "datasets/prompts/everyday-benign.txt"), "utf8")
-  .split("\n")
-  .map((l) => l.trim())
-  .filter((l) => l !== "" && !l.startsWith("#"));
+// Held-out benign sets, never trained on: a line that also appears among the training
+// fragments would make the figure meaningless. everyday-benign.txt: ordinary scenes with people;
+// short-benign.txt: prompts of one to three words, as people type them ("apricot", "anime girl").
 const fragments = readdirSync(join(root, "datasets/prompts/fragments"))
   .map((f) => readFileSync(join(root, "datasets/prompts/fragments", f), "utf8").toLowerCase())
   .join("\n");
-const leaked = everyday.filter((l) => fragments.includes(`- ${l.toLowerCase()}\n`));
-if (leaked.length > 0)
-  throw new Error(`everyday prompts also in the training fragments: ${leaked}`);
-const everydayFlagged: string[] = [];
-for (const text of everyday) {
-  const got = await flags(text);
-  if (got.size > 0) everydayFlagged.push(`${text} → ${[...got].join(",")}`);
+for (const [file, what] of [
+  ["everyday-benign.txt", "everyday prompts about people"],
+  ["short-benign.txt", "short prompts (one to three words)"],
+] as const) {
+  const lines = readFileSync(join(root, "datasets/prompts", file), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  const leaked = lines.filter((l) => fragments.includes(`- ${l.toLowerCase()}\n`));
+  if (leaked.length > 0) throw new Error(`${file}: also in the training fragments: ${leaked}`);
+  const flagged: string[] = [];
+  for (const text of lines) {
+    const got = await flags(text);
+    if (got.size > 0) flagged.push(`${text} → ${[...got].join(",")}`);
+  }
+  console.log(
+    `${what} flagged: ${pct(flagged.length / lines.length)} (${flagged.length}/${lines.length})`,
+  );
+  for (const m of flagged.slice(0, 12)) console.log(`  false positive: ${m}`);
 }
-console.log(
-  `everyday prompts about people flagged: ${pct(everydayFlagged.length / everyday.length)} (${everydayFlagged.length}/${everyday.length})`,
-);
-for (const m of everydayFlagged.slice(0, 10)) console.log(`  false positive: ${m}`);
+
+// --words FILE: a word list (one per line; e.g. Debian's wamerican, /usr/share/dict/words):
+// every lower-case word screened alone, and the words flagged listed. Most are the lexicons'
+// own terms; the rest are collisions to fix (docs/text-screening.md, Lexicons).
+const wordsArg = args.indexOf("--words");
+if (wordsArg >= 0) {
+  const words = readFileSync(args[wordsArg + 1]!, "utf8")
+    .split("\n")
+    .filter((w) => w !== "" && !w.includes("'") && w === w.toLowerCase());
+  const flagged: string[] = [];
+  for (const w of words) if ((await flags(w)).size > 0) flagged.push(w);
+  console.log(`words of ${args[wordsArg + 1]} flagged alone: ${flagged.length}/${words.length}`);
+  console.log(`  ${flagged.join(", ")}`);
+}
 
 /** Obfuscations a user might try; each keeps the meaning for a human reader. */
 const HOMOGLYPH: Record<string, string> = {

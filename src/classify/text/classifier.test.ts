@@ -177,6 +177,24 @@ describe("text classifier with the ONNX model", () => {
     expect(CATEGORIES.filter((c) => r.scores[c].score >= FLAG)).toEqual([]);
   });
 
+  // One or two words: the model may raise what the lexicons found, never start a category.
+  it.each(["avenue", "apricot", "anime girl", "bamboo forest"])(
+    "does not let the model alone flag the short prompt %j",
+    async (text) => {
+      const r = await full.classify(text);
+      expect(CATEGORIES.some((c) => (r.bySource[c].model ?? 0) >= FLAG)).toBe(true);
+      expect(CATEGORIES.filter((c) => r.scores[c].score >= FLAG)).toEqual([]);
+    },
+  );
+
+  it("lets the model raise a short prompt's category the lexicons found", async () => {
+    const r = await full.classify("dead body");
+    expect(r.bySource.violence.lexicon).toBeGreaterThan(0);
+    expect(r.bySource.violence.lexicon).toBeLessThan(0.9);
+    expect(r.scores.violence.score).toBe(r.bySource.violence.model);
+    expect(r.scores.violence.score).toBeGreaterThan(0.9);
+  });
+
   it.each(["a man holding a knife to a woman's throat", "a man beating a woman"])(
     "still flags %j as violence",
     async (text) => {
