@@ -8,7 +8,8 @@
  * never trained on) and short-benign.txt (prompts of one to three words, never trained on), and the catch rate on obfuscated variants of every held-out harmful prompt the
  * classifier flags: each variant must still be flagged for the same label. The threshold is
  * 0.5, the default of policies/default.yaml; `--threshold 0.6` changes it, `--no-model` runs
- * lexicons and list alone, `--words /usr/share/dict/words` also screens every word of a list.
+ * lexicons and list alone, `--words /usr/share/dict/words [--frame "a photo of {}"]` also screens
+ * every word of a list, alone or in a frame.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -138,17 +139,30 @@ for (const [file, what] of [
   for (const m of flagged.slice(0, 12)) console.log(`  false positive: ${m}`);
 }
 
-// --words FILE: a word list (one per line; e.g. Debian's wamerican, /usr/share/dict/words):
-// every lower-case word screened alone, and the words flagged listed. Most are the lexicons'
-// own terms; the rest are collisions to fix (docs/text-screening.md, Lexicons).
+// --words FILE [--frame "a photo of {}"]: a word list (one per line; e.g. Debian's wamerican,
+// /usr/share/dict/words), every lower-case word screened alone or inside the frame, and the
+// words flagged listed, with how many the model flagged on its own (no lexicon or list score at
+// the threshold). Most of the rest are the lexicons' own terms (docs/text-screening.md).
 const wordsArg = args.indexOf("--words");
 if (wordsArg >= 0) {
+  const frameArg = args.indexOf("--frame");
+  const frame = frameArg >= 0 ? args[frameArg + 1]! : "{}";
   const words = readFileSync(args[wordsArg + 1]!, "utf8")
     .split("\n")
     .filter((w) => w !== "" && !w.includes("'") && w === w.toLowerCase());
   const flagged: string[] = [];
-  for (const w of words) if ((await flags(w)).size > 0) flagged.push(w);
-  console.log(`words of ${args[wordsArg + 1]} flagged alone: ${flagged.length}/${words.length}`);
+  let modelAlone = 0;
+  for (const w of words) {
+    const r = await tc.classify(frame.replace("{}", w));
+    const got = CATEGORIES.filter((c) => r.scores[c].score >= THRESHOLD);
+    if (got.length === 0) continue;
+    flagged.push(w);
+    const b = r.bySource;
+    if (got.every((c) => b[c].lexicon < THRESHOLD && b[c].list < THRESHOLD)) modelAlone++;
+  }
+  console.log(
+    `words of ${args[wordsArg + 1]} in "${frame}" flagged: ${flagged.length}/${words.length} (${modelAlone} by the model alone)`,
+  );
   console.log(`  ${flagged.join(", ")}`);
 }
 
