@@ -358,7 +358,12 @@ function written(text: string, a: number, b: number, repeats?: Uint8Array): stri
   const word = text.slice(a, b);
   if (repeats === undefined) return word;
   let out = "";
-  for (let i = a; i < b; i++) out += repeats[i]! > 1 ? text[i]!.repeat(STRETCHED) : text[i]!;
+  for (let i = a; i < b; i++) {
+    const ch = text[i]!;
+    // Half of a surrogate pair is left as it is: repeated, it would no longer pair.
+    const surrogate = ch.charCodeAt(0) >= 0xd800 && ch.charCodeAt(0) <= 0xdfff;
+    out += repeats[i]! > 1 && !surrogate ? ch.repeat(STRETCHED) : ch;
+  }
   return out;
 }
 
