@@ -16,6 +16,7 @@ import { testDatabases } from "../src/db/test-databases.js";
 import { drawScene } from "../src/generate/placeholder.js";
 import { decodeOutputs, screenOutputs } from "../src/pipeline/screen-output.js";
 import { decide } from "../src/policy/index.js";
+import { prng } from "../src/provenance/watermark/eval/scenes.js";
 import { startTestGateway } from "../src/runtime/test-gateway.js";
 
 const { values, positionals } = parseArgs({
@@ -28,18 +29,8 @@ const { values, positionals } = parseArgs({
 const count = Number(positionals[0] ?? 500);
 const SIDE = 512;
 
-/** mulberry32: repeatable seeds when --seed is given. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const next = generator(values.seed === undefined ? Date.now() : Number(values.seed));
+// Repeatable seeds when --seed is given (mulberry32, as the watermark evaluation draws them).
+const next = prng(values.seed === undefined ? Date.now() : Number(values.seed));
 // The gateway draws a missing seed from [0, 2³¹ − 1) (src/pipeline/run.ts).
 const seeds = Array.from({ length: count }, (_, i) =>
   i < 100 ? i : Math.floor(next() * (2 ** 31 - 1)),

@@ -356,7 +356,7 @@ export function matchLexicon(lex: CompiledLexicon, text: string, repeats?: Uint8
 /** text[a..b] with each letter the normaliser squeezed written out as a stretched run. */
 function written(text: string, a: number, b: number, repeats?: Uint8Array): string {
   const word = text.slice(a, b);
-  if (repeats === undefined) return word;
+  if (repeats === undefined || !repeats.subarray(a, b).some((r) => r > 1)) return word;
   let out = "";
   for (let i = a; i < b; i++) {
     const ch = text[i]!;
