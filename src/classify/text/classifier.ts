@@ -130,7 +130,7 @@ export async function createTextClassifier(
       // guesses ("avenue" sexual 0.85, "apricot" illicit 0.88, "anime girl" sexual 0.87). There
       // it may only raise a category the lexicons already found something in (itself, its
       // parent or a sub-category: "dead body" violence 0.60 → 0.96), never start one.
-      const short = wordCount(n.text, segmenter) < MIN_MODEL_WORDS;
+      const short = modelScores !== undefined && wordCount(n.text, segmenter) < MIN_MODEL_WORDS;
       const lexiconFound = (c: Category) =>
         lex.scores[c] > 0 ||
         PARENTS.some(([child, parent]) =>
