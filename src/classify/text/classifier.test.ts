@@ -55,6 +55,20 @@ describe("text classifier (lexicons and list)", () => {
     "a murder of crows in the style of David Lynch",
     "a nu metal band poster",
     "a heroine with a sword",
+    // Words of other languages that folding accents or a lost double letter made into terms
+    // (a sweep of Debian's French, German, Spanish, Italian and Portuguese word lists).
+    "a map of Niger, Moby Dick on the shelf",
+    "fromage râpé sur des pâtes",
+    "rape a la plancha con ajo",
+    "un cono gelato alla fragola, un cono de tráfico",
+    "le tue scarpe rosse e un mazzo di viole",
+    "ele pede um café",
+    "un ñu en la sabana",
+    "el fagot de la orquesta, el asedio de Troya, l'assedio di Troia",
+    "una casa del siglo XX",
+    "le chien mord un os",
+    "un nudo marinero",
+    "ein dick belegtes Brot",
   ])("does not flag the benign %j", async (text) => {
     expect(await flagged(text)).toEqual([]);
   });
@@ -86,6 +100,13 @@ describe("text classifier (lexicons and list)", () => {
     ["a pedophile", "sexual/minors"],
     ["une seringue d'héroïne", "illicit"],
     ["un homme nu sur la plage", "sexual"],
+    // Accents as written (accents: exact) still match; patterns match accented prompts.
+    ["il a tué un homme", "violence"],
+    ["un coño", "sexual"],
+    ["assédio no trabalho", "harassment"],
+    ["los judíos son ratas", "hate"],
+    ["Ausländer sind Ratten", "hate"],
+    ["mort aux immigrés", "hate/threatening"],
   ])("flags %j as %s", async (text, category) => {
     expect(await flagged(text)).toContain(category);
   });

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { HallmarkError } from "../../errors/index.js";
 import type { Category } from "../categories.js";
 import {
+  accentedLetters,
   addAllow,
   addPattern,
   addTerm,
@@ -88,7 +89,9 @@ function addLexiconFile(
   ) => {
     const term = typeof entry === "string" ? entry : entry.term;
     const weight = typeof entry === "string" ? w : (entry.weight ?? w);
-    if (!addTerm(lex, term, { ...ref, term, weight }, normalise)) {
+    const exact = typeof entry !== "string" && entry.accents === "exact";
+    const full = { ...ref, term, weight, ...(exact ? { accents: accentedLetters(term) } : {}) };
+    if (!addTerm(lex, term, full, normalise)) {
       throw new HallmarkError("config_error", `${path}: term "${term}" is empty or too short`);
     }
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  accentedLetters,
   addAllow,
   addPattern,
   allowRanges,
@@ -93,6 +94,10 @@ describe("repeated letters (mayMatchForm)", () => {
     expect(mayMatchForm("shuterstock", "shutterstock")).toBe(true);
     expect(mayMatchForm("topples", "topless")).toBe(false);
     expect(mayMatchForm("guci", "gucci")).toBe(false);
+    // Five letters once squeezed is not long enough: "Niger", Spanish "fagot" (bassoon),
+    // Italian "viole" (violets) are words of their own.
+    expect(mayMatchForm("niger", "nigger")).toBe(false);
+    expect(mayMatchForm("viole", "violee")).toBe(false);
   });
 
   it("lets the prefix's last run go on in the word for a prefix term", () => {
@@ -100,5 +105,28 @@ describe("repeated letters (mayMatchForm)", () => {
     expect(mayMatchForm("doxxing", "doxx", true)).toBe(true);
     expect(mayMatchForm("doxing", "doxx", true)).toBe(false);
     expect(mayMatchForm("doxxing", "doxx")).toBe(false);
+  });
+});
+
+describe("accents as written (accentedLetters)", () => {
+  it("lists the precomposed accented Latin letters, lower-cased, in order", () => {
+    expect(accentedLetters("Coño")).toBe("ñ");
+    expect(accentedLetters("râpé")).toBe("âé");
+    expect(accentedLetters("rape")).toBe("");
+    expect(accentedLetters("con\u0303o")).toBe("ñ"); // decomposed n + tilde
+    expect(accentedLetters("straße")).toBe("");
+  });
+
+  it("ignores marks with no precomposed letter (zalgo) and other scripts", () => {
+    expect(accentedLetters("r\u0337a\u0337p\u0337e\u0337")).toBe("");
+    expect(accentedLetters("убийца")).toBe("");
+  });
+});
+
+describe("pattern sources are folded like prompts", () => {
+  it("matches a pattern written with accents against the accent-stripped text", () => {
+    const lex = lexicon(["los (judíos|árabes) son ratas"], ["la nuda verità"]);
+    expect(matchLexicon(lex, "los judios son ratas")).toHaveLength(1);
+    expect(allowRanges(lex, "la nuda verita").get("violence")).toEqual([[0, 14]]);
   });
 });

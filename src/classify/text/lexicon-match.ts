@@ -1,5 +1,5 @@
 import type { Category } from "../categories.js";
-import type { Normaliser } from "./normalise.js";
+import { foldPatternSource, type Normaliser } from "./normalise.js";
 
 /**
  * Lexicon matching over normalised text. Terms are looked up by whole words (a hash lookup per
@@ -29,6 +29,11 @@ export interface TermRef {
    * Spanish "masacre"): a word matches if it matches any.
    */
   forms?: string[];
+  /**
+   * Set for a term whose accents must match as written (`accents: exact` in its file): the
+   * term's accented letters in order (`accentedLetters`), "" for a term written without any.
+   */
+  accents?: string;
 }
 
 export interface CooccurrenceRule {
@@ -90,6 +95,21 @@ const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}ー々]/u
 const WORD = /[\p{L}\p{M}\p{N}]/u;
 const MIN_PREFIX = 3;
 
+/**
+ * The Latin letters of `text` that carry an accent as one precomposed character ("ñ", "é",
+ * "â"), lower-cased, in order: "Coño" gives "ñ", "râpé" "âé", "rape" "". Marks stacked on a
+ * letter that has no precomposed form (zalgo) do not count, so they neither add nor hide one.
+ */
+export function accentedLetters(text: string): string {
+  let out = "";
+  for (const ch of text.normalize("NFC").toLowerCase()) {
+    if (LATIN.test(ch) && ch.normalize("NFD") !== ch) out += ch;
+  }
+  return out;
+}
+
+const LATIN = /^\p{Script=Latin}$/u;
+
 /** Collapses each run of one repeated letter to a single letter. */
 export function squeeze(key: string): string {
   return key.replace(/(\p{L})\1+/gu, "$1");
@@ -101,7 +121,7 @@ export function squeeze(key: string): string {
  * still that word misspelt ("shuterstock"), whereas a short one becomes another word or a lone
  * letter ("noose" and "nose", "teen" and "ten", "boobs" and "bobs", "kkk" and "k").
  */
-export const LENIENT_FORM_CHARS = 5;
+export const LENIENT_FORM_CHARS = 6;
 
 /**
  * A run of this many of one letter, or more, is stretched (nobody writes three in a row in
@@ -173,7 +193,9 @@ function push(map: Map<string, TermRef[]>, key: string, ref: TermRef): void {
   }
   // Two spellings of one term ("ハリー・ポッター", "ハリーポッター") are one term: keep the stronger,
   // matching what either spelling matched.
-  const same = list.findIndex((r) => r.category === ref.category && r.rule === ref.rule);
+  const same = list.findIndex(
+    (r) => r.category === ref.category && r.rule === ref.rule && r.accents === ref.accents,
+  );
   if (same === -1) {
     list.push(ref);
     return;
@@ -214,8 +236,12 @@ export function addTerm(lex: CompiledLexicon, raw: string, ref: TermRef, normali
   return true;
 }
 
-/** Adds an allow-pattern for a category (kept as one alternation per category). */
-export function addAllow(lex: CompiledLexicon, category: Category, source: string): void {
+/**
+ * Adds an allow-pattern for a category (kept as one alternation per category), its letters
+ * folded as a prompt's are.
+ */
+export function addAllow(lex: CompiledLexicon, category: Category, written: string): void {
+  const source = foldPatternSource(written);
   const previous = lex.allow.get(category);
   const bounded = wholeWords(source);
   const combined = previous === undefined ? bounded : `${previous.re.source}|${bounded}`;
@@ -224,8 +250,9 @@ export function addAllow(lex: CompiledLexicon, category: Category, source: strin
   lex.screen.sources.push(source);
 }
 
-/** Adds a (whole-word) pattern for a term reference. */
-export function addPattern(lex: CompiledLexicon, ref: TermRef, source: string): void {
+/** Adds a (whole-word) pattern for a term reference, its letters folded as a prompt's are. */
+export function addPattern(lex: CompiledLexicon, ref: TermRef, written: string): void {
+  const source = foldPatternSource(written);
   lex.patterns.push({
     ref,
     re: new RegExp(wholeWords(source), "gu"),

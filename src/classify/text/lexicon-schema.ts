@@ -12,7 +12,22 @@ const weight = z.number().gt(0).max(1);
 
 const termEntry = z.union([
   z.string().min(1).max(200),
-  z.strictObject({ term: z.string().min(1).max(200), weight: weight.optional() }),
+  z
+    .strictObject({
+      term: z.string().min(1).max(200),
+      weight: weight.optional(),
+      /**
+       * `fold` (the default): accents are folded on both sides, so "pedophile" matches
+       * "pédophile". `exact`: the word must carry the term's accented letters as written, no
+       * more and no fewer, where folding would make it another language's word: Spanish
+       * "coño" is not Italian and Spanish "cono" (cone), English "rape" not French "râpé"
+       * (grated). Not for prefix terms.
+       */
+      accents: z.enum(["fold", "exact"]).optional(),
+    })
+    .refine((e) => e.accents !== "exact" || !e.term.endsWith("*"), {
+      message: "accents: exact is not allowed on a prefix term",
+    }),
 ]);
 
 const regexSource = z

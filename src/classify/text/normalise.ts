@@ -157,6 +157,30 @@ function perCodePoint(text: string, tables: NormaliserTables): Unit[] {
   return out;
 }
 
+/**
+ * Folds the letters of a regular expression's source the way `perCodePoint` folds a prompt's
+ * (accents stripped on Latin, Greek and Cyrillic, lower-cased, ß to ss), so that a pattern
+ * written "los (judíos|árabes) son …" matches the normalised "los judios son …". Only characters
+ * outside ASCII change: the pattern's syntax (`\\W`, `\\P{L}`) stays as written.
+ */
+export function foldPatternSource(source: string): string {
+  let out = "";
+  for (const ch of source) {
+    if (ch.charCodeAt(0) < 0x80) {
+      out += ch;
+      continue;
+    }
+    let kept = "";
+    for (const part of ch.normalize("NFKD")) {
+      const strip = kept === "" || STRIP_MARKS_AFTER.test(kept) || GENERIC_MARK.test(part);
+      if (MARK.test(part) && strip) continue;
+      kept += part;
+    }
+    out += kept.normalize("NFC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
+  }
+  return out;
+}
+
 function pushWord(out: Unit[], word: string, s: number, e: number): void {
   for (const part of word) {
     if (SPACE.test(part)) out.push({ ch: " ", s, e });

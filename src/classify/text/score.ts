@@ -1,5 +1,11 @@
 import { CATEGORIES, type Category, type Span } from "../categories.js";
-import { allowRanges, type CompiledLexicon, type Match, matchLexicon } from "./lexicon-match.js";
+import {
+  accentedLetters,
+  allowRanges,
+  type CompiledLexicon,
+  type Match,
+  matchLexicon,
+} from "./lexicon-match.js";
 import { type Normalised, toOriginalRange } from "./normalise.js";
 
 /**
@@ -34,7 +40,9 @@ export function scoreLexicon(lex: CompiledLexicon, n: Normalised, original: stri
   const allowed = allowRanges(lex, n.text);
   const allowedCategories = new Set(allowed.keys());
   if (matches.length === 0) return { scores, spans, allowed: allowedCategories };
-  const kept = matches.filter((m) => !insideAllow(allowed.get(m.ref.category), m));
+  const kept = matches.filter(
+    (m) => !insideAllow(allowed.get(m.ref.category), m) && accentsAgree(m, n, original),
+  );
   const best = new Map<Category, Map<string, number>>();
   const ruleHits: Match[] = [];
   for (const m of kept) {
@@ -92,6 +100,13 @@ function addHit(
     best.set(category, terms);
   }
   terms.set(term, Math.max(terms.get(term) ?? 0, weight));
+}
+
+/** For a term with `accents: exact`: whether the word as typed carries its accents. */
+function accentsAgree(m: Match, n: Normalised, original: string): boolean {
+  if (m.ref.accents === undefined) return true;
+  const [start, end] = toOriginalRange(n, m.start, m.end);
+  return accentedLetters(original.slice(start, end)) === m.ref.accents;
 }
 
 function insideAllow(ranges: Array<[number, number]> | undefined, m: Match): boolean {
