@@ -5,7 +5,9 @@
  * Prints precision, recall and F1 per category and overall (micro-averaged), the false-positive
  * rate on benign prompts (ordinary and hard negatives: any category at or above the threshold
  * counts), the same rate on datasets/prompts/everyday-benign.txt (ordinary scenes with people,
- * never trained on) and short-benign.txt (prompts of one to three words, never trained on), and the catch rate on obfuscated variants of every held-out harmful prompt the
+ * never trained on), short-benign.txt (prompts of one to three words) and
+ * everyday-multilingual.txt (ordinary prompts in the other eight languages), both never trained
+ * on, and the catch rate on obfuscated variants of every held-out harmful prompt the
  * classifier flags: each variant must still be flagged for the same label. The threshold is
  * 0.5, the default of policies/default.yaml; `--threshold 0.6` changes it, `--no-model` runs
  * lexicons and list alone, `--words /usr/share/dict/words [--frame "a photo of {}"]` also screens
@@ -114,13 +116,16 @@ console.log(
 
 // Held-out benign sets, never trained on: a line that also appears among the training
 // fragments would make the figure meaningless. everyday-benign.txt: ordinary scenes with people;
-// short-benign.txt: prompts of one to three words, as people type them ("apricot", "anime girl").
+// short-benign.txt: prompts of one to three words, as people type them ("apricot", "anime girl");
+// everyday-multilingual.txt: ordinary prompts in the eight other languages, a third of them with
+// a word that folds into another language's term ("un cono gelato", "fromage râpé").
 const fragments = readdirSync(join(root, "datasets/prompts/fragments"))
   .map((f) => readFileSync(join(root, "datasets/prompts/fragments", f), "utf8").toLowerCase())
   .join("\n");
 for (const [file, what] of [
   ["everyday-benign.txt", "everyday prompts about people"],
   ["short-benign.txt", "short prompts (one to three words)"],
+  ["everyday-multilingual.txt", "everyday prompts in other languages"],
 ] as const) {
   const lines = readFileSync(join(root, "datasets/prompts", file), "utf8")
     .split("\n")
@@ -136,7 +141,7 @@ for (const [file, what] of [
   console.log(
     `${what} flagged: ${pct(flagged.length / lines.length)} (${flagged.length}/${lines.length})`,
   );
-  for (const m of flagged.slice(0, 12)) console.log(`  false positive: ${m}`);
+  for (const m of flagged.slice(0, 40)) console.log(`  false positive: ${m}`);
 }
 
 // --words FILE [--frame "a photo of {}"]: a word list (one per line; e.g. Debian's wamerican,

@@ -212,7 +212,8 @@ function push(map: Map<string, TermRef[]>, key: string, ref: TermRef): void {
  */
 export function addTerm(lex: CompiledLexicon, raw: string, ref: TermRef, normalise: Normaliser) {
   const isPrefix = raw.endsWith("*");
-  const text = normalise(isPrefix ? raw.slice(0, -1) : raw).text;
+  const n = normalise(isPrefix ? raw.slice(0, -1) : raw);
+  const text = n.text;
   if (text === "") return false;
   const chars = [...text];
   if (chars.every((c) => CJK_CHAR.test(c))) {
@@ -227,7 +228,9 @@ export function addTerm(lex: CompiledLexicon, raw: string, ref: TermRef, normali
     addPattern(lex, ref, text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
     return true;
   }
-  const words = wordsOf(text).map(([a, b]) => text.slice(a, b));
+  // Written as words are when matched, so a term's own run of three ("xxx", "kkk"), which the
+  // normaliser squeezes to two, is not taken for a double letter that "xx" would match.
+  const words = wordsOf(text).map(([a, b]) => written(text, a, b, n.repeats));
   if (words.length === 0) return false;
   const form = words.join(" ");
   const key = squeeze(form);
