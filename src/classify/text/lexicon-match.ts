@@ -119,7 +119,9 @@ export function squeeze(key: string): string {
  * A term's word whose squeezed form has at least this many characters also matches a word that
  * repeats a letter fewer times than it does: a long word missing one of its double letters is
  * still that word misspelt ("shuterstock"), whereas a short one becomes another word or a lone
- * letter ("noose" and "nose", "teen" and "ten", "boobs" and "bobs", "kkk" and "k").
+ * letter ("noose" and "nose", "teen" and "ten", "boobs" and "bobs", "kkk" and "k"). Five was
+ * too few: "Niger", Spanish "fagot" (a bassoon) and Italian "viole" (violets) matched slurs and
+ * "violée".
  */
 export const LENIENT_FORM_CHARS = 6;
 
