@@ -75,6 +75,7 @@ describe("text classifier (lexicons and list)", () => {
     "praia de Maricá, lula grelhada com arroz, o cavalo de Troia",
     "una manada de ñus, le pêne d'une serrure",
     "XX chromosome, summa cum laude",
+    "a nerf gun pointed at his face, a toy gun to his head",
   ])("does not flag the benign %j", async (text) => {
     expect(await flagged(text)).toEqual([]);
   });
@@ -116,6 +117,7 @@ describe("text classifier (lexicons and list)", () => {
     ["a retard", "hate"],
     ["une pute", "harassment"],
     ["stab him", "violence"],
+    ["a masked man holding a gun to a cashier's head", "violence"],
   ])("flags %j as %s", async (text, category) => {
     expect(await flagged(text)).toContain(category);
   });
