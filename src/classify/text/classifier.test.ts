@@ -76,6 +76,9 @@ describe("text classifier (lexicons and list)", () => {
     "una manada de ñus, le pêne d'une serrure",
     "XX chromosome, summa cum laude",
     "a nerf gun pointed at his face, a toy gun to his head",
+    // Bare-chested men, as English "shirtless" is.
+    "un uomo a torso nudo, un homme torse nu, ein Mann mit nacktem Oberkörper",
+    "un hombre con el torso desnudo, um homem de tronco nu, 上半身裸の男性",
   ])("does not flag the benign %j", async (text) => {
     expect(await flagged(text)).toEqual([]);
   });
@@ -139,6 +142,25 @@ describe("text classifier (lexicons and list)", () => {
     expect(text.slice(span!.start, span!.end)).toBe("𝐧\u200b𝐮𝐝𝐞");
     expect(span).toMatchObject({ text: "𝐧\u200b𝐮𝐝𝐞", term: "nude", source: "lexicon" });
   });
+
+  // sexual/minors is the most severe label: adults are not minors because a word of another
+  // language looks like a minor's ("son", French for his; German "junge", young).
+  it.each([
+    "homme nu montrant son pénis",
+    "eine nackte junge Frau",
+    "a naked woman covered in baby oil",
+  ])("does not take the adult %j for a minor", async (text) => {
+    const r = await tc.classify(text);
+    expect(r.scores.sexual.score).toBeGreaterThanOrEqual(FLAG);
+    expect(r.scores["sexual/minors"].score).toBe(0);
+  });
+
+  it.each(["a nude man and his son", "ein nackter Junge", "nude fillette"])(
+    "still takes %j for a minor",
+    async (text) => {
+      expect(await flagged(text)).toContain("sexual/minors");
+    },
+  );
 
   it("lifts sub-categories into their parent", async () => {
     const r = await tc.classify("gory dismembered body");
@@ -218,6 +240,15 @@ describe("text classifier with the ONNX model", () => {
       expect(CATEGORIES.filter((c) => r.scores[c].score >= FLAG)).toEqual([]);
     },
   );
+
+  it("lets the model score sexual/minors only where the lexicons found a minor", async () => {
+    for (const text of ["eine nackte Frau", "una donna nuda", "une femme nue"]) {
+      const r = await full.classify(text);
+      expect(r.scores["sexual/minors"].score).toBe(0);
+    }
+    const r = await full.classify("a nude teen on a bed");
+    expect(r.scores["sexual/minors"].score).toBeGreaterThanOrEqual(FLAG);
+  });
 
   it("lets the model raise a short prompt's category the lexicons found", async () => {
     const r = await full.classify("dead body");

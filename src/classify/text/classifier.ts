@@ -57,6 +57,15 @@ export interface TextClassifier {
 
 export const DEFAULT_MAX_CHARS = 4_000;
 
+/**
+ * Categories the model may score only where the lexicons found a cue of theirs (a term, or a
+ * term of one of their co-occurrence rules, fired or not). sexual/minors: the model took short
+ * prompts about adults for minors ("una donna nuda" 0.53, "eine nackte Frau" 0.38, "une femme
+ * nue" 0.29, against a review threshold of 0.2), a false severe flag; a prompt about a minor
+ * names one ("girl", "teen", "12 years old", and their counterparts in the nine languages).
+ */
+export const NEEDS_CUE: ReadonlySet<Category> = new Set(["sexual/minors"]);
+
 /** Factor on the model's score where an allow-pattern matched and no lexicon term did. */
 export const ALLOW_DAMPING = 0.4;
 
@@ -142,7 +151,8 @@ export async function createTextClassifier(
         const fromModel = model === undefined ? null : (modelScores?.[c] ?? 0);
         // A benign sense recognised by an allow-pattern cuts the model's say in that category.
         const damp = lex.allowed.has(c) && fromLexicon === 0 ? ALLOW_DAMPING : 1;
-        const counted = short && !lexiconFound(c) ? 0 : (fromModel ?? 0) * damp;
+        const gated = (short && !lexiconFound(c)) || (NEEDS_CUE.has(c) && !lex.cues.has(c));
+        const counted = gated ? 0 : (fromModel ?? 0) * damp;
         const combined = c === "public-figure" ? fromList : Math.max(fromLexicon, counted);
         scores[c] = { score: clamp(combined), spans: lex.spans[c] };
         bySource[c] = { lexicon: fromLexicon, list: fromList, model: fromModel };

@@ -98,6 +98,9 @@ describe("repeated letters (mayMatchForm)", () => {
     // Italian "viole" (violets) are words of their own.
     expect(mayMatchForm("niger", "nigger")).toBe(false);
     expect(mayMatchForm("viole", "violee")).toBe(false);
+    // One double letter lost is a misspelling; two make another word ("filete", a steak).
+    expect(mayMatchForm("filete", "fillette")).toBe(false);
+    expect(mayMatchForm("filette", "fillette")).toBe(true);
   });
 
   it("lets the prefix's last run go on in the word for a prefix term", () => {

@@ -136,7 +136,7 @@ const STRETCHED = 3;
  * long; with the same squeezed key as the term) may match a term whose normalised words are
  * `form`. Run by run, word by word: a run as long as the term's matches; a longer one only if
  * stretched ("rapped" is not "raped", "moose" not "möse", "bidden" not "biden"); a shorter one
- * only in a long word of the term (`LENIENT_FORM_CHARS`). For a prefix term the last run of
+ * only in a long word of the term (`LENIENT_FORM_CHARS`), and one such run at most. For a prefix term the last run of
  * the prefix may go on in the word ("kidnapped" for "kidnap*").
  */
 export function mayMatchForm(word: string, form: string, prefix = false): boolean {
@@ -156,6 +156,9 @@ export function mayMatchForm(word: string, form: string, prefix = false): boolea
 function coversRuns(word: string, form: string, prefix: boolean, lenient: boolean): boolean {
   let i = 0;
   let j = 0;
+  // A misspelling drops one double letter ("shuterstock"); a word with two fewer is another
+  // word (Spanish "filete", a steak, is not French "fillette").
+  let shorter = 0;
   while (j < form.length) {
     if (i >= word.length || word[i] !== form[j]) return false;
     let a = i + 1;
@@ -165,7 +168,7 @@ function coversRuns(word: string, form: string, prefix: boolean, lenient: boolea
     const have = a - i;
     const want = b - j;
     const last = b === form.length;
-    if (have < want && !lenient) return false;
+    if (have < want && (!lenient || ++shorter > 1)) return false;
     if (have > want && have < STRETCHED && !(prefix && last)) return false;
     i = a;
     j = b;

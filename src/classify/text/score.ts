@@ -20,6 +20,12 @@ export interface LexiconScores {
   spans: Record<Category, Span[]>;
   /** Categories for which an allow-pattern (a benign sense) matched. */
   allowed: Set<Category>;
+  /**
+   * Categories a term of which, or a term of one of whose co-occurrence rules, was found, even
+   * where the rule did not fire: for sexual/minors, that the prompt names a minor ("girl",
+   * "12 years old").
+   */
+  cues: Set<Category>;
 }
 
 /** Sub-categories and the category each implies. */
@@ -39,13 +45,15 @@ export function scoreLexicon(lex: CompiledLexicon, n: Normalised, original: stri
   const matches = matchLexicon(lex, n.text, n.repeats);
   const allowed = allowRanges(lex, n.text);
   const allowedCategories = new Set(allowed.keys());
-  if (matches.length === 0) return { scores, spans, allowed: allowedCategories };
+  const cues = new Set<Category>();
+  if (matches.length === 0) return { scores, spans, allowed: allowedCategories, cues };
   const kept = matches.filter(
     (m) => !insideAllow(allowed.get(m.ref.category), m) && accentsAgree(m, n, original),
   );
   const best = new Map<Category, Map<string, number>>();
   const ruleHits: Match[] = [];
   for (const m of kept) {
+    cues.add(m.ref.category);
     if (m.ref.rule !== undefined) ruleHits.push(m);
     else addHit(best, spans, m, m.ref.weight, n, original);
   }
@@ -59,7 +67,7 @@ export function scoreLexicon(lex: CompiledLexicon, n: Normalised, original: stri
   for (const [child, parent] of Object.entries(PARENT) as Array<[Category, Category]>) {
     if (scores[child] > scores[parent]) scores[parent] = scores[child];
   }
-  return { scores, spans, allowed: allowedCategories };
+  return { scores, spans, allowed: allowedCategories, cues };
 }
 
 /** Noisy-or over each category's distinct terms, each at the best weight it was found with. */
