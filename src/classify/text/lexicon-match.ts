@@ -136,8 +136,8 @@ const STRETCHED = 3;
  * long; with the same squeezed key as the term) may match a term whose normalised words are
  * `form`. Run by run, word by word: a run as long as the term's matches; a longer one only if
  * stretched ("rapped" is not "raped", "moose" not "möse", "bidden" not "biden"); a shorter one
- * only in a long word of the term (`LENIENT_FORM_CHARS`), and one such run at most. For a prefix term the last run of
- * the prefix may go on in the word ("kidnapped" for "kidnap*").
+ * only in a long word of the term (`LENIENT_FORM_CHARS`), and one such run at most. For a
+ * prefix term the last run of the prefix may go on in the word ("kidnapped" for "kidnap*").
  */
 export function mayMatchForm(word: string, form: string, prefix = false): boolean {
   const words = word.split(" ");

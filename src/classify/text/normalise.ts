@@ -161,7 +161,7 @@ function perCodePoint(text: string, tables: NormaliserTables): Unit[] {
  * Folds the letters of a regular expression's source the way `perCodePoint` folds a prompt's
  * (accents stripped on Latin, Greek and Cyrillic, lower-cased, ß to ss), so that a pattern
  * written "los (judíos|árabes) son …" matches the normalised "los judios son …". Only characters
- * outside ASCII change: the pattern's syntax (`\\W`, `\\P{L}`) stays as written.
+ * outside ASCII change: the pattern's syntax (`\W`, `\P{L}`) stays as written.
  */
 export function foldPatternSource(source: string): string {
   let out = "";
