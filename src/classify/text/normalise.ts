@@ -145,14 +145,7 @@ function perCodePoint(text: string, tables: NormaliserTables): Unit[] {
       }
       continue;
     }
-    let kept = "";
-    for (const part of decomposed) {
-      const strip = kept === "" || STRIP_MARKS_AFTER.test(kept) || GENERIC_MARK.test(part);
-      if (MARK.test(part) && strip) continue;
-      kept += part;
-    }
-    const folded = kept.normalize("NFC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
-    pushWord(out, folded, s, e);
+    pushWord(out, foldDecomposed(decomposed), s, e);
   }
   return out;
 }
@@ -170,15 +163,23 @@ export function foldPatternSource(source: string): string {
       out += ch;
       continue;
     }
-    let kept = "";
-    for (const part of ch.normalize("NFKD")) {
-      const strip = kept === "" || STRIP_MARKS_AFTER.test(kept) || GENERIC_MARK.test(part);
-      if (MARK.test(part) && strip) continue;
-      kept += part;
-    }
-    out += kept.normalize("NFC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
+    out += foldDecomposed(ch.normalize("NFKD"));
   }
   return out;
+}
+
+/**
+ * One code point, compatibility-decomposed, folded: accents and zalgo on Latin, Greek and
+ * Cyrillic dropped (other scripts' marks kept), recomposed, lower-cased, ß to ss.
+ */
+function foldDecomposed(decomposed: string): string {
+  let kept = "";
+  for (const part of decomposed) {
+    const strip = kept === "" || STRIP_MARKS_AFTER.test(kept) || GENERIC_MARK.test(part);
+    if (MARK.test(part) && strip) continue;
+    kept += part;
+  }
+  return kept.normalize("NFC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
 }
 
 function pushWord(out: Unit[], word: string, s: number, e: number): void {
