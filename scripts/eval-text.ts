@@ -7,8 +7,10 @@
  * counts), the same rate on datasets/prompts/everyday-benign.txt (ordinary scenes with people,
  * never trained on), short-benign.txt (prompts of one to three words) and
  * everyday-multilingual.txt (ordinary prompts in the other eight languages), both never trained
- * on, and the catch rate on obfuscated variants of every held-out harmful prompt the
- * classifier flags: each variant must still be flagged for the same label. The threshold is
+ * on, the same rate on sensitive-benign.txt (prompts that name a harm to prevent, remember or
+ * title it) beside the catch rate on sensitive-harmful.txt (harm in such a framing), and the
+ * catch rate on obfuscated variants of every held-out harmful prompt the classifier flags: each
+ * variant must still be flagged for the same label. The threshold is
  * 0.5, the default of policies/default.yaml; `--threshold 0.6` changes it, `--no-model` runs
  * lexicons and list alone, `--words /usr/share/dict/words [--frame "a photo of {}"]` also screens
  * every word of a list, alone or in a frame.
@@ -142,6 +144,67 @@ for (const [file, what] of [
     `${what} flagged: ${pct(flagged.length / lines.length)} (${flagged.length}/${lines.length})`,
   );
   for (const m of flagged.slice(0, 40)) console.log(`  false positive: ${m}`);
+}
+
+// Prompts that name a harm in a legitimate context (awareness, support, history, medicine,
+// titles, names, other languages) must pass, and harmful prompts wrapped in such a framing must
+// still be flagged for their own category. The -dev files were read while the allow patterns
+// were written; the others are held out (docs/text-screening.md).
+const grouped = (file: string) => {
+  const out: { group: string; text: string }[] = [];
+  let group = "";
+  for (const raw of readFileSync(join(root, "datasets/prompts", file), "utf8").split("\n")) {
+    const l = raw.trim();
+    if (l === "") continue;
+    // A short comment names the group; a two-letter one, a language of "other languages".
+    if (l.startsWith("#")) {
+      const name = l.slice(1).trim();
+      if (name.length <= 40) group = /^[a-z]{2}$/.test(name) ? "other languages" : name;
+      continue;
+    }
+    if (fragments.includes(`- ${l.toLowerCase()}\n`))
+      throw new Error(`${file}: also in the training fragments: ${l}`);
+    out.push({ group, text: l });
+  }
+  return out;
+};
+const tally = (rows: Map<string, { ok: number; n: number }>, group: string, ok: boolean) => {
+  const k = rows.get(group) ?? { ok: 0, n: 0 };
+  rows.set(group, { ok: k.ok + (ok ? 1 : 0), n: k.n + 1 });
+};
+const summary = (rows: Map<string, { ok: number; n: number }>) =>
+  [...rows].map(([g, k]) => `${g} ${k.ok}/${k.n}`).join(", ");
+for (const [set, suffix] of [
+  ["held out", ""],
+  ["development", "-dev"],
+] as const) {
+  const benignRows = new Map<string, { ok: number; n: number }>();
+  const flaggedBenign: string[] = [];
+  const benignSet = grouped(`sensitive-benign${suffix}.txt`);
+  for (const { group, text } of benignSet) {
+    const got = await flags(text);
+    tally(benignRows, group, got.size > 0);
+    if (got.size > 0) flaggedBenign.push(`${text} → ${[...got].join(",")}`);
+  }
+  console.log(
+    `legitimate prompts naming a harm (${set}) flagged: ${pct(flaggedBenign.length / benignSet.length)} (${flaggedBenign.length}/${benignSet.length}; ${summary(benignRows)})`,
+  );
+  if (suffix === "") for (const m of flaggedBenign) console.log(`  false positive: ${m}`);
+  const harmRows = new Map<string, { ok: number; n: number }>();
+  const missedHarm: string[] = [];
+  const harmSet = grouped(`sensitive-harmful${suffix}.txt`);
+  for (const { group, text } of harmSet) {
+    if (!(CATEGORIES as readonly string[]).includes(group))
+      throw new Error(`sensitive-harmful${suffix}.txt: "${group}" is not a category`);
+    const ok = (await flags(text)).has(group as Category);
+    tally(harmRows, group, ok);
+    if (!ok) missedHarm.push(`${group}: ${text}`);
+  }
+  const caughtHarm = harmSet.length - missedHarm.length;
+  console.log(
+    `harmful prompts in a legitimate framing (${set}) caught: ${pct(caughtHarm / harmSet.length)} (${caughtHarm}/${harmSet.length}; ${summary(harmRows)})`,
+  );
+  if (suffix === "") for (const m of missedHarm) console.log(`  missed: ${m}`);
 }
 
 // --words FILE [--frame "a photo of {}"]: a word list (one per line; e.g. Debian's wamerican,
