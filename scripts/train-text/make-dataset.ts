@@ -71,6 +71,40 @@ for (const file of readdirSync(fragmentsDir).sort()) {
     for (const core of cores) add(core, "harmful", labels);
   }
 }
+// The development sets of prompts that name a harm in a legitimate context, and of harm wrapped
+// in such a framing (datasets/prompts/sensitive-*-dev.txt), train the model as written, without
+// styles and never in the test split: the model learns that a frame ("an awareness poster", "a
+// memorial") neither makes a prompt harmful nor excuses the harm it asks for. The held-out sets
+// (sensitive-benign.txt, sensitive-harmful.txt) are never read here.
+const sensitive = (file: string) => {
+  const out: Array<{ group: string; text: string }> = [];
+  let group = "";
+  for (const raw of readFileSync(join(root, "datasets/prompts", file), "utf8").split("\n")) {
+    const line = raw.trim();
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      const name = line.slice(1).trim();
+      if (name.length <= 40) group = name;
+      continue;
+    }
+    out.push({ group, text: line });
+  }
+  return out;
+};
+for (const { group, text } of sensitive("sensitive-benign-dev.txt")) {
+  const language = /^[a-z]{2}$/.test(group) ? group : "en";
+  const id = `sensitive-${fnv1a(text).toString(16)}`;
+  examples.push({ id, language, kind: "hard-benign", split: "train", text, labels: [] });
+}
+for (const { group, text } of sensitive("sensitive-harmful-dev.txt")) {
+  const category = CATEGORIES.find((c) => c === group);
+  if (category === undefined)
+    throw new Error(`sensitive-harmful-dev.txt: "${group}" is not a category`);
+  const parent = PARENT[category];
+  const labels = parent === undefined ? [category] : [category, parent];
+  const id = `sensitive-${fnv1a(text).toString(16)}`;
+  examples.push({ id, language: "en", kind: "harmful", split: "train", text, labels });
+}
 writeFileSync(outPath, `${examples.map((e) => JSON.stringify(e)).join("\n")}\n`);
 const test = examples.filter((e) => e.split === "test").length;
 console.log(`wrote ${examples.length} prompts (${test} held out) to ${outPath}`);
