@@ -19,6 +19,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CATEGORIES, type Category } from "../src/classify/categories.js";
 import { createTextClassifier } from "../src/classify/text/index.js";
+import { readGroupedPrompts } from "./train-text/grouped-prompts.js";
 
 const root = new URL("../", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -150,24 +151,22 @@ for (const [file, what] of [
 // titles, names, other languages) must pass, and harmful prompts wrapped in such a framing must
 // still be flagged for their own category. The -dev files were read while the allow patterns
 // were written; the others are held out (docs/text-screening.md).
-const grouped = (file: string) => {
-  const out: { group: string; text: string }[] = [];
-  let group = "";
-  for (const raw of readFileSync(join(root, "datasets/prompts", file), "utf8").split("\n")) {
-    const l = raw.trim();
-    if (l === "") continue;
-    // A short comment names the group; a two-letter one, a language of "other languages".
-    if (l.startsWith("#")) {
-      const name = l.slice(1).trim();
-      if (name.length <= 40) group = /^[a-z]{2}$/.test(name) ? "other languages" : name;
-      continue;
-    }
-    if (fragments.includes(`- ${l.toLowerCase()}\n`))
-      throw new Error(`${file}: also in the training fragments: ${l}`);
-    out.push({ group, text: l });
-  }
-  return out;
-};
+// A two-letter group is a language of "other languages". A held-out line must be neither among
+// the training fragments nor in the development sets, which train the model too.
+const devLines = new Set(
+  ["sensitive-benign-dev.txt", "sensitive-harmful-dev.txt"].flatMap((f) =>
+    readGroupedPrompts(join(root, "datasets/prompts", f)).map((p) => p.text.toLowerCase()),
+  ),
+);
+const grouped = (file: string) =>
+  readGroupedPrompts(join(root, "datasets/prompts", file)).map(({ group, text }) => {
+    const lower = text.toLowerCase();
+    if (fragments.includes(`- ${lower}\n`))
+      throw new Error(`${file}: also in the training fragments: ${text}`);
+    if (!file.includes("-dev") && devLines.has(lower))
+      throw new Error(`${file}: also in the development sets: ${text}`);
+    return { group: /^[a-z]{2}$/.test(group) ? "other languages" : group, text };
+  });
 const tally = (rows: Map<string, { ok: number; n: number }>, group: string, ok: boolean) => {
   const k = rows.get(group) ?? { ok: 0, n: 0 };
   rows.set(group, { ok: k.ok + (ok ? 1 : 0), n: k.n + 1 });

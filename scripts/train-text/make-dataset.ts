@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { CATEGORIES, type Category } from "../../src/classify/categories.js";
 import { fnv1a } from "../../src/classify/text/features.js";
+import { readGroupedPrompts } from "./grouped-prompts.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const fragmentsDir = join(root, "datasets/prompts/fragments");
@@ -76,21 +77,7 @@ for (const file of readdirSync(fragmentsDir).sort()) {
 // styles and never in the test split: the model learns that a frame ("an awareness poster", "a
 // memorial") neither makes a prompt harmful nor excuses the harm it asks for. The held-out sets
 // (sensitive-benign.txt, sensitive-harmful.txt) are never read here.
-const sensitive = (file: string) => {
-  const out: Array<{ group: string; text: string }> = [];
-  let group = "";
-  for (const raw of readFileSync(join(root, "datasets/prompts", file), "utf8").split("\n")) {
-    const line = raw.trim();
-    if (line === "") continue;
-    if (line.startsWith("#")) {
-      const name = line.slice(1).trim();
-      if (name.length <= 40) group = name;
-      continue;
-    }
-    out.push({ group, text: line });
-  }
-  return out;
-};
+const sensitive = (file: string) => readGroupedPrompts(join(root, "datasets/prompts", file));
 for (const { group, text } of sensitive("sensitive-benign-dev.txt")) {
   const language = /^[a-z]{2}$/.test(group) ? group : "en";
   const id = `sensitive-${fnv1a(text).toString(16)}`;
