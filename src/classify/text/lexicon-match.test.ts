@@ -9,6 +9,7 @@ import {
   matchLexicon,
   mayMatchForm,
   patternsMayMatch,
+  SCREEN_CHUNK_CHARS,
 } from "./lexicon-match.js";
 
 const ref = {
@@ -63,6 +64,17 @@ describe("pattern screen (one bare alternation tested before the whole-word patt
     }
     // Lookbehinds are not named groups: still screened.
     expect(patternsMayMatch(lexicon(["(?<=a )knife"]), "a fork")).toBe(false);
+  });
+
+  it("splits a long set of bodies into several alternations and still sees each one", () => {
+    const bodies = Array.from({ length: 400 }, (_, i) => `word${i} (alpha|beta|gamma|delta) x`);
+    const lex = lexicon(bodies);
+    expect(patternsMayMatch(lex, "word399 gamma x")).toBe(true);
+    expect(patternsMayMatch(lex, "word0 alpha x")).toBe(true);
+    expect(patternsMayMatch(lex, "word399 epsilon x")).toBe(false);
+    expect(lex.screen.res?.length).toBeGreaterThan(1);
+    for (const re of lex.screen.res ?? [])
+      expect(re.source.length).toBeLessThan(SCREEN_CHUNK_CHARS + 200);
   });
 
   it("is false for a lexicon without patterns", () => {
