@@ -1,13 +1,15 @@
 /**
  * Image screening as the gateway runs it: `npx tsx bench/image-pool.bench.ts [--rounds 2]`.
- * Every check on the CPU pool's two threads (src/workers), 1024² images given as raw pixels
- * (the output screen decodes once, on the main thread): one image at a time (the pool idle, so
- * each image is split over both threads: OCR on one, the other checks on the other) and 16 at
- * once (every thread busy: whole images, the throughput). Compared: the text detector's wide
- * session off (HALLMARK_OCR_WIDE_THREADS=1, as before it existed) and at the default 2. Each
- * configuration runs in a process of its own, alternately, `rounds` times, so that each row's
- * resident memory is its own (after every run above: ONNX Runtime's arenas grow with the
- * largest shapes they have seen); medians of the rounds.
+ * Every check on the CPU pool's threads (src/workers), 1024² images given as raw pixels (the
+ * output screen decodes once, on the main thread): one image at a time (the pool idle) and 16
+ * at once (every core busy: the throughput), text-free and with a stock-photo mark. Compared:
+ * the pool's two screening layouts (HALLMARK_SCREENING_LAYOUT): "shared", one copy of each
+ * model (the text reader on a thread of its own, its sessions on two ONNX Runtime threads), and
+ * "per-thread", a copy on each of the pool's two threads (with the text detector's wide session
+ * for split screenings while both are idle). Each configuration runs in a process of its own,
+ * alternately, `rounds` times, so that each row's resident memory is its own (after every run
+ * above: ONNX Runtime's arenas grow with the largest shapes they have seen); medians of the
+ * rounds.
  */
 import { spawnSync } from "node:child_process";
 import sharp, { type Sharp } from "sharp";
@@ -16,34 +18,40 @@ import { loadConfig } from "../src/config/index.js";
 import { createPooledImageClassifier } from "../src/workers/image-classifier.js";
 import { createCpuPool } from "../src/workers/pool.js";
 
+type Layout = "shared" | "per-thread";
+const LAYOUTS: Layout[] = ["shared", "per-thread"];
+
 interface Row {
-  wide: number;
+  layout: Layout;
   textFreeP50: number;
   textFreeCpu: number;
   markP50: number;
   markCpu: number;
   loadedWall: number;
   loadedCpu: number;
+  loadedMarkWall: number;
+  loadedMarkCpu: number;
   rssMb: number;
 }
 
 const CALLS = 15;
 const CONCURRENT = 16;
 
-async function measure(wide: number): Promise<Row> {
+async function measure(layout: Layout): Promise<Row> {
   const config = loadConfig({});
   const pool = createCpuPool({
     threads: 2,
+    screeningLayout: layout,
     imageClassifier: {
       modelsDir: config.modelsDir,
-      ocr: { ...config.ocr, wideThreads: wide },
+      ocr: config.ocr,
       sessionOptions: { intraOpNumThreads: 1 },
     },
   });
   const image = await createPooledImageClassifier({
     classify: pool.classifyImage!,
     readText: pool.readImageText,
-    idleThreads: pool.idleThreads,
+    split: pool.splitScreening,
     models: pool.imageModels!,
   });
   const raw = async (png: Sharp) => {
@@ -75,18 +83,28 @@ async function measure(wide: number): Promise<Row> {
   };
   const free = await oneAtATime(textFree);
   const marked = await oneAtATime(mark);
-  const t = performance.now();
-  const cpu0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: CONCURRENT }, () => image.classify(textFree)));
-  const cpu = process.cpuUsage(cpu0);
+  const allAtOnce = async (input: typeof textFree) => {
+    const t = performance.now();
+    const cpu0 = process.cpuUsage();
+    await Promise.all(Array.from({ length: CONCURRENT }, () => image.classify(input)));
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      wall: (performance.now() - t) / CONCURRENT,
+      cpu: (cpu.user + cpu.system) / 1000 / CONCURRENT,
+    };
+  };
+  const loaded = await allAtOnce(textFree);
+  const loadedMark = await allAtOnce(mark);
   const row: Row = {
-    wide,
+    layout,
     textFreeP50: free.p50,
     textFreeCpu: free.cpu,
     markP50: marked.p50,
     markCpu: marked.cpu,
-    loadedWall: (performance.now() - t) / CONCURRENT,
-    loadedCpu: (cpu.user + cpu.system) / 1000 / CONCURRENT,
+    loadedWall: loaded.wall,
+    loadedCpu: loaded.cpu,
+    loadedMarkWall: loadedMark.wall,
+    loadedMarkCpu: loadedMark.cpu,
     rssMb: process.memoryUsage().rss / 2 ** 20,
   };
   await pool.close();
@@ -101,40 +119,46 @@ function median(values: number[]): number {
 
 const child = process.argv.indexOf("--child");
 if (child >= 0) {
-  console.log(JSON.stringify(await measure(Number(process.argv[child + 1]))));
+  console.log(JSON.stringify(await measure(process.argv[child + 1] as Layout)));
 } else {
   const at = process.argv.indexOf("--rounds");
   const rounds = at >= 0 ? Number(process.argv[at + 1]) : 2;
-  const rows = new Map<number, Row[]>();
+  const rows = new Map<Layout, Row[]>();
   for (let r = 0; r < rounds; r++) {
-    for (const wide of [1, 2]) {
+    for (const layout of LAYOUTS) {
       const run = spawnSync(
         process.execPath,
-        ["--import", "tsx", import.meta.filename, "--child", String(wide)],
+        ["--import", "tsx", import.meta.filename, "--child", layout],
         { encoding: "utf8" },
       );
-      if (run.status !== 0) throw new Error(`wide ${wide}: ${run.stderr}`);
+      if (run.status !== 0) throw new Error(`${layout}: ${run.stderr}`);
       const line = run.stdout.trim().split("\n").at(-1)!;
-      rows.set(wide, [...(rows.get(wide) ?? []), JSON.parse(line) as Row]);
+      rows.set(layout, [...(rows.get(layout) ?? []), JSON.parse(line) as Row]);
     }
   }
-  const med = (wide: number, key: keyof Row) => median(rows.get(wide)!.map((r) => r[key]));
+  const med = (layout: Layout, key: keyof Row) =>
+    median(rows.get(layout)!.map((r) => r[key] as number));
   console.log(
     `node ${process.version}, CPU pool of 2 threads, 1024² raw RGB, ${rounds} rounds (medians), ${CALLS} calls one at a time, ${CONCURRENT} at once`,
   );
-  console.log(
-    "text detector's wide session         text-free p50 (CPU)   with a mark p50 (CPU)   16 at once: wall/image (CPU)   resident MB",
+  const cell = (layout: Layout, wall: keyof Row, cpu: keyof Row) =>
+    `${med(layout, wall).toFixed(1)} ms (${med(layout, cpu).toFixed(0)})`;
+  console.table(
+    Object.fromEntries(
+      LAYOUTS.map((layout) => [
+        layout,
+        {
+          "text-free p50 (CPU ms)": cell(layout, "textFreeP50", "textFreeCpu"),
+          "with a mark p50 (CPU ms)": cell(layout, "markP50", "markCpu"),
+          "16 text-free: wall/image (CPU)": cell(layout, "loadedWall", "loadedCpu"),
+          "16 with a mark: wall/image (CPU)": cell(layout, "loadedMarkWall", "loadedMarkCpu"),
+          "resident MB": Number(med(layout, "rssMb").toFixed(0)),
+        },
+      ]),
+    ),
   );
-  for (const wide of [1, 2]) {
-    const name = wide === 1 ? "off (HALLMARK_OCR_WIDE_THREADS=1)" : "2 threads (default)";
-    const cell = (p50: keyof Row, cpu: keyof Row) =>
-      `${med(wide, p50).toFixed(1)} ms (${med(wide, cpu).toFixed(0)})`;
-    console.log(
-      `${name.padEnd(37)} ${cell("textFreeP50", "textFreeCpu").padStart(19)}   ${cell("markP50", "markCpu").padStart(21)}   ${cell("loadedWall", "loadedCpu").padStart(28)}   ${med(wide, "rssMb").toFixed(0).padStart(11)}`,
-    );
-  }
-  const ratio = (key: keyof Row) => (med(2, key) / med(1, key)).toFixed(2);
+  const ratio = (key: keyof Row) => (med("shared", key) / med("per-thread", key)).toFixed(2);
   console.log(
-    `wide / off: text-free p50 ${ratio("textFreeP50")}×, with a mark ${ratio("markP50")}×, 16 at once ${ratio("loadedWall")}×`,
+    `shared / per-thread: text-free p50 ${ratio("textFreeP50")}×, with a mark ${ratio("markP50")}×, 16 text-free ${ratio("loadedWall")}×, 16 with a mark ${ratio("loadedMarkWall")}×, resident memory ${ratio("rssMb")}×`,
   );
 }

@@ -86,6 +86,13 @@ describe("loadConfig", () => {
         "HALLMARK_OCR_DETECTOR_PRECISION",
       );
     }
+    expect(loadConfig({}).screeningLayout).toBe("shared");
+    expect(loadConfig({ HALLMARK_SCREENING_LAYOUT: "per-thread" }).screeningLayout).toBe(
+      "per-thread",
+    );
+    expect(() => loadConfig({ HALLMARK_SCREENING_LAYOUT: "lanes" })).toThrow(
+      "HALLMARK_SCREENING_LAYOUT",
+    );
     expect(loadConfig({}).ocr.wideThreads).toBe(2);
     expect(loadConfig({ HALLMARK_OCR_WIDE_THREADS: "1" }).ocr.wideThreads).toBe(1);
     for (const bad of ["0", "1.5", "65", "two"]) {

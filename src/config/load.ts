@@ -111,12 +111,14 @@ export interface Config {
     turnedPassGate: number;
     /** The text detector's precision (HALLMARK_OCR_DETECTOR_PRECISION). */
     detectorPrecision: "float" | "int8";
-    /** Detector threads when the CPU pool is otherwise idle (HALLMARK_OCR_WIDE_THREADS). */
+    /** OCR threads of the shared layout's text thread, or of a per-thread split (HALLMARK_OCR_WIDE_THREADS). */
     wideThreads: number;
   };
   watermark: { keyFile?: string; issuerKeyId?: number };
   /** Worker threads for watermark and PDQ work (0: in-process). */
   cpuThreads: number;
+  /** Where the pool's image models live (HALLMARK_SCREENING_LAYOUT). */
+  screeningLayout: "shared" | "per-thread";
   auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
   /** Rate limits, image quotas and their shared store (docs/limits.md). */
@@ -353,6 +355,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       workers: e.HALLMARK_C2PA_WORKERS,
     },
     cpuThreads: e.HALLMARK_CPU_THREADS,
+    screeningLayout: e.HALLMARK_SCREENING_LAYOUT,
     watermark: {
       keyFile: resolved(e.HALLMARK_WATERMARK_KEY_FILE),
       issuerKeyId: e.HALLMARK_WATERMARK_ISSUER_ID,

@@ -203,10 +203,10 @@ export const envSchema = z.object({
    */
   HALLMARK_OCR_DETECTOR_PRECISION: z.enum(["float", "int8"]).default("float"),
   /**
-   * ONNX Runtime threads the OCR text detector uses when the CPU pool is otherwise idle (one
-   * image's screening split over two idle threads: the detector takes over the second core once
-   * the other checks are done); 1: off. A second detector session per pool thread, whose threads
-   * do not spin. Under load nothing changes (docs/image-screening.md).
+   * ONNX Runtime threads of the OCR sessions on the shared layout's text thread (threads that do
+   * not spin). In the per-thread layout: the text detector's threads when the CPU pool is
+   * otherwise idle (one image's screening split over two idle threads), a second detector session
+   * per pool thread; 1: off (docs/image-screening.md).
    */
   HALLMARK_OCR_WIDE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   /**
@@ -244,6 +244,12 @@ export const envSchema = z.object({
   HALLMARK_WATERMARK_ISSUER_ID: z.coerce.number().int().min(0).max(65535).optional(),
   /** Worker threads for CPU-bound image work (watermark, PDQ); 0: run it on the event loop. */
   HALLMARK_CPU_THREADS: z.coerce.number().int().min(0).max(64).default(2),
+  /**
+   * Where the image models live when HALLMARK_CPU_THREADS > 0: `shared`, one copy of each
+   * (the text reader on a thread of its own); `per-thread`, a copy on every pool thread, more
+   * memory for throughput under load (src/workers/pool.ts, docs/image-screening.md).
+   */
+  HALLMARK_SCREENING_LAYOUT: z.enum(["shared", "per-thread"]).default("shared"),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
   /** Requests per second per tenant (GCRA, shared by all replicas); 0: no rate limit (docs/limits.md). */

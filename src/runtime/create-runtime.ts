@@ -130,8 +130,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     hashLists: await Promise.all(config.hashLists.files.map((f) => loadHashList(f))),
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
-    // The wide detector session serves split screenings, which only a pool of 2+ threads makes.
-    ocr: { ...config.ocr, wideThreads: config.cpuThreads >= 2 ? config.ocr.wideThreads : 1 },
+    // The wide detector threads serve the shared layout's text reader, and in the per-thread
+    // layout split screenings, which only a pool of 2+ threads makes.
+    ocr: {
+      ...config.ocr,
+      wideThreads:
+        config.screeningLayout === "shared" || config.cpuThreads >= 2 ? config.ocr.wideThreads : 1,
+    },
     // One ONNX thread per session: the pool's threads are the parallelism (but see wideThreads).
     sessionOptions: { intraOpNumThreads: 1 },
   };
@@ -143,6 +148,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
           threads: config.cpuThreads,
           watermarkKey,
           imageClassifier: imageOptions,
+          screeningLayout: config.screeningLayout,
         })
       : null;
   // Text read in images is matched against the same lexicons, and a mark read in part
@@ -153,7 +159,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       ? await createPooledImageClassifier({
           classify: cpu.classifyImage,
           readText: cpu.readImageText,
-          idleThreads: cpu.idleThreads,
+          split: cpu.splitScreening,
           models: cpu.imageModels,
           textScreen: ocrScreen,
         })

@@ -15,6 +15,17 @@ import { createPooledImageClassifier } from "./image-classifier.js";
 import { type CpuPool, createCpuPool } from "./pool.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
+/** Raw pixels for the pool's PDQ task (keeps the general thread busy). */
+const bridgeRaw = await sharp(bridgeJpeg())
+  .removeAlpha()
+  .raw()
+  .toBuffer({ resolveWithObject: true })
+  .then(({ data, info }) => ({
+    data,
+    width: info.width,
+    height: info.height,
+    channels: 3 as const,
+  }));
 const options = { modelsDir: join(ROOT, "models"), sessionOptions: { intraOpNumThreads: 1 } };
 
 /** The result without its timings, which differ from run to run. */
@@ -42,7 +53,7 @@ describe("image screening on the CPU pool's threads", () => {
     split = await createPooledImageClassifier({
       classify: pool.classifyImage!,
       readText: pool.readImageText!,
-      idleThreads: () => pool.idleThreads(),
+      split: () => pool.splitScreening(),
       models: pool.imageModels!,
       textScreen: text,
     });
@@ -115,6 +126,80 @@ describe("image screening on the CPU pool's threads", () => {
     expect((error as HallmarkError).code).toBe("invalid_image");
   });
 
+  it("in the shared layout: one copy of each model, every image split, the same answer", async () => {
+    const shared = createCpuPool({
+      threads: 1,
+      screeningLayout: "shared",
+      imageClassifier: { ...options, ocr: { wideThreads: 2 } },
+    });
+    try {
+      expect(shared.screeningLayout).toBe("shared");
+      const images = await createPooledImageClassifier({
+        classify: shared.classifyImage!,
+        readText: shared.readImageText!,
+        split: () => shared.splitScreening(),
+        models: shared.imageModels!,
+        textScreen: text,
+      });
+      // The models of the two screening threads, joined: what one in-process classifier loads.
+      expect(images.models).toEqual(inline.models);
+      expect(images.versions).toEqual(inline.versions);
+      // The text thread alone reads no nudity; the other thread alone reads no text.
+      const bare = await shared.classifyImage!(bridgeJpeg());
+      expect(bare.ok && bare.result.sources).toMatchObject({ nsfw: true, ocr: false });
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="64" fill="#fff" text-anchor="middle">iStock</text></svg>`;
+      const stamped = await sharp(bridgeJpeg())
+        .resize(800, 502)
+        .composite([{ input: Buffer.from(svg) }])
+        .png()
+        .toBuffer();
+      const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
+      // Busy or idle, every image is split (the general thread's work does not change that).
+      const busy = [1, 2].map(() => shared.pdq(bridgeRaw));
+      for (const input of [stamped, portrait]) {
+        expect(shared.splitScreening()).toBe(true);
+        const before = shared.tasksRun;
+        const a = await images.classify(input, { ageFromSexual: 0.5 });
+        expect(shared.tasksRun - before).toBe(2); // classify without text + read text
+        expect(comparable(a)).toEqual(
+          comparable(await inline.classify(input, { ageFromSexual: 0.5 })),
+        );
+      }
+      await Promise.all(busy);
+      const r = await images.classify(stamped);
+      expect(r.scores["intellectual-property"].spans).toContainEqual(
+        expect.objectContaining({ term: "istock", source: "ocr" }),
+      );
+      const error = await images.classify(new TextEncoder().encode("not an image")).catch((e) => e);
+      expect(error).toBeInstanceOf(HallmarkError);
+      expect((error as HallmarkError).code).toBe("invalid_image");
+    } finally {
+      await shared.close();
+    }
+  });
+
+  it("in the shared layout without OCR: no text thread, nothing read", async () => {
+    const shared = createCpuPool({
+      threads: 1,
+      screeningLayout: "shared",
+      imageClassifier: { ...options, ocr: false },
+    });
+    try {
+      expect(shared.readImageText).toBeUndefined();
+      const models = await shared.imageModels!();
+      expect(models.models).toEqual({ nsfw: true, faces: true, ocr: false });
+      const images = await createPooledImageClassifier({
+        classify: shared.classifyImage!,
+        split: () => shared.splitScreening(),
+        models: shared.imageModels!,
+      });
+      const r = await images.classify(bridgeJpeg());
+      expect(r.sources).toMatchObject({ nsfw: true, ocr: false });
+    } finally {
+      await shared.close();
+    }
+  });
+
   it("turns a thread's refusal of bad input back into a HallmarkError", async () => {
     const error = await pooled.classify(new TextEncoder().encode("not an image")).catch((e) => e);
     expect(error).toBeInstanceOf(HallmarkError);
@@ -125,7 +210,12 @@ describe("image screening on the CPU pool's threads", () => {
     // Ending a thread inside ONNX Runtime aborts the process (and this test file with it):
     // close at once (models loading), and at several moments of a screening.
     for (const delayMs of [-1, 0, 30, 120, 300]) {
-      const pool = createCpuPool({ threads: 2, imageClassifier: options });
+      const pool = createCpuPool({
+        threads: 2,
+        imageClassifier: options,
+        // Both layouts: the shared one ends three groups of threads.
+        screeningLayout: delayMs % 60 === 0 ? "shared" : "per-thread",
+      });
       if (delayMs >= 0) await pool.imageModels!();
       const running = [1, 2, 3, 4].map(() => pool.classifyImage!(bridgeJpeg()).catch(() => null));
       await new Promise((r) => setTimeout(r, Math.max(0, delayMs)));

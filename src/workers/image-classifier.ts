@@ -39,32 +39,33 @@ function unwrap<T>(answer: Answer<T>): T {
 }
 
 /**
- * Sends classify work to the pool. When at least two threads are idle, one image's screening is
- * split over two of them: text in the image (OCR, the longest check) on one, everything else
- * on the other, at the same time; the answer is the same as one thread's. The text detector
- * then runs with its wide session (more ONNX Runtime threads, which do not spin), so it takes
- * over the second core once the other checks are done. Under load every thread is busy and an
- * image goes to one thread whole, on the one-thread sessions, so splitting never costs
- * throughput it does not have to spare.
+ * Sends classify work to the pool. When the pool says so (`split`), one image's screening is
+ * split over two threads: text in the image (OCR, the longest check) on one, everything else
+ * on the other, at the same time; the answer is the same as one thread's. In the pool's shared
+ * layout that is every image (no thread holds every model). In the per-thread layout it is while
+ * two threads are idle: the text detector then runs with its wide session (more ONNX Runtime
+ * threads, which do not spin), so it takes over the second core once the other checks are done;
+ * under load every thread is busy and an image goes to one thread whole, so splitting never
+ * costs throughput it does not have to spare.
  */
 export async function createPooledImageClassifier(options: {
   classify: (input: ImageInput, options?: ClassifyOptions) => Promise<ClassifyAnswer>;
   readText?: (input: ImageInput, wide?: boolean) => Promise<ReadTextAnswer>;
-  /** Threads idle right now; with `readText`, splitting needs 2. */
-  idleThreads?: () => number;
+  /** Whether to split this image's screening now (the pool's `splitScreening`); needs `readText`. */
+  split?: () => boolean;
   models: () => Promise<ModelsAnswer>;
   textScreen?: TextScreen;
 }): Promise<ImageClassifier> {
   // Also waits for a thread's models to load, so a start that cannot load them fails early.
   const { models, versions } = await options.models();
-  const { readText, idleThreads } = options;
-  const canSplit = models.ocr && readText !== undefined && idleThreads !== undefined;
+  const { readText, split } = options;
+  const canSplit = models.ocr && readText !== undefined && split !== undefined;
   return {
     models,
     versions,
     async classify(input, classifyOptions) {
       let result: ImageResult;
-      if (canSplit && !classifyOptions?.skipText && idleThreads() >= 2) {
+      if (canSplit && !classifyOptions?.skipText && split()) {
         const [rest, text] = await Promise.all([
           options.classify(input, { ...classifyOptions, skipText: true }).then(unwrap),
           // The other checks take a fraction of OCR's time: once they are done its thread is

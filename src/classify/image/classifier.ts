@@ -93,6 +93,11 @@ export interface ImageClassifierOptions {
       };
   /** Scores text read in the image against the lexicons; without it lines are read, not scored. */
   textScreen?: TextScreen;
+  /**
+   * Nudity. `false` leaves the model unloaded (a pool thread that only reads text: the CPU
+   * pool's shared layout); by default it runs when models/nsfw has it.
+   */
+  nsfw?: false;
   /** Faces and apparent age. `false` turns them off; by default they run when models/faces has them. */
   faces?:
     | false
@@ -227,9 +232,10 @@ export async function createImageClassifier(
   const threshold = options.hashThreshold ?? DEFAULT_HASH_THRESHOLD;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const nsfwPath = join(options.modelsDir, NSFW_MODEL_FILE);
-  const nsfw: NsfwModel | undefined = existsSync(nsfwPath)
-    ? await createNsfwModel(nsfwPath, withFullOptimisation(options.sessionOptions))
-    : undefined;
+  const nsfw: NsfwModel | undefined =
+    options.nsfw !== false && existsSync(nsfwPath)
+      ? await createNsfwModel(nsfwPath, withFullOptimisation(options.sessionOptions))
+      : undefined;
   const ocr = await openOcr(options);
   const textScreen = options.textScreen;
   const faces = await openFaces(options);
