@@ -81,6 +81,22 @@ describe("request gate", () => {
     expect((await app.request("/wait/1")).status).toBe(200);
   });
 
+  it("holds many requests at once without a listener-leak warning, and lets go of them", async () => {
+    const { app, gate } = gatedApp(10_000);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => app.request("/wait/30")));
+      expect(answers.map((r) => r.status)).toEqual(Array(40).fill(200));
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain("MaxListenersExceededWarning");
+      expect(gate.inFlight).toBe(0);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("drains: refuses new requests with 503, lets those in flight finish", async () => {
     const { app, gate } = gatedApp(10_000);
     const slow = app.request("/wait/300");

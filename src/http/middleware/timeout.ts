@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Context, MiddlewareHandler } from "hono";
 import { HallmarkError } from "../../errors/index.js";
 import type { AppEnv } from "../context.js";
@@ -30,6 +31,9 @@ export interface DrainResult {
 export function createRequestGate(options: RequestGateOptions) {
   let draining = false;
   const shutdown = new AbortController();
+  // Every request in flight listens here until it ends (removed in `stop`): with more than ten
+  // at once Node warned of a possible listener leak on stderr under ordinary load.
+  setMaxListeners(0, shutdown.signal);
   const inFlight = new Set<Promise<unknown>>();
 
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
