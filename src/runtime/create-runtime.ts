@@ -131,11 +131,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     hashThreshold: config.hashLists.threshold,
     maxPixels: config.limits.maxInputPixels,
     // The wide detector threads serve the shared layout's text reader, and in the per-thread
-    // layout split screenings, which only a pool of 2+ threads makes.
+    // layout split screenings, which only a pool of 2+ threads makes; without a pool, nothing.
     ocr: {
       ...config.ocr,
       wideThreads:
-        config.screeningLayout === "shared" || config.cpuThreads >= 2 ? config.ocr.wideThreads : 1,
+        config.cpuThreads > 0 && (config.screeningLayout === "shared" || config.cpuThreads >= 2)
+          ? config.ocr.wideThreads
+          : 1,
     },
     // One ONNX thread per session: the pool's threads are the parallelism (but see wideThreads).
     sessionOptions: { intraOpNumThreads: 1 },
