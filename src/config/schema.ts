@@ -245,9 +245,9 @@ export const envSchema = z.object({
   /** Worker threads for CPU-bound image work (watermark, PDQ); 0: run it on the event loop. */
   HALLMARK_CPU_THREADS: z.coerce.number().int().min(0).max(64).default(2),
   /**
-   * Where the image models live when HALLMARK_CPU_THREADS > 0: `shared`, one copy of each
-   * (the text reader on a thread of its own); `per-thread`, a copy on every pool thread, more
-   * memory for throughput under load (src/workers/pool.ts, docs/image-screening.md).
+   * Where the image models live when HALLMARK_CPU_THREADS > 0: `shared`, one copy of each per
+   * two pool threads (the text reader on threads of its own); `per-thread`, a copy on every pool
+   * thread, more memory for throughput under load (src/workers/pool.ts, docs/image-screening.md).
    */
   HALLMARK_SCREENING_LAYOUT: z.enum(["shared", "per-thread"]).default("shared"),
   /** Write a bootstrap API key on first start with an empty database. */

@@ -134,6 +134,7 @@ describe("image screening on the CPU pool's threads", () => {
     });
     try {
       expect(shared.screeningLayout).toBe("shared");
+      expect(shared.screeningThreads).toEqual({ text: 1, other: 1 });
       const images = await createPooledImageClassifier({
         classify: shared.classifyImage!,
         readText: shared.readImageText!,
@@ -178,6 +179,32 @@ describe("image screening on the CPU pool's threads", () => {
     }
   });
 
+  it("in the shared layout with four pool threads: two copies of each model, the same answers", async () => {
+    const shared = createCpuPool({
+      threads: 4,
+      screeningLayout: "shared",
+      imageClassifier: options,
+    });
+    try {
+      expect(shared.screeningThreads).toEqual({ text: 2, other: 2 });
+      const images = await createPooledImageClassifier({
+        classify: shared.classifyImage!,
+        readText: shared.readImageText!,
+        split: () => shared.splitScreening(),
+        models: shared.imageModels!,
+        textScreen: text,
+      });
+      const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
+      const inputs = [portrait, bridgeJpeg(), portrait, bridgeJpeg()];
+      const pooledResults = await Promise.all(inputs.map((i) => images.classify(i)));
+      for (const [i, input] of inputs.entries()) {
+        expect(comparable(pooledResults[i]!)).toEqual(comparable(await inline.classify(input)));
+      }
+    } finally {
+      await shared.close();
+    }
+  });
+
   it("in the shared layout without OCR: no text thread, nothing read", async () => {
     const shared = createCpuPool({
       threads: 1,
@@ -186,6 +213,7 @@ describe("image screening on the CPU pool's threads", () => {
     });
     try {
       expect(shared.readImageText).toBeUndefined();
+      expect(shared.screeningThreads).toEqual({ text: 0, other: 1 });
       const models = await shared.imageModels!();
       expect(models.models).toEqual({ nsfw: true, faces: true, ocr: false });
       const images = await createPooledImageClassifier({
@@ -217,6 +245,10 @@ describe("image screening on the CPU pool's threads", () => {
         screeningLayout: delayMs % 60 === 0 ? "shared" : "per-thread",
       });
       if (delayMs >= 0) await pool.imageModels!();
+      // A copy of each model per two threads in the shared layout, one per thread otherwise.
+      expect(pool.screeningThreads).toEqual(
+        pool.screeningLayout === "shared" ? { text: 1, other: 1 } : { text: 2, other: 2 },
+      );
       const running = [1, 2, 3, 4].map(() => pool.classifyImage!(bridgeJpeg()).catch(() => null));
       await new Promise((r) => setTimeout(r, Math.max(0, delayMs)));
       await pool.close();

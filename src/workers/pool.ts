@@ -52,6 +52,8 @@ export interface CpuPool {
   imageModels?: () => Promise<ModelsAnswer>;
   readonly threads: number;
   readonly screeningLayout: ScreeningLayout;
+  /** Threads that hold image models: those that read text, and those with the other models. */
+  readonly screeningThreads: { text: number; other: number };
   close(): Promise<void>;
 }
 
@@ -65,12 +67,14 @@ export interface PooledWatermarker {
 /**
  * Where the image models live (docs/image-screening.md, Memory).
  *
- * - "shared": one copy of each model in the process. The text reader (OCR's detector and
- *   recogniser) has a thread of its own, whose ONNX Runtime sessions use `ocr.wideThreads`
- *   threads that do not spin; nudity, faces and PDQ have another; every image's screening is
- *   split between the two, and the pool's `threads` do the watermark and PDQ work. Measured
- *   with two cores: about 0.6× the resident memory of "per-thread", the same latency one image
- *   at a time, about 0.9× the throughput with every core busy.
+ * - "shared": one copy of each model per two of the pool's `threads` (one copy for the default
+ *   two). The text reader (OCR's detector and recogniser) has threads of its own, whose ONNX
+ *   Runtime sessions use `ocr.wideThreads` threads that do not spin; nudity, faces and PDQ have
+ *   others; every image's screening is split between the two kinds, and the pool's `threads` do
+ *   the watermark and PDQ work. Measured with two cores: about 0.66× the resident memory of
+ *   "per-thread", the same latency one image at a time, about 0.9× the throughput with every
+ *   core busy. Copies per two threads keep OCR's share of a larger pool's cores (not measured
+ *   beyond two cores).
  * - "per-thread": every one of the pool's `threads` loads every model (a copy per thread, the
  *   text detector twice with `ocr.wideThreads` > 1); an image goes to one thread whole, or is
  *   split over two while two are idle. More memory for throughput under load.
@@ -187,17 +191,14 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
     },
     maxQueue,
   );
-  // Shared layout: one thread for the text reader, one for the other models.
-  const pixels = shared
-    ? startThreads(1, { watermarkKey: null, imageClassifier: { ...models, ocr: false } }, maxQueue)
-    : general;
+  // Shared layout: a copy of the text reader and one of the other models per two pool threads.
+  const copies = Math.ceil(threads / 2);
+  const alone = (imageClassifier: PooledClassifierOptions) =>
+    startThreads(copies, { watermarkKey: null, imageClassifier }, maxQueue);
+  const pixels = shared ? alone({ ...models, ocr: false }) : general;
   const text =
     shared && models.ocr !== false
-      ? startThreads(
-          1,
-          { watermarkKey: null, imageClassifier: textReaderOptions(models) },
-          maxQueue,
-        )
+      ? alone(textReaderOptions(models))
       : shared
         ? undefined
         : general;
@@ -237,6 +238,10 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
       : {}),
     threads,
     screeningLayout: layout,
+    screeningThreads: {
+      text: text && models?.ocr !== false ? text.threads : 0,
+      other: models ? pixels.threads : 0,
+    },
     idleThreads,
     splitScreening: () => shared || idleThreads() >= 2,
     get tasksRun() {
