@@ -75,6 +75,14 @@ describe.each(testDatabases())("hallmark serve stops gracefully on $name", (test
     cleanup.push(async () => proc.child.exitCode === null && proc.child.kill("SIGKILL"));
     const url = await proc.listening;
     const key = readFileSync(path.join(dataDir, "bootstrap-key"), "utf8").trim();
+    // The start names where the image models run: by default one copy, split over two threads.
+    expect(proc.lines.find((l) => l.msg === "runtime ready")).toMatchObject({
+      cpu_pool: {
+        threads: 2,
+        screening_layout: "shared",
+        screening_threads: { text: 1, other: 1 },
+      },
+    });
 
     const pending = fetch(`${url}/v1/images/generations`, {
       method: "POST",

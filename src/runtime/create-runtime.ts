@@ -301,6 +301,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     image_model_versions: image.versions,
     // What the OCR check costs and catches depends on these (docs/image-screening.md).
     ocr: config.ocr,
+    // Where the image models run, and how many copies there are (memory: src/workers/pool.ts).
+    cpu_pool: cpu
+      ? {
+          threads: cpu.threads,
+          screening_layout: cpu.screeningLayout,
+          screening_threads: cpu.screeningThreads,
+        }
+      : null,
     watermark_key: watermarkKey.fingerprint,
     watermark_issuer_key_id: watermark.issuerKeyId,
     audit_log_origin: config.auditLog.origin,
