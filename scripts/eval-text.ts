@@ -153,8 +153,15 @@ for (const [file, what] of [
 // were written; the others are held out (docs/text-screening.md).
 // A two-letter group is a language of "other languages". A held-out line must be neither among
 // the training fragments nor in the development sets, which train the model too.
+// The -read files were held out until they were read while patterns were written (session 22);
+// unlike the -dev files they are not in the model's training data (make-dataset.ts).
 const devLines = new Set(
-  ["sensitive-benign-dev.txt", "sensitive-harmful-dev.txt"].flatMap((f) =>
+  [
+    "sensitive-benign-dev.txt",
+    "sensitive-harmful-dev.txt",
+    "sensitive-benign-read.txt",
+    "sensitive-harmful-read.txt",
+  ].flatMap((f) =>
     readGroupedPrompts(join(root, "datasets/prompts", f)).map((p) => p.text.toLowerCase()),
   ),
 );
@@ -163,7 +170,7 @@ const grouped = (file: string) =>
     const lower = text.toLowerCase();
     if (fragments.includes(`- ${lower}\n`))
       throw new Error(`${file}: also in the training fragments: ${text}`);
-    if (!file.includes("-dev") && devLines.has(lower))
+    if (!file.includes("-dev") && !file.includes("-read") && devLines.has(lower))
       throw new Error(`${file}: also in the development sets: ${text}`);
     return { group: /^[a-z]{2}$/.test(group) ? "other languages" : group, text };
   });
@@ -175,6 +182,7 @@ const summary = (rows: Map<string, { ok: number; n: number }>) =>
   [...rows].map(([g, k]) => `${g} ${k.ok}/${k.n}`).join(", ");
 for (const [set, suffix] of [
   ["held out", ""],
+  ["read, not trained on", "-read"],
   ["development", "-dev"],
 ] as const) {
   const benignRows = new Map<string, { ok: number; n: number }>();
