@@ -11,7 +11,7 @@ import {
 import { bridgeJpeg } from "../classify/image/test-images.js";
 import { createTextClassifier, type TextClassifier } from "../classify/text/index.js";
 import { HallmarkError } from "../errors/index.js";
-import { createPooledImageClassifier } from "./image-classifier.js";
+import { createPooledImageClassifier, type PooledClassifierOptions } from "./image-classifier.js";
 import { type CpuPool, createCpuPool } from "./pool.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -27,6 +27,41 @@ const bridgeRaw = await sharp(bridgeJpeg())
     channels: 3 as const,
   }));
 const options = { modelsDir: join(ROOT, "models"), sessionOptions: { intraOpNumThreads: 1 } };
+
+/** The gateway's classifier on a pool: split as the pool says, text scored with `textScreen`. */
+function pooledOn(pool: CpuPool, textScreen?: TextClassifier) {
+  return createPooledImageClassifier({
+    classify: pool.classifyImage!,
+    readText: pool.readImageText,
+    split: () => pool.splitScreening(),
+    models: pool.imageModels!,
+    textScreen,
+  });
+}
+
+/** The bridge photo, 800×502 PNG, with `mark` written across it in bold white. */
+function stampedBridge(mark: string): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="64" fill="#fff" text-anchor="middle">${mark}</text></svg>`;
+  return sharp(bridgeJpeg())
+    .resize(800, 502)
+    .composite([{ input: Buffer.from(svg) }])
+    .png()
+    .toBuffer();
+}
+
+/** A pool in the shared screening layout for `use`, closed after it. */
+async function withSharedPool(
+  threads: number,
+  imageClassifier: PooledClassifierOptions,
+  use: (pool: CpuPool) => Promise<void>,
+) {
+  const pool = createCpuPool({ threads, screeningLayout: "shared", imageClassifier });
+  try {
+    await use(pool);
+  } finally {
+    await pool.close();
+  }
+}
 
 /** The result without its timings, which differ from run to run. */
 function comparable(r: ImageResult) {
@@ -50,13 +85,7 @@ describe("image screening on the CPU pool's threads", () => {
       models: pool.imageModels!,
       textScreen: text,
     });
-    split = await createPooledImageClassifier({
-      classify: pool.classifyImage!,
-      readText: pool.readImageText!,
-      split: () => pool.splitScreening(),
-      models: pool.imageModels!,
-      textScreen: text,
-    });
+    split = await pooledOn(pool, text);
     inline = await createImageClassifier({ ...options, textScreen: text });
   });
   afterAll(async () => {
@@ -77,12 +106,7 @@ describe("image screening on the CPU pool's threads", () => {
   });
 
   it("scores the text it reads against the lexicons on the main thread", async () => {
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="64" fill="#fff" text-anchor="middle">Shutterstock</text></svg>`;
-    const stamped = await sharp(bridgeJpeg())
-      .resize(800, 502)
-      .composite([{ input: Buffer.from(svg) }])
-      .png()
-      .toBuffer();
+    const stamped = await stampedBridge("Shutterstock");
     const r = await pooled.classify(stamped);
     expect(r.sources.ocr).toBe(true);
     expect(r.scores["intellectual-property"].score).toBeGreaterThanOrEqual(0.8);
@@ -92,12 +116,7 @@ describe("image screening on the CPU pool's threads", () => {
   });
 
   it("splits one image over two idle threads (text apart), with the same answer", async () => {
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="64" fill="#fff" text-anchor="middle">Getty Images</text></svg>`;
-    const stamped = await sharp(bridgeJpeg())
-      .resize(800, 502)
-      .composite([{ input: Buffer.from(svg) }])
-      .png()
-      .toBuffer();
+    const stamped = await stampedBridge("Getty Images");
     const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
     for (const input of [stamped, portrait]) {
       expect(pool.idleThreads()).toBe(2);
@@ -127,33 +146,17 @@ describe("image screening on the CPU pool's threads", () => {
   });
 
   it("in the shared layout: one copy of each model, every image split, the same answer", async () => {
-    const shared = createCpuPool({
-      threads: 1,
-      screeningLayout: "shared",
-      imageClassifier: { ...options, ocr: { wideThreads: 2 } },
-    });
-    try {
+    await withSharedPool(1, { ...options, ocr: { wideThreads: 2 } }, async (shared) => {
       expect(shared.screeningLayout).toBe("shared");
       expect(shared.screeningThreads).toEqual({ text: 1, other: 1 });
-      const images = await createPooledImageClassifier({
-        classify: shared.classifyImage!,
-        readText: shared.readImageText!,
-        split: () => shared.splitScreening(),
-        models: shared.imageModels!,
-        textScreen: text,
-      });
+      const images = await pooledOn(shared, text);
       // The models of the two screening threads, joined: what one in-process classifier loads.
       expect(images.models).toEqual(inline.models);
       expect(images.versions).toEqual(inline.versions);
       // The text thread alone reads no nudity; the other thread alone reads no text.
       const bare = await shared.classifyImage!(bridgeJpeg());
       expect(bare.ok && bare.result.sources).toMatchObject({ nsfw: true, ocr: false });
-      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="502"><text x="400" y="260" font-family="DejaVu Sans" font-weight="bold" font-size="64" fill="#fff" text-anchor="middle">iStock</text></svg>`;
-      const stamped = await sharp(bridgeJpeg())
-        .resize(800, 502)
-        .composite([{ input: Buffer.from(svg) }])
-        .png()
-        .toBuffer();
+      const stamped = await stampedBridge("iStock");
       const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
       // Busy or idle, every image is split (the general thread's work does not change that).
       const busy = [1, 2].map(() => shared.pdq(bridgeRaw));
@@ -174,58 +177,32 @@ describe("image screening on the CPU pool's threads", () => {
       const error = await images.classify(new TextEncoder().encode("not an image")).catch((e) => e);
       expect(error).toBeInstanceOf(HallmarkError);
       expect((error as HallmarkError).code).toBe("invalid_image");
-    } finally {
-      await shared.close();
-    }
+    });
   });
 
   it("in the shared layout with four pool threads: two copies of each model, the same answers", async () => {
-    const shared = createCpuPool({
-      threads: 4,
-      screeningLayout: "shared",
-      imageClassifier: options,
-    });
-    try {
+    await withSharedPool(4, options, async (shared) => {
       expect(shared.screeningThreads).toEqual({ text: 2, other: 2 });
-      const images = await createPooledImageClassifier({
-        classify: shared.classifyImage!,
-        readText: shared.readImageText!,
-        split: () => shared.splitScreening(),
-        models: shared.imageModels!,
-        textScreen: text,
-      });
+      const images = await pooledOn(shared, text);
       const portrait = readFileSync(join(ROOT, "src/classify/image/fixtures/astronaut.jpg"));
       const inputs = [portrait, bridgeJpeg(), portrait, bridgeJpeg()];
       const pooledResults = await Promise.all(inputs.map((i) => images.classify(i)));
       for (const [i, input] of inputs.entries()) {
         expect(comparable(pooledResults[i]!)).toEqual(comparable(await inline.classify(input)));
       }
-    } finally {
-      await shared.close();
-    }
+    });
   });
 
   it("in the shared layout without OCR: no text thread, nothing read", async () => {
-    const shared = createCpuPool({
-      threads: 1,
-      screeningLayout: "shared",
-      imageClassifier: { ...options, ocr: false },
-    });
-    try {
+    await withSharedPool(1, { ...options, ocr: false }, async (shared) => {
       expect(shared.readImageText).toBeUndefined();
       expect(shared.screeningThreads).toEqual({ text: 0, other: 1 });
       const models = await shared.imageModels!();
       expect(models.models).toEqual({ nsfw: true, faces: true, ocr: false });
-      const images = await createPooledImageClassifier({
-        classify: shared.classifyImage!,
-        split: () => shared.splitScreening(),
-        models: shared.imageModels!,
-      });
+      const images = await pooledOn(shared);
       const r = await images.classify(bridgeJpeg());
       expect(r.sources).toMatchObject({ nsfw: true, ocr: false });
-    } finally {
-      await shared.close();
-    }
+    });
   });
 
   it("turns a thread's refusal of bad input back into a HallmarkError", async () => {
