@@ -196,12 +196,11 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
   const alone = (imageClassifier: PooledClassifierOptions) =>
     startThreads(copies, { watermarkKey: null, imageClassifier }, maxQueue);
   const pixels = shared ? alone({ ...models, ocr: false }) : general;
-  const text =
-    shared && models.ocr !== false
+  const text = !shared
+    ? general
+    : models.ocr !== false
       ? alone(textReaderOptions(models))
-      : shared
-        ? undefined
-        : general;
+      : undefined;
   const groups = [...new Set([general, pixels, text].filter((g) => g !== undefined))];
   const key = options.watermarkKey;
   const imageModels = async (): Promise<ModelsAnswer> => {
@@ -239,7 +238,7 @@ export function createCpuPool(options: CpuPoolOptions): CpuPool {
     threads,
     screeningLayout: layout,
     screeningThreads: {
-      text: text && models?.ocr !== false ? text.threads : 0,
+      text: text && models?.ocr !== false ? text.threads : 0, // per-thread without OCR: none
       other: models ? pixels.threads : 0,
     },
     idleThreads,
