@@ -6,20 +6,27 @@
  * the pool's two screening layouts (HALLMARK_SCREENING_LAYOUT): "shared", one copy of each
  * model (the text reader on a thread of its own, its sessions on two ONNX Runtime threads), and
  * "per-thread", a copy on each of the pool's two threads (with the text detector's wide session
- * for split screenings while both are idle). Each configuration runs in a process of its own,
- * alternately, `rounds` times, so that each row's resident memory is its own (after every run
- * above: ONNX Runtime's arenas grow with the largest shapes they have seen); medians of the
- * rounds.
+ * for split screenings while both are idle). And glibc's allocator as bin/hallmark sets it
+ * (HALLMARK_MALLOC=compact, the default) against glibc's defaults (`system`). Each configuration
+ * runs in a process of its own, alternately, `rounds` times, so that each row's resident memory
+ * is its own (after every run above: ONNX Runtime's arenas grow with the largest shapes they have
+ * seen); medians of the rounds.
  */
 import { spawnSync } from "node:child_process";
 import sharp, { type Sharp } from "sharp";
 import { bridgeJpeg } from "../src/classify/image/test-images.js";
-import { loadConfig } from "../src/config/index.js";
+import { COMPACT_MALLOC_TUNABLES, loadConfig } from "../src/config/index.js";
 import { createPooledImageClassifier } from "../src/workers/image-classifier.js";
 import { createCpuPool } from "../src/workers/pool.js";
 
 type Layout = "shared" | "per-thread";
-const LAYOUTS: Layout[] = ["shared", "per-thread"];
+type Malloc = "compact" | "system";
+/** The gateway's defaults first; then each with one setting changed. */
+const CONFIGS: Array<{ name: string; layout: Layout; malloc: Malloc }> = [
+  { name: "shared, compact malloc (default)", layout: "shared", malloc: "compact" },
+  { name: "shared, glibc's malloc defaults", layout: "shared", malloc: "system" },
+  { name: "per-thread, compact malloc", layout: "per-thread", malloc: "compact" },
+];
 
 interface Row {
   layout: Layout;
@@ -123,42 +130,52 @@ if (child >= 0) {
 } else {
   const at = process.argv.indexOf("--rounds");
   const rounds = at >= 0 ? Number(process.argv[at + 1]) : 2;
-  const rows = new Map<Layout, Row[]>();
+  const rows = new Map<string, Row[]>();
   for (let r = 0; r < rounds; r++) {
-    for (const layout of LAYOUTS) {
+    for (const config of CONFIGS) {
+      // glibc reads its tunables at exec, so the child is started with them, as bin/hallmark
+      // starts the gateway.
+      const { GLIBC_TUNABLES: _, ...env } = process.env;
       const run = spawnSync(
         process.execPath,
-        ["--import", "tsx", import.meta.filename, "--child", layout],
-        { encoding: "utf8" },
+        ["--import", "tsx", import.meta.filename, "--child", config.layout],
+        {
+          encoding: "utf8",
+          env:
+            config.malloc === "compact" ? { ...env, GLIBC_TUNABLES: COMPACT_MALLOC_TUNABLES } : env,
+        },
       );
-      if (run.status !== 0) throw new Error(`${layout}: ${run.stderr}`);
+      if (run.status !== 0) throw new Error(`${config.name}: ${run.stderr}`);
       const line = run.stdout.trim().split("\n").at(-1)!;
-      rows.set(layout, [...(rows.get(layout) ?? []), JSON.parse(line) as Row]);
+      rows.set(config.name, [...(rows.get(config.name) ?? []), JSON.parse(line) as Row]);
     }
   }
-  const med = (layout: Layout, key: keyof Row) =>
-    median(rows.get(layout)!.map((r) => r[key] as number));
+  const med = (name: string, key: keyof Row) =>
+    median(rows.get(name)!.map((r) => r[key] as number));
   console.log(
     `node ${process.version}, CPU pool of 2 threads, 1024² raw RGB, ${rounds} rounds (medians), ${CALLS} calls one at a time, ${CONCURRENT} at once`,
   );
-  const cell = (layout: Layout, wall: keyof Row, cpu: keyof Row) =>
-    `${med(layout, wall).toFixed(1)} ms (${med(layout, cpu).toFixed(0)})`;
+  const cell = (name: string, wall: keyof Row, cpu: keyof Row) =>
+    `${med(name, wall).toFixed(1)} ms (${med(name, cpu).toFixed(0)})`;
   console.table(
     Object.fromEntries(
-      LAYOUTS.map((layout) => [
-        layout,
+      CONFIGS.map(({ name }) => [
+        name,
         {
-          "text-free p50 (CPU ms)": cell(layout, "textFreeP50", "textFreeCpu"),
-          "with a mark p50 (CPU ms)": cell(layout, "markP50", "markCpu"),
-          "16 text-free: wall/image (CPU)": cell(layout, "loadedWall", "loadedCpu"),
-          "16 with a mark: wall/image (CPU)": cell(layout, "loadedMarkWall", "loadedMarkCpu"),
-          "resident MB": Number(med(layout, "rssMb").toFixed(0)),
+          "text-free p50 (CPU ms)": cell(name, "textFreeP50", "textFreeCpu"),
+          "with a mark p50 (CPU ms)": cell(name, "markP50", "markCpu"),
+          "16 text-free: wall/image (CPU)": cell(name, "loadedWall", "loadedCpu"),
+          "16 with a mark: wall/image (CPU)": cell(name, "loadedMarkWall", "loadedMarkCpu"),
+          "resident MB": Number(med(name, "rssMb").toFixed(0)),
         },
       ]),
     ),
   );
-  const ratio = (key: keyof Row) => (med("shared", key) / med("per-thread", key)).toFixed(2);
-  console.log(
-    `shared / per-thread: text-free p50 ${ratio("textFreeP50")}×, with a mark ${ratio("markP50")}×, 16 text-free ${ratio("loadedWall")}×, 16 with a mark ${ratio("loadedMarkWall")}×, resident memory ${ratio("rssMb")}×`,
-  );
+  const [main, ...others] = CONFIGS.map((c) => c.name);
+  for (const other of others) {
+    const ratio = (key: keyof Row) => (med(main!, key) / med(other!, key)).toFixed(2);
+    console.log(
+      `default / ${other}: text-free p50 ${ratio("textFreeP50")}×, with a mark ${ratio("markP50")}×, 16 text-free ${ratio("loadedWall")}×, 16 with a mark ${ratio("loadedMarkWall")}×, resident memory ${ratio("rssMb")}×`,
+    );
+  }
 }

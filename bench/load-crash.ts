@@ -49,7 +49,7 @@ const url = `http://127.0.0.1:${port}`;
 const start = async (): Promise<ChildProcess> =>
   (
     await startChild(
-      ["bin/hallmark.js", "serve"],
+      ["bin/hallmark", "serve"],
       {
         ...env,
         HALLMARK_LOG_LEVEL: "info",

@@ -69,7 +69,7 @@ try {
   for (let i = 0; i < replicas; i++) {
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const { child } = await startChild(
-      ["bin/hallmark.js", "serve"],
+      ["bin/hallmark", "serve"],
       {
         ...env,
         HALLMARK_LOG_LEVEL: "info",

@@ -65,14 +65,14 @@ try {
   };
   const port = String(20000 + Math.floor(Math.random() * 20000));
   const gateway = await startChild(
-    ["bin/hallmark.js", "serve"],
+    ["bin/hallmark", "serve"],
     { ...withUpstream, HALLMARK_PORT: port, HALLMARK_WORKER_IN_SERVE: "false" },
     /"listening"/,
   );
   children.push(gateway.child);
   keepLog(gateway.child, "gateway");
   const url = `http://127.0.0.1:${port}`;
-  const first = await startChild(["bin/hallmark.js", "worker"], withUpstream, /worker ready/);
+  const first = await startChild(["bin/hallmark", "worker"], withUpstream, /worker ready/);
   children.push(first.child);
   keepLog(first.child, "worker-1");
 
@@ -102,7 +102,7 @@ try {
   const atKill = await Promise.all(ids.map(status));
   first.child.kill("SIGKILL");
   const killedAt = performance.now() - t0;
-  const second = await startChild(["bin/hallmark.js", "worker"], withUpstream, /worker ready/);
+  const second = await startChild(["bin/hallmark", "worker"], withUpstream, /worker ready/);
   children.push(second.child);
   keepLog(second.child, "worker-2");
 

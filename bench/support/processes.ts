@@ -5,14 +5,22 @@ import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** Starts a child process and resolves with it and the first stdout line matching `ready`. */
+/** The command line's launcher, as `npm start` runs it (glibc's allocator tuned, then node). */
+const LAUNCHER = path.join(ROOT, "bin/hallmark");
+
+/**
+ * Starts a child process and resolves with it and the first stdout line matching `ready`:
+ * node with `args`, or, when `args` starts with "bin/hallmark", the launcher with the rest.
+ */
 export function startChild(
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
 ): Promise<{ child: ChildProcess; line: string }> {
+  const [command, commandArgs] =
+    args[0] === "bin/hallmark" ? [LAUNCHER, args.slice(1)] : [process.execPath, args];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(command, commandArgs, {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -48,7 +56,7 @@ export async function startGateway(env: Record<string, string>) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "hm-bench-"));
   const port = String(20000 + Math.floor(Math.random() * 20000));
   const { child } = await startChild(
-    ["bin/hallmark.js", "serve"],
+    ["bin/hallmark", "serve"],
     { HALLMARK_DATA_DIR: dataDir, HALLMARK_PORT: port, HALLMARK_LOG_LEVEL: "info", ...env },
     /"listening"/,
   );
@@ -61,7 +69,7 @@ export async function startGateway(env: Record<string, string>) {
 /** Runs `hallmark <args>` synchronously with `env` over this process's environment; its stdout. */
 export function hallmarkCli(env: Record<string, string>) {
   return (...args: string[]): string =>
-    execFileSync(process.execPath, ["bin/hallmark.js", ...args], {
+    execFileSync(LAUNCHER, args, {
       cwd: ROOT,
       env: { ...process.env, ...env },
       encoding: "utf8",

@@ -4,19 +4,22 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../config/index.js";
+import { COMPACT_MALLOC_TUNABLES, PACKAGE_ROOT } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { generations } from "../db/schema.js";
 import { testDatabases } from "../db/test-databases.js";
 import { startFakeAutomatic1111 } from "../generate/fake-automatic1111.js";
 
-/** `hallmark serve` as a real child process (tsx, as `npm start` runs it), its log lines parsed. */
+/**
+ * `hallmark serve` as a real child process, started as `npm start` starts it (bin/hallmark, the
+ * launcher that sets glibc's allocator tunables and execs node), its log lines parsed.
+ */
 function serve(env: Record<string, string>) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", path.join(PACKAGE_ROOT, "src/cli/main.ts"), "serve"],
-    { cwd: PACKAGE_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" },
-  );
+  const child: ChildProcess = spawn(path.join(PACKAGE_ROOT, "bin/hallmark"), ["serve"], {
+    cwd: PACKAGE_ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: "pipe",
+  });
   const lines: Array<Record<string, unknown>> = [];
   let buffered = "";
   child.stderr!.on("data", (chunk: Buffer) => {
@@ -82,6 +85,8 @@ describe.each(testDatabases())("hallmark serve stops gracefully on $name", (test
         screening_layout: "shared",
         screening_threads: { text: 1, other: 1 },
       },
+      // The launcher's allocator settings reached the process (HALLMARK_MALLOC=compact).
+      malloc: { setting: "compact", glibc_tunables: COMPACT_MALLOC_TUNABLES },
     });
 
     const pending = fetch(`${url}/v1/images/generations`, {

@@ -93,6 +93,14 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ HALLMARK_SCREENING_LAYOUT: "lanes" })).toThrow(
       "HALLMARK_SCREENING_LAYOUT",
     );
+    expect(loadConfig({}).malloc).toEqual({ setting: "compact", glibcTunables: null });
+    expect(
+      loadConfig({
+        HALLMARK_MALLOC: "system",
+        GLIBC_TUNABLES: "glibc.cpu.x86_ibt=on:glibc.malloc.arena_max=4",
+      }).malloc,
+    ).toEqual({ setting: "system", glibcTunables: "glibc.malloc.arena_max=4" });
+    expect(() => loadConfig({ HALLMARK_MALLOC: "jemalloc" })).toThrow("HALLMARK_MALLOC");
     expect(loadConfig({}).ocr.wideThreads).toBe(2);
     expect(loadConfig({ HALLMARK_OCR_WIDE_THREADS: "1" }).ocr.wideThreads).toBe(1);
     for (const bad of ["0", "1.5", "65", "two"]) {

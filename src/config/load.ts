@@ -3,6 +3,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { HallmarkError } from "../errors/index.js";
 import { type BackendsFile, parseBackendsFile } from "./backends-file.js";
+import { mallocTunablesInForce } from "./malloc.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { type Env, envSchema, parseSize } from "./schema.js";
 
@@ -119,6 +120,11 @@ export interface Config {
   cpuThreads: number;
   /** Where the pool's image models live (HALLMARK_SCREENING_LAYOUT). */
   screeningLayout: "shared" | "per-thread";
+  /**
+   * glibc's allocator: the setting bin/hallmark applies (HALLMARK_MALLOC), and the malloc
+   * tunables the process was started with (null: glibc's defaults).
+   */
+  malloc: { setting: "compact" | "system"; glibcTunables: string | null };
   auditLog: { origin: string; keyFile?: string; everyEntries: number; everySeconds: number };
   bootstrap: boolean;
   /** Rate limits, image quotas and their shared store (docs/limits.md). */
@@ -356,6 +362,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     cpuThreads: e.HALLMARK_CPU_THREADS,
     screeningLayout: e.HALLMARK_SCREENING_LAYOUT,
+    malloc: { setting: e.HALLMARK_MALLOC, glibcTunables: mallocTunablesInForce(env) },
     watermark: {
       keyFile: resolved(e.HALLMARK_WATERMARK_KEY_FILE),
       issuerKeyId: e.HALLMARK_WATERMARK_ISSUER_ID,

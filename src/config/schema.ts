@@ -250,6 +250,13 @@ export const envSchema = z.object({
    * thread, more memory for throughput under load (src/workers/pool.ts, docs/image-screening.md).
    */
   HALLMARK_SCREENING_LAYOUT: z.enum(["shared", "per-thread"]).default("shared"),
+  /**
+   * glibc's allocator settings, applied by bin/hallmark before node starts: `compact`, two
+   * arenas and large buffers given back when freed (less resident memory); `system`, glibc's
+   * defaults (src/runtime/malloc.ts, docs/operations.md). Read here so that a bad value stops
+   * the process with the variable's name.
+   */
+  HALLMARK_MALLOC: z.enum(["compact", "system"]).default("compact"),
   /** Write a bootstrap API key on first start with an empty database. */
   HALLMARK_BOOTSTRAP: boolFlag.default(true),
   /** Requests per second per tenant (GCRA, shared by all replicas); 0: no rate limit (docs/limits.md). */

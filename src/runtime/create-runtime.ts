@@ -309,6 +309,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
           screening_threads: cpu.screeningThreads,
         }
       : null,
+    // What bin/hallmark set for glibc's allocator (HALLMARK_MALLOC); null: glibc's defaults.
+    malloc: { setting: config.malloc.setting, glibc_tunables: config.malloc.glibcTunables },
     watermark_key: watermarkKey.fingerprint,
     watermark_issuer_key_id: watermark.issuerKeyId,
     audit_log_origin: config.auditLog.origin,
