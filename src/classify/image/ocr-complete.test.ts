@@ -47,6 +47,25 @@ describe("OCR fragment completion", () => {
     expect(completeFragments([read], terms)).toContain(term);
   });
 
+  it.each([
+    // Tiled copies each cut differently (the evaluation set's misses, session 23).
+    [["positp", "O", "10", "ositphoto", "sitphot"], "depositphotos"],
+    [["imag", "mage", "yImages", "ty Image"], "getty images"],
+  ])("puts together the pieces %j of one term read apart: %s", (read, term) => {
+    expect(completeFragments(read, terms)).toContain(term);
+  });
+
+  it.each([
+    // Each piece inside the term, but they do not overlap enough to be one mark's letters.
+    [["shutters", "stock"]], // a shop's sign: "shutters in stock"
+    [["shutter", "rstock"]], // meet at one letter
+    [["deposit", "photos"]], // abut, no overlap
+    [["positph", "positph"]], // one piece twice: no more of the term
+    [["getty", "tyima", "images"]], // pieces under six letters do not count
+  ])("does not put together %j", (read) => {
+    expect(completeFragments(read, terms)).toEqual([]);
+  });
+
   it("finds repeats only of tiled length, misread a little, in text of tiled length", () => {
     expect(repeatWindows("ohotoepositphotoeposi")).toContain("epositphoto");
     expect(repeatWindows("hahahahahahaha")).toEqual([]); // period 2

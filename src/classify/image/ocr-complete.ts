@@ -12,7 +12,9 @@
  * is what a box edge cutting through a neighbouring letter adds); or the whole of a term of 10+
  * letters with one letter misread (12+: one lost or added). Tiled copies read run together
  * ("odepositphotdepositphotd") are cut into stretches one repeat long, each tried as a fragment.
- * A longer word that merely
+ * Pieces of one term read apart (tiled copies each cut differently: "positp" and "ositphoto")
+ * are put together when they overlap by at least 4 letters in the term and cover 70 % of it
+ * together; each piece still 6+ characters and inside the term. A longer word that merely
  * begins like a term ("supermarket" against "superman") is not a fragment of it, and common
  * words that are a small part of a mark ("images", "stock", "deposit", "shutter") fall under
  * the 70 %.
@@ -26,6 +28,8 @@ const MIN_FRAGMENT_CHARS = 6;
 const MIN_COVER = 0.7;
 const MIN_SUBSTITUTION_CHARS = 10;
 const MIN_INDEL_CHARS = 12;
+/** Letters two pieces must share, where they meet in the term, to be read as one mark. */
+const MIN_PIECE_OVERLAP = 4;
 
 /** A term as OCR fragments are compared with it: lower case, letters and digits only. */
 export function squeezeForOcr(text: string): string {
@@ -67,6 +71,9 @@ export function loadCompletionTerms(
 export function completeFragments(lines: string[], terms: string[]): string[] {
   const squeezed = terms.map((t) => ({ term: t, key: squeezeForOcr(t), words: wordCount(t) }));
   const out: string[] = [];
+  // Where in each term the pieces read lie ([start, end) in its squeezed key), for assembly.
+  const pieces = new Map<string, Array<[number, number]>>();
+  const wholeRead = new Set<string>();
   for (const line of lines) {
     const whole = squeezeForOcr(line);
     const words = line.split(/\s+/).filter((w) => squeezeForOcr(w) !== "");
@@ -90,15 +97,47 @@ export function completeFragments(lines: string[], terms: string[]): string[] {
       for (const core of cores(candidate.text)) {
         if (core.length < MIN_FRAGMENT_CHARS) continue;
         for (const { term, key, words: n } of squeezed) {
-          if (out.includes(term) || plain.includes(term.toLowerCase())) continue;
+          if (plain.includes(term.toLowerCase())) wholeRead.add(term);
+          if (out.includes(term) || wholeRead.has(term)) continue;
           if (candidate.words !== null && candidate.words !== n) continue;
           const fragment = core.length >= MIN_COVER * key.length && key.includes(core);
           if (fragment || oneLetterOff(core, key)) out.push(term);
+          else {
+            for (let at = key.indexOf(core); at >= 0; at = key.indexOf(core, at + 1)) {
+              pieces.set(term, [...(pieces.get(term) ?? []), [at, at + core.length]]);
+            }
+          }
         }
       }
     }
   }
+  for (const { term, key } of squeezed) {
+    const found = pieces.get(term);
+    if (found && !out.includes(term) && !wholeRead.has(term) && assembles(found, key.length)) {
+      out.push(term);
+    }
+  }
   return out;
+}
+
+/**
+ * Whether pieces of a term ([start, end) in it), chained where each overlaps the next by at
+ * least MIN_PIECE_OVERLAP letters, cover MIN_COVER of it. One piece alone never does (it
+ * would have been completed as a fragment), nor do copies of one piece.
+ */
+function assembles(pieces: Array<[number, number]>, length: number): boolean {
+  const sorted = [...pieces].sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i]![0];
+    let end = sorted[i]![1];
+    for (const [s, e] of sorted.slice(i + 1)) {
+      if (e <= end) continue; // inside the chain so far: adds nothing
+      if (end - s < MIN_PIECE_OVERLAP) break;
+      end = e;
+    }
+    if (end - start >= MIN_COVER * length) return true;
+  }
+  return false;
 }
 
 /**

@@ -67,8 +67,10 @@ export async function scoreImageText(
   const joined = joinedLineReadings(lines);
   const read = [...lines.map((l) => l.text), ...joined].join("\n");
   const variant = ocrConfusionVariant(read);
+  // Completed from the readings as read and with l → I ("ty lmage" is a piece of "getty images").
+  const readings = [...lines.map((l) => l.text), ...joined];
   const completed = completeFragments(
-    [...lines.map((l) => l.text), ...joined],
+    [...readings, ...readings.map(ocrConfusionVariant).filter((v, i) => v !== readings[i])],
     screen.completionTerms ?? [],
   );
   const text = [read, ...(variant === read ? [] : [variant]), ...completed]
