@@ -29,10 +29,11 @@ function launch(env: Record<string, string>, ...args: string[]) {
 }
 
 describe("bin/hallmark (the launcher that tunes glibc's allocator before node starts)", () => {
-  it("by default sets the compact malloc tunables and execs node on bin/hallmark.js with the arguments as given", () => {
+  it("by default sets the compact malloc tunables and execs node (able to collect garbage when start-up is done) on bin/hallmark.js with the arguments as given", () => {
     const run = launch({}, "serve", "--label", "two words");
     expect(run.tunables).toBe(COMPACT_MALLOC_TUNABLES);
     expect(run.argv).toEqual([
+      "--expose-gc",
       path.join(PACKAGE_ROOT, "bin/hallmark.js"),
       "serve",
       "--label",

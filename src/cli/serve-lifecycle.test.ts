@@ -88,6 +88,10 @@ describe.each(testDatabases())("hallmark serve stops gracefully on $name", (test
       // The launcher's allocator settings reached the process (HALLMARK_MALLOC=compact).
       malloc: { setting: "compact", glibc_tunables: COMPACT_MALLOC_TUNABLES },
     });
+    // And it can collect what start-up left before the first request (--expose-gc).
+    const listening = proc.lines.find((l) => l.msg === "listening")!;
+    expect(listening.collected_after_start).toBe(true);
+    expect(listening.resident_mb).toBeGreaterThan(0);
 
     const pending = fetch(`${url}/v1/images/generations`, {
       method: "POST",

@@ -1,3 +1,4 @@
+export { collectGarbage } from "./collect-garbage.js";
 export {
   type ClassifyAnswer,
   createPooledImageClassifier,

@@ -13,6 +13,7 @@ import {
   WatermarkKey,
   type WatermarkPayload,
 } from "../provenance/watermark/index.js";
+import { collectGarbage } from "./collect-garbage.js";
 import type {
   ClassifyAnswer,
   ModelsAnswer,
@@ -50,6 +51,8 @@ const classifier: Promise<ImageClassifier> | null = init.imageClassifier
   : null;
 // An unobserved rejection would end the thread; it is reported to the first task instead.
 classifier?.catch(() => {});
+// What loading left (model bytes, rewritten graphs) is given back now, not at the first task.
+classifier?.then(() => collectGarbage());
 
 function needClassifier() {
   if (!classifier) throw new Error("the CPU pool was started without the image classifier");
