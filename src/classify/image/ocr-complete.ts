@@ -73,7 +73,6 @@ export function completeFragments(lines: string[], terms: string[]): string[] {
   const out: string[] = [];
   // Where in each term the pieces read lie ([start, end) in its squeezed key), for assembly.
   const pieces = new Map<string, Array<[number, number]>>();
-  const wholeRead = new Set<string>();
   for (const line of lines) {
     const whole = squeezeForOcr(line);
     const words = line.split(/\s+/).filter((w) => squeezeForOcr(w) !== "");
@@ -97,8 +96,7 @@ export function completeFragments(lines: string[], terms: string[]): string[] {
       for (const core of cores(candidate.text)) {
         if (core.length < MIN_FRAGMENT_CHARS) continue;
         for (const { term, key, words: n } of squeezed) {
-          if (plain.includes(term.toLowerCase())) wholeRead.add(term);
-          if (out.includes(term) || wholeRead.has(term)) continue;
+          if (out.includes(term) || plain.includes(term.toLowerCase())) continue;
           if (candidate.words !== null && candidate.words !== n) continue;
           const fragment = core.length >= MIN_COVER * key.length && key.includes(core);
           if (fragment || oneLetterOff(core, key)) out.push(term);
@@ -113,9 +111,7 @@ export function completeFragments(lines: string[], terms: string[]): string[] {
   }
   for (const { term, key } of squeezed) {
     const found = pieces.get(term);
-    if (found && !out.includes(term) && !wholeRead.has(term) && assembles(found, key.length)) {
-      out.push(term);
-    }
+    if (found && !out.includes(term) && assembles(found, key.length)) out.push(term);
   }
   return out;
 }
