@@ -101,9 +101,11 @@ export function completeFragments(lines: string[], terms: string[]): string[] {
           const fragment = core.length >= MIN_COVER * key.length && key.includes(core);
           if (fragment || oneLetterOff(core, key)) out.push(term);
           else {
+            const placed = pieces.get(term) ?? [];
             for (let at = key.indexOf(core); at >= 0; at = key.indexOf(core, at + 1)) {
-              pieces.set(term, [...(pieces.get(term) ?? []), [at, at + core.length]]);
+              placed.push([at, at + core.length]);
             }
+            pieces.set(term, placed);
           }
         }
       }

@@ -64,11 +64,10 @@ export async function scoreImageText(
   const scores = emptyScores();
   if (lines.length === 0) return scores;
   // Words the detector boxed apart are also read together ("Getty" + "Images"; ocr-lines.ts).
-  const joined = joinedLineReadings(lines);
-  const read = [...lines.map((l) => l.text), ...joined].join("\n");
+  const readings = [...lines.map((l) => l.text), ...joinedLineReadings(lines)];
+  const read = readings.join("\n");
   const variant = ocrConfusionVariant(read);
   // Completed from the readings as read and with l → I ("ty lmage" is a piece of "getty images").
-  const readings = [...lines.map((l) => l.text), ...joined];
   const completed = completeFragments(
     [...readings, ...readings.map(ocrConfusionVariant).filter((v, i) => v !== readings[i])],
     screen.completionTerms ?? [],
